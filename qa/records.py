@@ -1,0 +1,147 @@
+"""Small typed result records shared by every part of callqa.
+
+They are frozen dataclasses so a result can be passed between processes
+(local pool or Ray) and compared in tests. Times are seconds from the start
+of the recording.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Role = Literal["agent", "customer", "unknown"]
+Outcome = Literal["pass", "fail", "na"]
+ROLES: tuple[str, ...] = ("agent", "customer", "unknown")
+
+
+@dataclass(frozen=True)
+class Interval:
+    start_s: float
+    end_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    start_s: float
+    end_s: float
+    probability: float = 1.0
+
+
+@dataclass(frozen=True)
+class Utterance:
+    role: Role
+    channel: int
+    start_s: float
+    end_s: float
+    text: str
+    words: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """Both parties speak at once; `interrupter` started while the other spoke."""
+
+    start_s: float
+    end_s: float
+    interrupter: Role
+    interrupted: Role
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Who speaks when, measured from the signal (never from ASR times)."""
+
+    duration_s: float
+    speech: dict[str, tuple[Interval, ...]]  # role -> speech intervals
+    mutual_silence: tuple[Interval, ...] = ()
+    overlaps: tuple[Overlap, ...] = ()
+    rings: tuple[Interval, ...] = ()
+    ring_count: int = 0
+    answer_onset_s: float | None = None
+    ring_source: Literal["detected", "metadata", "none"] = "none"
+    stereo: bool = True
+
+
+@dataclass(frozen=True)
+class TranscribeOptions:
+    """Everything that changes a transcript; stored with every result."""
+
+    model: str = "embedded:whisper-base"
+    compute_type: str = "int8"
+    device: str = "cpu"
+    language: str = "zh"
+    beam_size: int = 5
+    batched: bool = True
+    batch_size: int = 8
+    vad: bool = True
+    initial_prompt: str | None = None
+    channel_roles: tuple[str, ...] = ("agent", "customer")
+    max_duration_s: float = 4 * 3600.0
+
+
+@dataclass(frozen=True)
+class Transcript:
+    path: str
+    duration_s: float
+    sample_rate: int
+    channels: int
+    utterances: tuple[Utterance, ...]
+    options: TranscribeOptions = field(default_factory=TranscribeOptions)
+    timeline: Timeline | None = None
+
+
+@dataclass(frozen=True)
+class Match:
+    """A rulebook phrase found in an utterance."""
+
+    phrase: str
+    text: str  # the matched span as recognized
+    utterance_idx: int
+    span: tuple[int, int]  # character offsets in the utterance's normalized text
+    similarity: float  # 0..1
+    start_s: float
+    end_s: float
+    role: Role = "unknown"
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule_id: str
+    start_s: float
+    end_s: float
+    role: Role
+    evidence: str
+    matched_phrase: str | None = None
+    similarity: float | None = None
+    clause: str = ""  # the source clause of the standard that is broken
+    severity: str = "major"
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    rule_id: str
+    outcome: Outcome
+    points: float  # points deducted (0 on pass or na)
+    findings: tuple[Finding, ...] = ()
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class CallResult:
+    call_id: str
+    path: str
+    sha256: str
+    transcript: Transcript | None
+    rule_results: tuple[RuleResult, ...] = ()
+    score: float | None = None
+    passed: bool | None = None
+    rulebook_version: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+    status: Literal["scored", "error"] = "scored"
+    error: str | None = None
