@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS utterances (
     channel INTEGER NOT NULL,
     start_s DOUBLE NOT NULL,
     end_s DOUBLE NOT NULL,
-    text VARCHAR NOT NULL,
+    text VARCHAR NOT NULL,            -- Simplified Chinese
+    pinyin VARCHAR,                   -- normalize.pinyin_key(text): search by sound
     words_json VARCHAR,               -- [[text, start_s, end_s, probability], ...]
     PRIMARY KEY (call_id, idx)
 );

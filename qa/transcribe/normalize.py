@@ -29,3 +29,15 @@ def to_simplified(text: str) -> str:
 def normalize_text(text: str) -> str:
     """Simplified, width-folded, trimmed; punctuation is kept for display."""
     return to_simplified(fold_width(text)).strip()
+
+
+def pinyin_key(text: str) -> str:
+    """Tone-less pinyin, one syllable per Han character, space separated.
+
+    Stored beside each utterance so a misheard phrase (支店 for 致电) is still
+    found by a plain SQL search on its sound. Non-Han characters are dropped.
+    """
+    from pypinyin import Style, lazy_pinyin
+
+    han = "".join(ch for ch in to_simplified(text) if "\u4e00" <= ch <= "\u9fff")
+    return " ".join(lazy_pinyin(han, style=Style.NORMAL))

@@ -1,0 +1,141 @@
+"""Speech recognition with faster-whisper, decoded region by region.
+
+Whisper is given only the speech regions that the signal timeline found, each
+decoded on its own (a "clip"), so it never sees ringback, hold music or long
+silences to invent text over, and a chunk border never cuts a sentence: a
+region longer than the 30 s window is split at its quietest point. Both
+channels' regions go through one batched call so the batch stays full.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from qa.records import Interval, TranscribeOptions, Word
+from qa.transcribe.model import load_model
+
+log = logging.getLogger("callqa.asr")
+
+ASR_RATE = 16000
+MAX_CLIP_S = 28.0  # below Whisper's 30 s window, which truncates longer clips
+MERGE_GAP_S = 0.6  # regions closer than this are decoded together, keeping context
+PAD_S = 0.15
+
+
+@dataclass(frozen=True)
+class AsrSegment:
+    start_s: float
+    end_s: float
+    text: str
+    words: tuple[Word, ...]
+
+
+def plan_clips(regions: Sequence[Interval], signal: np.ndarray, rate: int = ASR_RATE,
+               max_clip_s: float = MAX_CLIP_S, merge_gap_s: float = MERGE_GAP_S,
+               pad_s: float = PAD_S) -> list[Interval]:
+    """Padded, merged speech regions, none longer than `max_clip_s`."""
+    duration = len(signal) / rate
+    clips: list[Interval] = []
+    for region in sorted(regions, key=lambda r: r.start_s):
+        start, end = max(0.0, region.start_s - pad_s), min(duration, region.end_s + pad_s)
+        if end <= start:
+            continue
+        if clips and start - clips[-1].end_s < merge_gap_s and end - clips[-1].start_s <= max_clip_s:
+            clips[-1] = Interval(clips[-1].start_s, end)
+        else:
+            clips.append(Interval(start, end))
+    out: list[Interval] = []
+    for clip in clips:
+        out.extend(_split_long(clip, signal, rate, max_clip_s))
+    return out
+
+
+def _split_long(clip: Interval, signal: np.ndarray, rate: int, max_clip_s: float) -> list[Interval]:
+    """Split at the quietest 100 ms in the middle part of an over-long region."""
+    if clip.duration_s <= max_clip_s:
+        return [clip]
+    lo = clip.start_s + clip.duration_s * 0.25
+    hi = min(clip.start_s + max_clip_s, clip.end_s - clip.duration_s * 0.1)
+    hop = int(0.1 * rate)
+    seg = signal[int(lo * rate): int(hi * rate)]
+    frames = seg[: len(seg) // hop * hop].reshape(-1, hop) if len(seg) >= hop else seg.reshape(1, -1)
+    cut = lo + (int(np.argmin((frames.astype(np.float64) ** 2).mean(axis=1))) + 0.5) * hop / rate
+    return (_split_long(Interval(clip.start_s, cut), signal, rate, max_clip_s)
+            + _split_long(Interval(cut, clip.end_s), signal, rate, max_clip_s))
+
+
+class Recognizer:
+    """Loads the model once; transcribes 16 kHz float32 signals."""
+
+    def __init__(self, options: TranscribeOptions | None = None, model=None, model_dir: str | None = None):
+        self.options = options or TranscribeOptions()
+        self._model = model
+        self._model_dir = model_dir
+        self._batched = None
+
+    @property
+    def model(self):
+        if self._model is None:
+            o = self.options
+            self._model = load_model(o.model, model_dir=self._model_dir, device=o.device, compute_type=o.compute_type)
+        return self._model
+
+    def _common_kwargs(self) -> dict:
+        o = self.options
+        return dict(language=o.language, beam_size=o.beam_size, word_timestamps=True,
+                    initial_prompt=o.initial_prompt, condition_on_previous_text=False)
+
+    def transcribe_clips(self, signals: Sequence[np.ndarray], clips: Sequence[Sequence[Interval]]) -> list[list[AsrSegment]]:
+        """Decode each signal's clips; returns segments per signal with absolute times."""
+        # One long array: signal k starts at offsets[k]; every clip of every signal
+        # is then one batch entry, so two channels share the batches.
+        offsets = np.cumsum([0] + [len(s) for s in signals])
+        joined = np.concatenate([np.asarray(s, dtype=np.float32) for s in signals]) if signals else np.zeros(0, np.float32)
+        flat = [(k, Interval(c.start_s + offsets[k] / ASR_RATE, c.end_s + offsets[k] / ASR_RATE))
+                for k, per in enumerate(clips) for c in per]
+        results: list[list[AsrSegment]] = [[] for _ in signals]
+        if not flat:
+            return results
+        stamps = [{"start": c.start_s, "end": c.end_s} for _, c in flat]
+        if self.options.batched:
+            if self._batched is None:
+                from faster_whisper import BatchedInferencePipeline
+                self._batched = BatchedInferencePipeline(self.model)
+            segments, _ = self._batched.transcribe(joined, clip_timestamps=stamps, batch_size=self.options.batch_size,
+                                                   vad_filter=False, **self._common_kwargs())
+        else:
+            segments = self._sequential(joined, [c for _, c in flat])
+        bounds = offsets / ASR_RATE
+        for seg in segments:
+            k = int(np.searchsorted(bounds, (seg.start + seg.end) / 2, side="right") - 1)
+            k = min(max(k, 0), len(signals) - 1)
+            results[k].append(_to_segment(seg, -float(bounds[k])))
+        for per in results:
+            per.sort(key=lambda s: s.start_s)
+        return results
+
+    def _sequential(self, signal: np.ndarray, clips: Sequence[Interval]):
+        """The plain decoder over the same clips (no batching)."""
+        stamps = []
+        for c in clips:
+            stamps += [c.start_s, c.end_s]
+        segments, _ = self.model.transcribe(signal, clip_timestamps=stamps, vad_filter=False, **self._common_kwargs())
+        return segments
+
+    def transcribe_plain(self, signal: np.ndarray, vad: bool = True) -> list[AsrSegment]:
+        """Whole-signal sequential decoding with Silero VAD: the reference pipeline."""
+        segments, _ = self.model.transcribe(signal, vad_filter=vad, **self._common_kwargs())
+        return [_to_segment(s, 0.0) for s in segments]
+
+
+def _to_segment(seg, shift: float) -> AsrSegment:
+    words = tuple(
+        Word(w.word.strip(), round(float(w.start) + shift, 3), round(float(w.end) + shift, 3),
+             round(float(w.probability), 3))
+        for w in (seg.words or ()) if w.word.strip()
+    )
+    return AsrSegment(round(float(seg.start) + shift, 3), round(float(seg.end) + shift, 3), seg.text.strip(), words)
