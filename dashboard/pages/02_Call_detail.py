@@ -1,0 +1,105 @@
+"""One call: audio from any finding, both parties' transcript, verdicts per finding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from common import fmt_time, query, require_scored_calls, rulebook, save_review, sidebar, transcript_html
+
+st.set_page_config(page_title="callqa call", layout="wide")
+reviewer = sidebar()
+require_scored_calls()
+
+call_id = st.text_input("Call id", value=st.query_params.get("call_id", ""), key="detail_call_id").strip()
+if not call_id:
+    st.info("Pick a call on the Calls page, or paste a call id above.")
+    st.stop()
+st.query_params["call_id"] = call_id
+book, _ = rulebook()
+points = {rid: rule.points for rid, rule in book.rules.items()} if book else None
+detail = query("call_detail", call_id, points)
+if detail is None:
+    st.error(f"No call {call_id!r} in the database.")
+    st.stop()
+call, findings, utterances = detail["call"], detail["findings"], detail["utterances"]
+
+st.title(call_id)
+st.caption(f"agent {call['agent_id'] or '-'} · team {call['team'] or '-'} · started {call['started_at'] or '-'} · "
+           f"rulebook {call['rulebook_version'] or '-'}")
+if call["status"] == "error":
+    st.error(f"This call could not be scored: {call['error']}")
+cols = st.columns(5)
+cols[0].metric("Automatic score", "-" if call["score"] is None else f"{call['score']:.0f}",
+               help="passed" if call["passed"] else "failed")
+reviewed = detail["reviewed_score"]
+cols[1].metric("Reviewed score", "-" if reviewed is None else f"{reviewed:.0f}",
+               delta=None if reviewed is None or call["score"] is None or reviewed == call["score"]
+               else f"{reviewed - call['score']:+.0f}",
+               help="after inspectors' verdicts: false positives give points back, missed violations take them")
+cols[2].metric("Rings", "-" if call["ring_count"] is None else call["ring_count"], help=f"source: {call['ring_source']}")
+cols[3].metric("Answer onset", fmt_time(call["answer_onset_s"]))
+cols[4].metric("Duration", fmt_time(call["duration_s"]))
+
+# --- audio, starting at the chosen finding -------------------------------------------
+play_key = f"play_from::{call_id}"
+start_s = float(st.session_state.get(play_key, 0.0))
+audio_path = Path(call["path"]) if call["path"] else None
+if audio_path is not None and audio_path.is_file():
+    st.audio(str(audio_path), start_time=start_s, autoplay=start_s > 0)
+    st.caption(f"Playing from {fmt_time(start_s)}")
+else:
+    st.warning(f"Audio file not found: `{call['path']}`. The transcript and findings are shown without it.")
+
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("Transcript")
+    if utterances.empty:
+        st.info("No speech was transcribed in this call.")
+    else:
+        st.markdown(transcript_html(utterances, findings), unsafe_allow_html=True)
+
+with right:
+    st.subheader(f"Findings ({len(findings)})")
+    if findings.empty:
+        st.success("No findings: every rule passed or did not apply.")
+    for f in findings.itertuples(index=False):
+        verdict = "" if pd.isna(f.verdict) or f.verdict is None else f" · **{f.verdict}** by {f.reviewer}"
+        with st.container(border=True):
+            st.markdown(f"**{f.rule_id}** at {fmt_time(f.start_s)}–{fmt_time(f.end_s)} ({f.role}, {f.severity}){verdict}")
+            st.caption(f"Clause: {f.clause or '-'}")
+            similarity = "" if pd.isna(f.similarity) else f" · similarity {f.similarity:.2f}"
+            phrase = "" if f.matched_phrase is None or pd.isna(f.matched_phrase) else f" · matched 「{f.matched_phrase}」"
+            st.markdown(f"Evidence: {f.evidence or '-'}{phrase}{similarity}")
+            if st.button(f"▶ Play from {fmt_time(f.start_s)}", key=f"play::{f.finding_id}"):
+                st.session_state[play_key] = max(0.0, float(f.start_s) - 0.5)
+                st.rerun()
+            with st.form(key=f"verdict::{f.finding_id}", clear_on_submit=True):
+                choice = st.radio("Verdict", ["confirmed", "false_positive"], horizontal=True,
+                                  format_func=lambda v: v.replace("_", " "), key=f"verdict_choice::{f.finding_id}")
+                comment = st.text_input("Comment", key=f"verdict_comment::{f.finding_id}")
+                if st.form_submit_button("Save verdict"):
+                    if save_review(call_id=call_id, finding_id=f.finding_id, verdict=choice,
+                                   reviewer=reviewer, comment=comment):
+                        st.toast(f"Saved: {f.rule_id} {choice.replace('_', ' ')}")
+                        st.rerun()
+
+    st.subheader("Report a missed violation")
+    rule_ids = sorted(book.rules) if book else sorted(query("filter_options")["rules"])
+    with st.form(key="missed", clear_on_submit=True):
+        rule_id = st.selectbox("Rule", rule_ids, key="missed_rule")
+        at_s = st.number_input("At second", min_value=0.0, max_value=float(call["duration_s"] or 0.0) or None,
+                               value=float(start_s), step=0.5, key="missed_at")
+        comment = st.text_area("What was missed", key="missed_comment")
+        if st.form_submit_button("Report missed violation"):
+            if save_review(call_id=call_id, verdict="missed", rule_id=rule_id, reviewer=reviewer,
+                           comment=comment, start_s=at_s):
+                st.toast(f"Reported missed {rule_id}")
+                st.rerun()
+
+with st.expander("Rule outcomes"):
+    st.dataframe(detail["rule_results"], hide_index=True, width="stretch")
+with st.expander("Review history"):
+    st.dataframe(detail["reviews"], hide_index=True, width="stretch")

@@ -1,0 +1,210 @@
+"""`callqa score | rescore | report | export-examples`: the nightly job and its outputs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from qa.commands.transcribe import build_options, model_options
+
+DB_OPTION = click.option("--db", required=True, type=click.Path(dir_okay=False, path_type=Path),
+                         help="The DuckDB file of scored calls.")
+RULEBOOK_OPTION = click.option("--rulebook", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                               help="A TOML file that extends or overrides the default rulebook.")
+
+
+def default_workers() -> int:
+    """One process per two cores: the Whisper decoder already keeps two cores busy."""
+    return max(1, (os.cpu_count() or 1) // 2)
+
+
+def _load_rulebook(path: Path | None):
+    from qa.phrases.rulebook import RulebookError, load_rulebook
+    from qa.scoring.checks import CheckError, validate_rulebook
+
+    try:
+        book = load_rulebook(path)
+        validate_rulebook(book)
+    except (RulebookError, CheckError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    return book
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[last]}"),
+                    console=Console(stderr=True), disable=quiet, transient=False)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
+
+
+def _num(value: float | None, fmt: str = ".1f") -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+@click.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@DB_OPTION
+@click.option("--metadata", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV with call_id, agent_id, team, started_at, direction, ring_seconds (more columns kept).")
+@RULEBOOK_OPTION
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Scoring processes (default: one per two cores).")
+@click.option("--force", is_flag=True, help="Score every file again, even when up to date.")
+@click.option("--quiet", is_flag=True, help="No progress bar (for cron); the summary is still printed.")
+@model_options
+def score(directory, db, metadata, rulebook, workers, force, quiet, model, model_dir, beam_size, sequential):
+    """Score every new or changed recording under DIRECTORY (wav, flac, mp3, ogg) into the database.
+
+    Up-to-date calls are skipped, errored files retried; a killed run resumes
+    where it stopped. Per-file problems are listed at the end and do not
+    change the exit code.
+    """
+    from qa.scoring.batch import BatchError, run_batch
+    from qa.scoring.db import StoreError
+    from qa.scoring.metadata import MetadataError, load_metadata
+    from qa.transcribe.model import ModelError
+
+    book = _load_rulebook(rulebook)
+    if model_dir:
+        os.environ["CALLQA_MODEL_DIR"] = str(model_dir)  # worker processes assemble the model there
+    options = build_options(model, beam_size, sequential)
+    try:
+        meta = load_metadata(metadata) if metadata else None
+    except MetadataError as exc:
+        raise click.ClickException(str(exc)) from exc
+    with _progress(quiet) as bar:
+        task = bar.add_task("scoring", total=None, last="")
+
+        def started(total: int) -> None:
+            bar.update(task, total=total)
+
+        def finished(result) -> None:
+            mark = f"{result.score:.0f}" if result.status == "scored" else "error"
+            bar.update(task, advance=1, last=f"{result.call_id} {mark}")
+
+        try:
+            summary = run_batch(directory, db, rulebook=book, options=options, metadata=meta,
+                                workers=workers or default_workers(), on_start=started, on_result=finished,
+                                force=force)
+        except (BatchError, StoreError, ModelError) as exc:
+            raise click.ClickException(str(exc)) from exc
+    _print_batch(summary, db, book.version)
+
+
+def _print_batch(s, db: Path, version: str) -> None:
+    out = Console(soft_wrap=True)
+    out.print(f"[bold]callqa score[/]: {s.found} recordings, {s.scored} scored, {s.skipped} up to date, "
+              f"{len(s.errors)} errors  (rulebook {version}, database {db})")
+    out.print(f"mean score {_num(s.mean_score)}, pass rate {_pct(s.pass_rate)}, elapsed {s.elapsed_s:.1f} s, "
+              f"audio {s.audio_s / 3600:.2f} h, {_num(s.audio_hours_per_wall_hour)} audio hours per wall hour")
+    for path, problem in s.errors:
+        out.print(f"[red]error[/] {path}: {problem.removeprefix(str(path) + ': ')}", highlight=False)
+    for problem in s.metadata_problems:
+        out.print(f"[yellow]metadata[/] {problem} (row skipped; the call is scored without it)", highlight=False)
+
+
+@click.command()
+@DB_OPTION
+@RULEBOOK_OPTION
+@click.option("--quiet", is_flag=True, help="No progress output.")
+def rescore(db, rulebook, quiet):
+    """Apply the (changed) rulebook to every stored transcript again, without ASR."""
+    from qa.scoring.db import StoreError
+    from qa.scoring.rescore import run_rescore
+
+    book = _load_rulebook(rulebook)
+    if not db.exists():
+        raise click.ClickException(f"{db}: no such database; score some calls first (callqa score DIR --db {db})")
+    try:
+        s = run_rescore(db, book)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    out = Console(soft_wrap=True)
+    out.print(f"[bold]callqa rescore[/]: {s.rescored} calls under rulebook {book.version} in {s.elapsed_s:.2f} s "
+              f"({_num(s.calls_per_second, '.0f')} calls/s); mean score {_num(s.mean_score)}, "
+              f"pass rate {_pct(s.pass_rate)}")
+    for call_id, problem in s.errors:
+        out.print(f"[red]error[/] {call_id}: {problem}", highlight=False)
+
+
+REPORT_SQL = """
+SELECT c.call_id, c.agent_id, c.team, CAST(c.started_at AS VARCHAR) AS started_at, c.status,
+       s.score, s.passed, coalesce(s.rulebook_version, c.rulebook_version) AS rulebook_version,
+       (SELECT string_agg(r.rule_id, ' ' ORDER BY r.rule_id) FROM rule_results r
+         WHERE r.call_id = c.call_id AND r.outcome = 'fail') AS failed_rules,
+       c.error
+FROM calls c LEFT JOIN scores s USING (call_id)
+ORDER BY c.call_id
+"""
+
+
+@click.command()
+@DB_OPTION
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+def report(db, fmt):
+    """One line per call: score, pass/fail, the failed rules, or the error."""
+    from qa.scoring.db import StoreError, reading
+
+    try:
+        with reading(db) as con:
+            cur = con.execute(REPORT_SQL)
+            columns = [d[0] for d in cur.description]
+            rows = [dict(zip(columns, row)) for row in cur.fetchall()]
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+    elif fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+        click.echo(buf.getvalue(), nl=False)
+    else:
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*("" if v is None else str(v) for v in row.values()))
+        Console(soft_wrap=True).print(table)
+        scored = [r for r in rows if r["score"] is not None]
+        if scored:
+            mean = sum(r["score"] for r in scored) / len(scored)
+            rate = sum(bool(r["passed"]) for r in scored) / len(scored)
+            click.echo(f"{len(rows)} calls, {len(scored)} scored, mean score {mean:.1f}, pass rate {rate:.0%}")
+
+
+@click.command("export-examples")
+@DB_OPTION
+@click.option("--rule", "rule_id", required=True, help="Rule id, e.g. phrase.forbidden.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the clips and examples.csv.")
+@click.option("--pad-s", default=1.0, show_default=True, type=click.FloatRange(0, 30),
+              help="Seconds of audio kept before and after each finding.")
+def export_examples_command(db, rule_id, out_dir, pad_s):
+    """Write a padded WAV clip of every finding of one rule, with a CSV for trainers."""
+    from qa.scoring.db import StoreError
+    from qa.scoring.export import export_examples
+
+    try:
+        s = export_examples(db, rule_id, out_dir, pad_s=pad_s)
+    except (StoreError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{s.clips} clips of {rule_id} in {out_dir} (index {s.csv_path.name})")
+    for problem in s.problems:
+        click.echo(f"missing: {problem}", err=True)
+    if not s.clips and not s.problems:
+        click.echo(f"no findings of rule {rule_id} in {db}", err=True)
+
+
+COMMANDS = [score, rescore, report, export_examples_command]

@@ -1,0 +1,319 @@
+"""Find rulebook phrases in recognized utterances despite recognition errors.
+
+A phrase is matched on three levels at once: characters, tone-less pinyin and
+near-homophone pinyin (see textnorm), each scored with rapidfuzz's partial
+alignment; the similarity is the best level, discounted for the coarser ones.
+Templates are split at their slots into fragments that must appear in order,
+each within a bounded gap of the previous one ({company}, {agent_no} accept any
+text; closed slots such as {holiday} are expanded from the rulebook's values).
+
+Phrases of at most three characters are too short for fuzzy matching: one
+character must match exactly, two or three must match syllable by syllable,
+the hit must not end inside a word (jieba: 再见|面), and a homophone that is
+itself a dictionary word (步行 for 不行) does not count.
+
+Speed: phrases are compiled once per phrase tuple (cached), and an inverted
+index of near-homophone bigrams keeps rapidfuzz away from utterances that
+cannot reach the threshold.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+
+from qa.phrases.rulebook import SLOT_RE, PhraseSpec
+from qa.phrases.textnorm import NUMERAL_CHARS, Keyed, keyed
+from qa.records import Match, Utterance
+
+# Tuned on the dev split of bench/phrase_corpus.py, reported on its held-out split.
+DEFAULT_MIN_SIMILARITY = 0.8
+# Open slots: any text of up to this many key characters (company names, 工号 digits).
+OPEN_SLOT_GAP = {"company": 14, "agent_no": 8}
+OTHER_SLOT_GAP = 8
+FRAGMENT_SLACK = 2  # recognizers insert a character or two around slot values
+LEVEL_WEIGHTS = (0.2, 0.4, 0.4)  # characters, tone-less pinyin, near-homophones: sums to 1
+HOMOPHONE_SIMILARITY = 0.95  # a short phrase heard as same-sounding other characters
+SHORT_LEN = 3
+EXCLUSION_SLACK = 1  # a fuzzy hit may spill one character past its legit context
+_AGENT_NO_CHARS = NUMERAL_CHARS | {"号"}
+PREFILTER = True  # the bigram index; off only to prove it loses nothing
+
+
+@dataclass(frozen=True)
+class _Fragment:
+    text: Keyed
+    max_gap: int  # key characters allowed between the previous fragment and this one
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    spec: PhraseSpec
+    variants: tuple[_Variant, ...]
+    short: Keyed | None  # set for phrases of <= SHORT_LEN characters without slots
+    grams: frozenset[str]
+    n_chars: int
+    exclusions: tuple[str, ...]  # near-homophone codes of the legit contexts
+
+
+def _bigrams(codes: str) -> set[str]:
+    return {codes[i:i + 2] for i in range(len(codes) - 1)} if len(codes) > 1 else {codes}
+
+
+def _expand(text: str, closed: Mapping[str, Sequence[str]]) -> list[str]:
+    """Closed slots replaced by each of their values; open slots stay."""
+    found = next((m for m in SLOT_RE.finditer(text) if m.group(1) in closed), None)
+    if found is None:
+        return [text]
+    head, tail = text[:found.start()], text[found.end():]
+    return [v for value in closed[found.group(1)] for v in _expand(head + value + tail, closed)]
+
+
+@dataclass(frozen=True)
+class _Variant:
+    fragments: tuple[_Fragment, ...]
+    lead_slot: str | None  # a slot before the first fragment
+    trail_slot: str | None  # a slot after the last fragment
+
+
+def _variant(text: str) -> _Variant:
+    parts = [p for p in re.split(r"(\{\w+\})", text) if keyed(p).key or p.startswith("{")]
+    frags: list[_Fragment] = []
+    gap = 0
+    for part in parts:
+        slot = re.fullmatch(r"\{(\w+)\}", part)
+        if slot:
+            gap += OPEN_SLOT_GAP.get(slot.group(1), OTHER_SLOT_GAP)
+            continue
+        k = keyed(part)
+        if k.key:
+            frags.append(_Fragment(k, gap + (FRAGMENT_SLACK if gap else 0)))
+            gap = 0
+    slot = [m.group(1) if (m := re.fullmatch(r"\{(\w+)\}", p)) else None for p in parts[:1] + parts[-1:]]
+    return _Variant(tuple(frags), slot[0] if parts else None, slot[-1] if parts else None)
+
+
+@lru_cache(maxsize=4096)
+def _compile(spec: PhraseSpec, closed: tuple[tuple[str, tuple[str, ...]], ...]) -> _Compiled:
+    variants = tuple(v for text in _expand(spec.text, dict(closed)) if (v := _variant(text)).fragments)
+    grams: set[str] = set()
+    for v in variants:
+        for frag in v.fragments:
+            grams |= _bigrams(frag.text.near)
+    short = None
+    only = variants[0] if len(variants) == 1 else None
+    if only and len(only.fragments) == 1 and not (only.lead_slot or only.trail_slot) \
+            and len(only.fragments[0].text.key) <= SHORT_LEN:
+        short = only.fragments[0].text
+    n_chars = min((sum(len(f.text.key) for f in v.fragments) for v in variants), default=0)
+    exclusions = tuple(k.near for e in spec.exclusions if (k := keyed(e)).key)
+    return _Compiled(spec, variants, short, frozenset(grams), n_chars, exclusions)
+
+
+@dataclass(frozen=True)
+class _Index:
+    compiled: tuple[_Compiled, ...]
+    by_gram: dict[str, tuple[int, ...]]
+    gram_set: frozenset[str]
+    own_roles: bool  # some phrase carries its own roles
+
+
+@lru_cache(maxsize=256)
+def _index(phrases: tuple[PhraseSpec, ...], closed: tuple[tuple[str, tuple[str, ...]], ...]) -> _Index:
+    compiled = tuple(_compile(p, closed) for p in phrases)
+    by_gram: dict[str, list[int]] = {}
+    for i, c in enumerate(compiled):
+        for gram in c.grams:
+            by_gram.setdefault(gram, []).append(i)
+    return _Index(compiled, {g: tuple(v) for g, v in by_gram.items()}, frozenset(by_gram),
+                  any(c.spec.roles for c in compiled))
+
+
+@lru_cache(maxsize=8192)
+def _tokens(key: str) -> tuple[frozenset[int], dict[tuple[int, int], str]]:
+    import logging
+
+    import jieba  # loading its dictionary takes about a second: only when a short phrase hits
+
+    jieba.setLogLevel(logging.WARNING)
+    bounds, words = {0}, {}
+    for word, start, end in jieba.tokenize(key):
+        bounds.add(end)
+        words[(start, end)] = word
+    return frozenset(bounds), words
+
+
+def _in_dictionary(word: str) -> bool:
+    import jieba
+
+    return jieba.dt.FREQ.get(word, 0) > 0
+
+
+def _excluded(c: _Compiled, k: Keyed, start: int, end: int) -> bool:
+    for context in c.exclusions:
+        at = k.near.find(context)  # a misheard legit context still excuses
+        while at != -1:
+            if at - EXCLUSION_SLACK <= start and end <= at + len(context) + EXCLUSION_SLACK:
+                return True
+            at = k.near.find(context, at + 1)
+    return False
+
+
+def _short_hit(c: _Compiled, k: Keyed) -> tuple[float, int, int] | None:
+    phrase = c.short
+    assert phrase is not None
+    needle, hay = (phrase.key, k.key) if len(phrase.key) == 1 else (phrase.py, k.py)
+    at = hay.find(needle)
+    while at != -1:
+        end = at + len(needle)
+        exact = k.key[at:end] == phrase.key
+        ok = not _excluded(c, k, at, end)
+        if ok and len(needle) > 1:
+            bounds, words = _tokens(k.key)
+            ok = end in bounds  # 再见|面 cuts a word; 说|不清楚 still says 不清楚
+            if ok and not exact and (at, end) in words:
+                ok = not _in_dictionary(words[(at, end)])  # 步行 is a word, not a misheard 不行
+        if ok:
+            return (1.0 if exact else HOMOPHONE_SIMILARITY, at, end)
+        at = hay.find(needle, at + 1)
+    return None
+
+
+def _align(frag: Keyed, k: Keyed, lo: int, hi: int) -> tuple[float, int, int]:
+    """Best window for `frag` in key[lo:hi]: (similarity, start, end).
+
+    The window is found on the near-homophone level (the most lenient), kept
+    at the phrase's length where the text allows (a phrase cut short by the
+    end of the text is not a whole phrase), then scored on all three levels.
+    """
+    n, hay_n = len(frag.key), hi - lo
+    if hay_n <= 0:
+        return (0.0, lo, lo)
+    if hay_n <= n:
+        s, e = lo, hi
+    else:
+        res = fuzz.partial_ratio_alignment(frag.near, k.near[lo:hi])
+        s, e = lo + res.dest_start, lo + res.dest_end
+        if e - s < n:
+            s, e = (s, s + n) if s == lo else (e - n, e)
+    # Indel ratio 2*LCS/(n+w) turned into LCS/n: the share of the phrase that is
+    # there, so a window shorter than the phrase is not rewarded for being short
+    share = (n + e - s) / (2 * n * 100.0)
+    score = share * sum(w * fuzz.ratio(needle, text[s:e]) for w, needle, text in
+                        zip(LEVEL_WEIGHTS, (frag.key, frag.py, frag.near), (k.key, k.py, k.near)))
+    wanted = set(frag.near)
+    while s < e and k.near[s] not in wanted:
+        s += 1
+    while e > s and k.near[e - 1] not in wanted:
+        e -= 1
+    return (score, s, e)
+
+
+def _fuzzy_hit(c: _Compiled, k: Keyed) -> tuple[float, int, int] | None:
+    best: tuple[float, int, int] | None = None
+    for variant in c.variants:
+        total = weight = 0.0
+        start, pos = None, 0
+        for i, frag in enumerate(variant.fragments):
+            lo, hi = (0, len(k.key)) if i == 0 else (pos, min(len(k.key), pos + frag.max_gap + len(frag.text.key) + FRAGMENT_SLACK))
+            score, s, e = _align(frag.text, k, lo, hi)
+            total += score * len(frag.text.key)
+            weight += len(frag.text.key)
+            if e > s:
+                start = s if start is None else start
+                pos = e
+        if start is not None and weight and (best is None or total / weight > best[0]):
+            if variant.lead_slot == "agent_no":
+                while start > 0 and k.key[start - 1] in _AGENT_NO_CHARS:
+                    start -= 1
+            if variant.trail_slot == "agent_no":
+                while pos < len(k.key) and k.key[pos] in _AGENT_NO_CHARS:
+                    pos += 1
+            best = (total / weight, start, pos)
+    if best is not None and _excluded(c, k, best[1], best[2]):
+        return None
+    return best
+
+
+def _times(u: Utterance, k: Keyed, start: int, end: int) -> tuple[float, float]:
+    """Seconds of key characters [start, end): from the words, else proportional."""
+    n = max(len(k.key), 1)
+    if u.words:
+        owner = [i for i, w in enumerate(u.words) for _ in keyed(w.text).key]
+        if owner:
+            scale = len(owner) / n  # 1.0 when the words spell the utterance
+            first = owner[min(len(owner) - 1, int(start * scale))]
+            last = owner[min(len(owner) - 1, max(0, math.ceil(end * scale) - 1))]
+            return u.words[first].start_s, max(u.words[last].end_s, u.words[first].start_s)
+    dur = u.end_s - u.start_s
+    return u.start_s + dur * start / n, u.start_s + dur * end / n
+
+
+def _dedupe(matches: list[Match]) -> list[Match]:
+    """Keep the best of overlapping hits in one utterance (a longer phrase wins a tie)."""
+    kept: list[Match] = []
+    for m in sorted(matches, key=lambda m: (-m.similarity, -(m.span[1] - m.span[0]), len(m.phrase))):
+        if not any(o.span[0] < m.span[1] and m.span[0] < o.span[1] for o in kept):
+            kept.append(m)
+    return sorted(kept, key=lambda m: m.span[0])
+
+
+def find(
+    phrases: Sequence[PhraseSpec],
+    utterances: Sequence[Utterance],
+    *,
+    roles: Sequence[str] | None = None,
+    min_similarity: float | None = None,
+    slots: Mapping[str, Sequence[str]] | None = None,
+) -> list[Match]:
+    """Every phrase found in the utterances spoken by `roles` (None = anyone).
+
+    A phrase's own roles, when set, replace `roles`. Overlapping hits in one
+    utterance are reduced to the best. Spans are offsets in the utterance's
+    normalized text (normalize_text), times come from its words.
+    """
+    threshold = DEFAULT_MIN_SIMILARITY if min_similarity is None else min_similarity
+    closed = tuple(sorted((name, tuple(v)) for name, v in (slots or {}).items()
+                          if name not in OPEN_SLOT_GAP and v))
+    index = _index(tuple(phrases), closed)
+    matches: list[Match] = []
+    for u_idx, u in enumerate(utterances):
+        if roles is not None and not index.own_roles and u.role not in roles:
+            continue
+        k = keyed(u.text)
+        if not k.key:
+            continue
+        counts: dict[int, int] = {}
+        for gram in k.grams & index.gram_set:  # unigrams serve one-character phrases
+            for i in index.by_gram[gram]:
+                counts[i] = counts.get(i, 0) + 1
+        found: list[Match] = []
+        if not PREFILTER:
+            counts = {i: len(index.compiled[i].grams) for i in range(len(index.compiled))}
+        for i, hits in counts.items():
+            c = index.compiled[i]
+            scope = c.spec.roles or roles
+            if scope is not None and u.role not in scope:
+                continue
+            if c.short is not None:
+                hit = _short_hit(c, k) if hits >= len(c.grams) else None
+            else:
+                # Each error breaks about two bigrams; a margin of three keeps the
+                # index a pure speed-up (bench/phrases.py measures it against no index).
+                needed = max(1, len(c.grams) - 3 * round(c.n_chars * (1 - threshold)))
+                hit = _fuzzy_hit(c, k) if hits >= needed else None
+            if hit is None or hit[0] < threshold:
+                continue
+            sim, s, e = hit
+            span = k.span(s, e)
+            start_s, end_s = _times(u, k, s, e)
+            found.append(Match(phrase=c.spec.text, text=k.display[span[0]:span[1]], utterance_idx=u_idx,
+                               span=span, similarity=round(sim, 4), start_s=start_s, end_s=end_s,
+                               role=u.role))
+        matches += _dedupe(found) if len(found) > 1 else found
+    return matches

@@ -1,0 +1,37 @@
+"""python -m qa.samplegen --out DIR [--set samples|generated] [--count N] [--seed S] [--corrupt N]"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from .build import build_set
+from .tts import TTSUnavailable
+
+
+@click.command()
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write the calls, labels and metadata.csv into.")
+@click.option("--set", "which", type=click.Choice(["samples", "generated"]), default="samples",
+              show_default=True, help="The committed samples, or a larger generated set.")
+@click.option("--count", type=click.IntRange(1, 10000), default=60, show_default=True,
+              help="Number of calls in a generated set.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed of a generated set.")
+@click.option("--corrupt", type=click.IntRange(0, 100), default=0, show_default=True,
+              help="Also write this many broken files (truncated, not audio, empty).")
+@click.option("--quiet", is_flag=True, help="No progress lines.")
+def main(out: Path, which: str, count: int, seed: int, corrupt: int, quiet: bool) -> None:
+    """Generate labelled Mandarin customer-service calls over a simulated phone line."""
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s")
+    try:
+        labels = build_set(out, which, count=count, seed=seed, corrupt=corrupt)
+    except TTSUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{len(labels)} calls written to {out}", err=quiet)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

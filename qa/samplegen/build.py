@@ -1,0 +1,64 @@
+"""Render a set of call scripts into a folder of recordings with their labels."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from . import writer
+from .readme import write_readme
+from .scenario import CallSpec, assemble, render
+
+log = logging.getLogger("qa.samplegen")
+
+SAMPLES_SEED = 2024
+LABEL_ORDER = (
+    "call_id", "audio", "sample_rate", "channels", "channel_roles", "ringback", "ring_count",
+    "answer_onset_s", "duration_s", "script", "holds", "silent_line", "forbidden",
+    "expected", "notes",
+)
+
+
+def build_calls(specs: list[CallSpec], out: Path, seed: int, tts) -> list[dict]:
+    out.mkdir(parents=True, exist_ok=True)
+    all_labels = []
+    for spec in specs:
+        assembled = assemble(spec, tts, seed)
+        samples = render(assembled, spec, seed)
+        name = writer.audio_name(spec.call_id, spec.audio_format)
+        writer.write_audio(out / name, samples, spec.sample_rate, spec.audio_format)
+        labels = dict(assembled.labels, audio=name, sample_rate=spec.sample_rate,
+                      duration_s=round(samples.shape[1] / spec.sample_rate, 3))
+        labels = {key: labels[key] for key in LABEL_ORDER}
+        writer.write_labels(out / f"{spec.call_id}.json", labels)
+        all_labels.append(labels)
+        log.info("wrote %s (%.1f s)", name, labels["duration_s"])
+    rows = [dict(spec.metadata, call_id=spec.call_id, direction=spec.metadata.get("direction", "inbound"))
+            for spec in specs]
+    writer.write_metadata(out / "metadata.csv", rows)
+    return all_labels
+
+
+def build_set(out: Path, which: str = "samples", count: int = 60, seed: int = 7,
+              corrupt: int = 0, tts=None) -> list[dict]:
+    """Build the `samples` set (fixed seed) or a `generated` set of `count` calls."""
+    from .tts import Kokoro
+
+    out = Path(out)
+    tts = tts or Kokoro()
+    if which == "samples":
+        from .samples import SAMPLES
+
+        labels = build_calls(list(SAMPLES), out, SAMPLES_SEED, tts)
+        write_readme(out / "README.md", list(SAMPLES), labels)
+    elif which == "generated":
+        from .generated import generated_specs
+
+        labels = build_calls(generated_specs(count, seed), out, seed, tts)
+    else:
+        raise ValueError(f"unknown set {which!r}: use 'samples' or 'generated'")
+    if corrupt:
+        writer.write_corrupt(out, corrupt, np.random.default_rng([seed, 99]))
+    return labels

@@ -1,0 +1,195 @@
+"""A call as a script of events, and its assembly into line audio plus labels.
+
+The script says what happens in order (ringing, lines spoken, pauses, holds);
+`assemble` places every event on the agent and customer tracks at 8 kHz and
+records where each spoken line really lies in the audio, so the labels are
+measured, not guessed.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import telephone as tel
+
+RULE_IDS = (
+    "answer.rings",
+    "answer.late_apology",
+    "greeting.opening",
+    "closing.farewell",
+    "phrase.forbidden",
+    "silent_line.procedure",
+    "hold.procedure",
+    "talk.interruption",
+    "talk.speech_rate",
+)
+ROLES = ("agent", "customer")
+
+
+@dataclass(frozen=True)
+class Say:
+    role: str
+    text: str
+    tags: tuple[str, ...] = ()
+    forbidden: tuple[str, ...] = ()  # service taboo phrases (服务忌语) this line contains
+    gap: float | None = None  # silence after the previous event; None: a natural 0.35-0.9 s
+    overlap: float = 0.0  # start this long before the previous line ends (talking over it)
+    speed: float | None = None  # None: the speaker's usual speed
+
+
+@dataclass(frozen=True)
+class Ring:
+    count: int
+    style: str = "cn"
+    both_channels: bool = False  # else only on the caller's (customer) side
+
+
+@dataclass(frozen=True)
+class Pause:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Hold:
+    seconds: float
+    music: bool = True
+
+
+@dataclass(frozen=True)
+class Voice:
+    name: str
+    speed: float = 1.0
+    level_db: float = -20.0  # active speech level on the line
+
+
+@dataclass(frozen=True)
+class CallSpec:
+    call_id: str
+    events: tuple
+    expected: dict
+    notes: str
+    agent: Voice
+    customer: Voice
+    audio_format: str = "wav-pcm16"  # wav-pcm16, wav-ulaw, flac, mp3, ogg
+    sample_rate: int = 8000
+    mono: bool = False
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        missing = set(RULE_IDS) - set(self.expected)
+        if missing:
+            raise ValueError(f"{self.call_id}: expected outcome missing for {sorted(missing)}")
+
+
+@dataclass
+class Assembled:
+    tracks: dict  # role -> float32 at 8 kHz (dry, before the line)
+    ring_tracks: dict  # role -> ringback/hold signal at 8 kHz
+    labels: dict
+
+
+def call_rng(seed: int, call_id: str) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(call_id.encode())])
+
+
+def assemble(spec: CallSpec, tts, seed: int) -> Assembled:
+    rng = call_rng(seed, spec.call_id)
+    rate = tel.LINE_RATE
+    placed: list[tuple[str, float, np.ndarray]] = []  # (track, start_s, signal)
+    script, holds, forbidden = [], [], []
+    ringback, ring_count = None, 0
+    cursor = float(rng.uniform(0.3, 0.8))
+    prev_end = cursor
+    for event in spec.events:
+        if isinstance(event, Ring):
+            ringback, ring_count = event.style, event.count
+            period = tel.ring_period(event.style)
+            burst = tel.ring_burst(event.style)
+            sides = ROLES if event.both_channels else ("customer",)
+            for k in range(event.count):
+                for side in sides:
+                    placed.append((f"tone:{side}", cursor + k * period, burst))
+            on = len(burst) / rate
+            cursor += (event.count - 1) * period + on + float(rng.uniform(0.8, 2.0))
+            prev_end = cursor
+        elif isinstance(event, Pause):
+            cursor += event.seconds
+        elif isinstance(event, Hold):
+            start = cursor + 0.3
+            if event.music:
+                placed.append(("tone:agent", start, tel.hold_music(event.seconds, rng)))
+            holds.append({"start_s": round(start, 3), "end_s": round(start + event.seconds, 3)})
+            cursor = start + event.seconds
+        elif isinstance(event, Say):
+            voice = spec.agent if event.role == "agent" else spec.customer
+            speed = event.speed if event.speed is not None else voice.speed
+            raw = tts.synthesize(event.text, voice.name, speed)
+            speech = tel.trim_silence(tel.to_line_rate(raw, 24000), rate)
+            level = voice.level_db + float(rng.uniform(-1.5, 1.5))
+            speech = tel.set_speech_level(speech, level)
+            if event.overlap > 0:
+                start = prev_end - event.overlap
+            else:
+                gap = event.gap if event.gap is not None else float(rng.uniform(0.35, 0.9))
+                start = cursor + gap
+            start = round(start * rate) / rate
+            end = start + len(speech) / rate
+            placed.append((event.role, start, speech))
+            line = {"role": event.role, "start_s": round(start, 3), "end_s": round(end, 3),
+                    "text": event.text, "tags": list(event.tags)}
+            script.append(line)
+            for phrase in event.forbidden:
+                forbidden.append({"phrase": phrase, "role": event.role,
+                                  "start_s": line["start_s"], "end_s": line["end_s"]})
+            cursor = max(cursor, end)
+            prev_end = end
+        else:
+            raise TypeError(f"unknown event {event!r}")
+    duration = cursor + float(rng.uniform(0.6, 1.2))
+    n = int(np.ceil(duration * rate))
+    tracks = {role: np.zeros(n, np.float32) for role in ROLES}
+    ring_tracks = {role: np.zeros(n, np.float32) for role in ROLES}
+    for where, start, signal in placed:
+        i = int(round(start * rate))
+        target = ring_tracks[where[5:]] if where.startswith("tone:") else tracks[where]
+        target[i : i + len(signal)] += signal[: n - i]
+    agent_lines = [s for s in script if s["role"] == "agent"]
+    labels = {
+        "call_id": spec.call_id,
+        "channels": 1 if spec.mono else 2,
+        "channel_roles": ["mixed"] if spec.mono else ["agent", "customer"],
+        "ringback": ringback,
+        "ring_count": ring_count,
+        "answer_onset_s": agent_lines[0]["start_s"] if agent_lines else None,
+        "duration_s": round(n / rate, 3),
+        "script": script,
+        "holds": holds,
+        "silent_line": not any(s["role"] == "customer" for s in script),
+        "forbidden": forbidden,
+        "expected": {rule: spec.expected[rule] for rule in RULE_IDS},
+        "notes": spec.notes,
+    }
+    return Assembled(tracks=tracks, ring_tracks=ring_tracks, labels=labels)
+
+
+def render(assembled: Assembled, spec: CallSpec, seed: int) -> np.ndarray:
+    """The recorded line: (channels, frames) float32 at spec.sample_rate."""
+    rng = call_rng(seed + 1, spec.call_id)
+    agent = assembled.tracks["agent"] + assembled.ring_tracks["agent"]
+    customer = assembled.tracks["customer"] + assembled.ring_tracks["customer"]
+    if spec.mono:
+        channels = [agent + customer]
+    else:
+        # Each side hears a little of the other (hybrid echo / crosstalk), 20-30 dB down.
+        bleed = tel.db_to_gain(-float(rng.uniform(20.0, 30.0)))
+        delay = int(rng.integers(8, 40))
+        channels = [
+            agent + bleed * np.concatenate([np.zeros(delay, np.float32), customer[:-delay]]),
+            customer + bleed * np.concatenate([np.zeros(delay, np.float32), agent[:-delay]]),
+        ]
+    lined = [tel.telephone_channel(ch, rng, -float(rng.uniform(52.0, 62.0))) for ch in channels]
+    out = tel.upsample(np.stack(lined), spec.sample_rate)
+    return np.clip(out, -1.0, 1.0).astype(np.float32)

@@ -1,0 +1,175 @@
+"""What every check sees, and the small helpers they share.
+
+A check is a function `(rule, call) -> RuleResult`. It reads the signal
+timeline (who speaks when, silences, overlaps, rings) and the utterances
+(what was said, with word times); it never touches audio, so a rescore runs
+the rules again on stored transcripts alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from qa.records import Finding, Interval, Match, RuleResult, Timeline, Utterance
+
+FindFn = Callable[..., list[Match]]
+
+
+class CheckError(Exception):
+    """A rule is configured in a way its check cannot run (a missing phrase group)."""
+
+
+def _default_find(*args: Any, **kwargs: Any) -> list[Match]:
+    from qa.phrases.matcher import find
+
+    return find(*args, **kwargs)
+
+
+@dataclass(frozen=True)
+class CallView:
+    """One call as the checks see it."""
+
+    timeline: Timeline
+    utterances: tuple[Utterance, ...]
+    slots: Mapping[str, Any] = field(default_factory=dict)
+    rules: Mapping[str, Any] = field(default_factory=dict)  # the whole rulebook, for shared settings
+    find: FindFn = _default_find
+
+    def matches(self, rule: Any, group: str, roles: Sequence[str] | None = None) -> list[Match]:
+        """Matches of one phrase group of `rule`, sorted by time."""
+        phrases = rule.phrases.get(group)
+        if phrases is None:
+            raise CheckError(f"rule {rule.rule_id}: no phrase group '{group}' in the rulebook")
+        if not phrases:
+            return []
+        found = self.find(phrases, self.utterances, roles=tuple(roles) if roles else None, slots=self.slots or None)
+        return sorted(found, key=lambda m: (m.start_s, m.end_s))
+
+    def shared_param(self, rule: Any | None, name: str, kind: str, default: float) -> float:
+        """A setting of this rule, else of the rulebook's rule of `kind`, else the default.
+
+        The late-apology check needs the ring limit that the rings rule sets;
+        reading it from there keeps one number in one place.
+        """
+        if rule is not None and name in rule.params:
+            return float(rule.params[name])
+        for other in self.rules.values():
+            if other.kind == kind and name in other.params:
+                return float(other.params[name])
+        return float(default)
+
+    def speech(self, role: str) -> tuple[Interval, ...]:
+        return self.timeline.speech.get(role, ())
+
+    def speech_seconds(self, role: str) -> float:
+        return sum(iv.duration_s for iv in self.speech(role))
+
+    def last_speech_end(self) -> float:
+        ends = [iv.end_s for ivs in self.timeline.speech.values() for iv in ivs]
+        ends += [u.end_s for u in self.utterances]
+        return max(ends, default=0.0)
+
+    def first_speech_start(self, role: str) -> float | None:
+        starts = [iv.start_s for iv in self.speech(role)]
+        starts += [u.start_s for u in self.utterances if u.role == role]
+        return min(starts, default=None)
+
+    def required_roles(self, rule: Any) -> tuple[str, ...]:
+        """Roles whose words can carry a mandated phrase.
+
+        On mono the parties are told apart by voice and some speech stays
+        `unknown`; a mandated line (greeting, closing, apology) is the agent's
+        whoever it was attributed to. Forbidden phrases never use this.
+        """
+        roles = tuple(rule.roles) if getattr(rule, "roles", None) else ("agent",)
+        return roles if self.timeline.stereo else tuple(dict.fromkeys(roles + ("unknown",)))
+
+    def others_speech_seconds(self) -> float:
+        """Speech that is not the agent's: the customer's, plus unattributed speech."""
+        return self.speech_seconds("customer") + self.speech_seconds("unknown") + self.speech_seconds("mixed")
+
+    def customer_barely_speaks(self, silent_rule: Any | None = None) -> bool:
+        """True on a silent line: the customer said (almost) nothing.
+
+        On mono the voices are separated by guesswork, so a customer merged
+        into the agent's voice would look silent: there the call must also
+        show the silent-line procedure in words (its closing line or a threat).
+        """
+        silent = silent_rule or next((r for r in self.rules.values() if r.kind == "silent_line"), None)
+        limit = self.shared_param(silent, "max_customer_speech_s", "silent_line", 1.0)
+        if self.others_speech_seconds() > limit:
+            return False
+        if self.timeline.stereo:
+            return True
+        if silent is None:
+            return False
+        words = [m for g in ("silent_closing", "threat") if silent.phrases.get(g)
+                 for m in self.find(silent.phrases[g], self.utterances, roles=None, slots=self.slots or None)]
+        return bool(words)
+
+
+def param(rule: Any, name: str, default: float) -> float:
+    return float(rule.params.get(name, default))
+
+
+def finding(
+    rule: Any,
+    start_s: float,
+    end_s: float,
+    evidence: str,
+    *,
+    role: str = "agent",
+    match: Match | None = None,
+    severity: str | None = None,
+) -> Finding:
+    if match is not None and not match.phrase:
+        match = None  # a turn found on the signal, not a phrase
+    return Finding(
+        rule_id=rule.rule_id,
+        start_s=round(float(start_s), 3),
+        end_s=round(float(max(end_s, start_s)), 3),
+        role=role,  # type: ignore[arg-type]
+        evidence=evidence,
+        matched_phrase=match.phrase if match else None,
+        similarity=round(float(match.similarity), 3) if match else None,
+        clause=rule.source,
+        severity=severity or rule.severity,
+    )
+
+
+def outcome(rule: Any, findings: Iterable[Finding], detail: str = "", *, na: bool = False) -> RuleResult:
+    """pass when there is no finding, fail otherwise; `na` when the rule does not apply."""
+    findings = tuple(findings)
+    if na:
+        return RuleResult(rule.rule_id, "na", 0.0, (), detail)
+    if findings:
+        return RuleResult(rule.rule_id, "fail", float(rule.points), findings, detail)
+    return RuleResult(rule.rule_id, "pass", 0.0, (), detail)
+
+
+def utterance_text_between(call: CallView, role: str, start_s: float, end_s: float) -> str:
+    """What `role` said in [start_s, end_s], for a finding's evidence."""
+    parts = [u.text for u in call.utterances if u.role == role and u.end_s > start_s and u.start_s < end_s]
+    return " ".join(parts)
+
+
+def silences(intervals: Iterable[Interval], start_s: float, end_s: float) -> list[Interval]:
+    """Gaps in the union of `intervals` inside [start_s, end_s]."""
+    gaps: list[Interval] = []
+    cursor = start_s
+    for iv in sorted(intervals, key=lambda i: i.start_s):
+        if iv.end_s <= cursor:
+            continue
+        if iv.start_s >= end_s:
+            break
+        if iv.start_s > cursor:
+            gaps.append(Interval(cursor, iv.start_s))
+        cursor = max(cursor, iv.end_s)
+    if cursor < end_s:
+        gaps.append(Interval(cursor, end_s))
+    return gaps
+
+
+def all_speech(call: CallView) -> list[Interval]:
+    return [iv for ivs in call.timeline.speech.values() for iv in ivs]

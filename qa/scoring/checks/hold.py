@@ -1,0 +1,49 @@
+"""Hold etiquette: ask before making the customer wait, thank or apologize after."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qa.records import Interval, RuleResult
+from qa.scoring.checks.base import CallView, all_speech, finding, outcome, param, silences
+
+EDGE_SLACK_S = 0.5  # word times and speech-activity edges disagree by a few hundred ms
+
+
+def holds(call: CallView, min_hold_s: float) -> list[Interval]:
+    """Mutual silences of at least `min_hold_s` between the first and the last speech."""
+    speech = all_speech(call)
+    if not speech:
+        return []
+    first = min(iv.start_s for iv in speech)
+    last = max(iv.end_s for iv in speech)
+    gaps = call.timeline.mutual_silence or tuple(silences(speech, first, last))
+    return [g for g in gaps if g.start_s >= first and g.end_s <= last and g.duration_s >= min_hold_s]
+
+
+def check_hold(rule: Any, call: CallView) -> RuleResult:
+    if call.customer_barely_speaks():
+        return outcome(rule, (), "silent line: nobody is on hold", na=True)
+    min_hold_s = param(rule, "min_hold_s", 10.0)
+    window_s = param(rule, "window_s", 15.0)
+    found = holds(call, min_hold_s)
+    if not found:
+        return outcome(rule, (), f"no silence of {min_hold_s:g} s or more", na=True)
+    asks = call.matches(rule, "wait_request", roles=call.required_roles(rule))
+    afters = call.matches(rule, "after_hold", roles=call.required_roles(rule))
+    findings = []
+    for h in found:
+        asked = [m for m in asks if h.start_s - window_s <= m.start_s and m.end_s <= h.start_s + EDGE_SLACK_S]
+        thanked = [m for m in afters if h.end_s - EDGE_SLACK_S <= m.start_s <= h.end_s + window_s]
+        if not asked:
+            findings.append(finding(
+                rule, max(0.0, h.start_s - window_s), h.start_s,
+                f"让客户等待{h.duration_s:.0f}秒前没有征询客户意见",
+            ))
+        if not thanked:
+            findings.append(finding(
+                rule, h.end_s, h.end_s + window_s,
+                f"等待{h.duration_s:.0f}秒后没有感谢或致歉",
+            ))
+    detail = ", ".join(f"hold {h.start_s:.1f}-{h.end_s:.1f} s" for h in found)
+    return outcome(rule, findings, detail)

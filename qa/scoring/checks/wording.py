@@ -1,0 +1,64 @@
+"""Mandated and forbidden wording: the opening greeting, the closing, 服务忌语."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qa.records import RuleResult
+from qa.scoring.checks.base import CallView, finding, outcome, param, utterance_text_between
+
+
+def _roles(rule: Any, default: tuple[str, ...] = ("agent",)) -> tuple[str, ...]:
+    return tuple(rule.roles) if getattr(rule, "roles", None) else default
+
+
+def check_greeting(rule: Any, call: CallView) -> RuleResult:
+    """The agent greets within `window_s` of the answer."""
+    window_s = param(rule, "window_s", 10.0)
+    onset = call.timeline.answer_onset_s
+    if onset is None:
+        onset = min((iv.start_s for ivs in call.timeline.speech.values() for iv in ivs), default=0.0)
+    deadline = onset + window_s
+    greetings = [m for m in call.matches(rule, "greeting", roles=call.required_roles(rule)) if m.start_s <= deadline]
+    if greetings:
+        best = max(greetings, key=lambda m: m.similarity)
+        return outcome(rule, (), f"greeting at {best.start_s:.1f} s ({best.similarity:.2f})")
+    said = utterance_text_between(call, "agent", onset, deadline) or "(坐席未说话)"
+    evidence = f"开头{window_s:g}秒内没有标准问候语: {said}"
+    return outcome(rule, [finding(rule, onset, deadline, evidence)], "no greeting in the opening window")
+
+
+def check_closing(rule: Any, call: CallView) -> RuleResult:
+    """In the last `window_s` of speech the agent offers more help and says goodbye.
+
+    A silent line has its own closing line (the silent-line rule), so this
+    rule does not apply there.
+    """
+    if call.customer_barely_speaks():
+        return outcome(rule, (), "silent line: the silent-line rule judges the closing", na=True)
+    window_s = param(rule, "window_s", 20.0)
+    end = call.last_speech_end()
+    start = max(0.0, end - window_s)
+    findings = []
+    found = []
+    for group, missing in (("offer_help", "结束前没有询问是否还需要帮助"), ("farewell", "没有标准结束语")):
+        hits = [m for m in call.matches(rule, group, roles=call.required_roles(rule)) if m.end_s >= start]
+        if hits:
+            found.append(f"{group} at {hits[-1].start_s:.1f} s")
+            continue
+        said = utterance_text_between(call, "agent", start, end) or "(坐席未说话)"
+        findings.append(finding(rule, start, end, f"{missing}: {said}"))
+    return outcome(rule, findings, "; ".join(found) or "no closing phrase")
+
+
+def check_forbidden(rule: Any, call: CallView) -> RuleResult:
+    """Each forbidden phrase the agent says is a finding with that phrase's severity."""
+    phrases = {p.text: p for p in rule.phrases.get("forbidden", ())}
+    findings = []
+    for m in call.matches(rule, "forbidden", roles=_roles(rule)):
+        spec = phrases.get(m.phrase)
+        severity = getattr(spec, "severity", None) or rule.severity
+        u = call.utterances[m.utterance_idx] if 0 <= m.utterance_idx < len(call.utterances) else None
+        evidence = u.text if u is not None else m.text
+        findings.append(finding(rule, m.start_s, m.end_s, evidence, role=m.role, match=m, severity=severity))
+    return outcome(rule, findings, f"{len(findings)} forbidden phrase(s)")

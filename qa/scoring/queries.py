@@ -1,0 +1,347 @@
+"""Every query the dashboard runs, over a connection from `qa.scoring.db`.
+
+Values are always bound parameters; the only text put into SQL is chosen
+from fixed tables here (sort columns, filter fragments). Functions take an
+open connection so a caller holds it for one short session
+(`with reading(path) as con: ...`) and the nightly batch is never blocked.
+Results are pandas DataFrames or plain dicts, ready to draw.
+The phrase search lives in `queries_phrases`, verdicts in `queries_reviews`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+__all__ = [
+    "CallFilter",
+    "REVIEW_STATUSES",
+    "SORT_COLUMNS",
+    "call_findings",
+    "call_header",
+    "call_reviews",
+    "call_rule_results",
+    "call_utterances",
+    "ensure_indexes",
+    "filter_options",
+    "group_trend",
+    "is_empty",
+    "list_calls",
+    "most_failed_rules",
+    "night_trend",
+    "overview",
+    "rule_precision",
+]
+
+# When a call was made; calls scored without metadata fall back to the night they were scored.
+CALL_TIME = "coalesce(c.started_at, c.scored_at)"
+
+REVIEW_STATUSES = ("any", "unreviewed", "reviewed", "disputed", "missed")
+# user-facing sort key -> SQL expression (never user text)
+SORT_COLUMNS = {
+    "started_at": CALL_TIME,
+    "score": "s.score",
+    "duration_s": "c.duration_s",
+    "agent_id": "c.agent_id",
+    "team": "c.team",
+    "call_id": "c.call_id",
+}
+
+# Indexes for the per-call lookups of the detail page and the list's page
+# enrichment; the primary keys on (call_id, idx) and (call_id, rule_id) are
+# composite, and DuckDB only scans single-column indexes for `call_id = ?`.
+INDEXES = {
+    "idx_utterances_call": "utterances(call_id)",
+    "idx_findings_call": "findings(call_id)",
+    "idx_rule_results_call": "rule_results(call_id)",
+    "idx_reviews_call": "reviews(call_id)",
+    "idx_reviews_finding": "reviews(finding_id)",
+}
+
+# The newest verdict per finding wins (reviews are append-only).
+LATEST_VERDICTS = """
+    SELECT finding_id, call_id, verdict, reviewer, comment, created_at
+    FROM reviews WHERE finding_id IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY finding_id ORDER BY created_at DESC, review_id DESC) = 1
+"""
+
+
+def ensure_indexes(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Create the dashboard's indexes once; returns the names created now."""
+    existing = {row[0] for row in con.execute("SELECT index_name FROM duckdb_indexes()").fetchall()}
+    created = []
+    for name, target in INDEXES.items():
+        if name not in existing:
+            con.execute(f"CREATE INDEX {name} ON {target}")  # names and targets are constants above
+            created.append(name)
+    return created
+
+
+def is_empty(con: duckdb.DuckDBPyConnection) -> bool:
+    return con.execute("SELECT count(*) FROM calls").fetchone()[0] == 0
+
+
+def date_clause(date_from: date | None, date_to: date | None, column: str = CALL_TIME) -> tuple[str, list[Any]]:
+    clauses, params = [], []
+    if date_from is not None:
+        clauses.append(f"{column} >= ?")
+        params.append(date_from)
+    if date_to is not None:  # inclusive day: everything before the next midnight
+        clauses.append(f"{column} < ?")
+        params.append(date_to + timedelta(days=1))
+    return (" AND ".join(clauses) or "TRUE"), params
+
+
+def overview(con: duckdb.DuckDBPyConnection, date_from: date | None = None, date_to: date | None = None) -> dict[str, Any]:
+    where, params = date_clause(date_from, date_to)
+    row = con.execute(
+        f"""
+        SELECT count(*) FILTER (WHERE c.status = 'scored'),
+               count(*) FILTER (WHERE c.status = 'error'),
+               avg(s.score), avg(CASE WHEN s.passed THEN 1.0 ELSE 0.0 END),
+               min({CALL_TIME}), max({CALL_TIME})
+        FROM calls c LEFT JOIN scores s USING (call_id) WHERE {where}
+        """,
+        params,
+    ).fetchone()
+    keys = ("calls_scored", "calls_failed_to_score", "mean_score", "pass_rate", "first_call", "last_call")
+    return dict(zip(keys, row))
+
+
+def night_trend(con: duckdb.DuckDBPyConnection, date_from: date | None = None, date_to: date | None = None) -> pd.DataFrame:
+    """Calls, mean score and pass rate per night (the day the calls were made)."""
+    where, params = date_clause(date_from, date_to)
+    return con.execute(
+        f"""
+        SELECT CAST({CALL_TIME} AS DATE) AS night, count(*) AS calls,
+               round(avg(s.score), 2) AS mean_score,
+               round(avg(CASE WHEN s.passed THEN 1.0 ELSE 0.0 END), 4) AS pass_rate
+        FROM calls c JOIN scores s USING (call_id) WHERE {where}
+        GROUP BY night ORDER BY night
+        """,
+        params,
+    ).df()
+
+
+def group_trend(con: duckdb.DuckDBPyConnection, by: str, date_from: date | None = None, date_to: date | None = None) -> pd.DataFrame:
+    """Calls, mean score and pass rate per agent or per team."""
+    column = {"agent": "c.agent_id", "team": "c.team"}[by]
+    where, params = date_clause(date_from, date_to)
+    return con.execute(
+        f"""
+        SELECT coalesce({column}, '(none)') AS {by}, count(*) AS calls,
+               round(avg(s.score), 2) AS mean_score,
+               round(avg(CASE WHEN s.passed THEN 1.0 ELSE 0.0 END), 4) AS pass_rate
+        FROM calls c JOIN scores s USING (call_id) WHERE {where}
+        GROUP BY 1 ORDER BY mean_score, 1
+        """,
+        params,
+    ).df()
+
+
+def most_failed_rules(con: duckdb.DuckDBPyConnection, date_from: date | None = None, date_to: date | None = None, limit: int = 20) -> pd.DataFrame:
+    where, params = date_clause(date_from, date_to)
+    return con.execute(
+        f"""
+        SELECT r.rule_id, count(*) AS failed_calls,
+               round(count(*) / (SELECT count(*) FROM calls c JOIN scores USING (call_id) WHERE {where}), 4) AS share_of_calls,
+               sum(r.points) AS points_deducted
+        FROM rule_results r JOIN calls c USING (call_id)
+        WHERE r.outcome = 'fail' AND {where}
+        GROUP BY r.rule_id ORDER BY failed_calls DESC, r.rule_id LIMIT ?
+        """,
+        params + params + [limit],
+    ).df()
+
+
+def rule_precision(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per rule: findings, verdicts and precision = confirmed / (confirmed + false positives)."""
+    return con.execute(
+        f"""
+        WITH latest AS ({LATEST_VERDICTS}),
+        per_rule AS (
+            SELECT f.rule_id, count(*) AS findings,
+                   count(l.verdict) AS reviewed,
+                   count(*) FILTER (WHERE l.verdict = 'confirmed') AS confirmed,
+                   count(*) FILTER (WHERE l.verdict = 'false_positive') AS false_positive
+            FROM findings f LEFT JOIN latest l USING (finding_id)
+            GROUP BY f.rule_id
+        ),
+        missed AS (
+            SELECT rule_id, count(*) AS missed FROM reviews WHERE verdict = 'missed' GROUP BY rule_id
+        )
+        SELECT coalesce(p.rule_id, m.rule_id) AS rule_id,
+               coalesce(p.findings, 0) AS findings, coalesce(p.reviewed, 0) AS reviewed,
+               coalesce(p.confirmed, 0) AS confirmed, coalesce(p.false_positive, 0) AS false_positive,
+               CASE WHEN p.confirmed + p.false_positive > 0
+                    THEN round(p.confirmed / (p.confirmed + p.false_positive), 4) END AS precision,
+               coalesce(m.missed, 0) AS missed_reports
+        FROM per_rule p FULL OUTER JOIN missed m ON p.rule_id = m.rule_id
+        ORDER BY precision NULLS LAST, rule_id
+        """
+    ).df()
+
+
+def filter_options(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The values the call list's filters offer."""
+    agents = [r[0] for r in con.execute("SELECT DISTINCT agent_id FROM calls WHERE agent_id IS NOT NULL ORDER BY 1").fetchall()]
+    teams = [r[0] for r in con.execute("SELECT DISTINCT team FROM calls WHERE team IS NOT NULL ORDER BY 1").fetchall()]
+    rules = [r[0] for r in con.execute("SELECT DISTINCT rule_id FROM rule_results ORDER BY 1").fetchall()]
+    first, last = con.execute(f"SELECT min({CALL_TIME}), max({CALL_TIME}) FROM calls c").fetchone()
+    return {"agents": agents, "teams": teams, "rules": rules, "first_call": first, "last_call": last}
+
+
+@dataclass(frozen=True)
+class CallFilter:
+    date_from: date | None = None
+    date_to: date | None = None
+    agents: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    score_min: float | None = None
+    score_max: float | None = None
+    failed_rule: str | None = None
+    review_status: str = "any"
+    sort: str = "started_at"
+    descending: bool = True
+    page: int = 0
+    page_size: int = 50
+
+
+_REVIEW_WHERE = {
+    "any": "TRUE",
+    "unreviewed": "NOT EXISTS (SELECT 1 FROM reviews v WHERE v.call_id = c.call_id)",
+    "reviewed": "EXISTS (SELECT 1 FROM reviews v WHERE v.call_id = c.call_id)",
+    "disputed": f"c.call_id IN (SELECT call_id FROM ({LATEST_VERDICTS}) WHERE verdict = 'false_positive')",
+    "missed": "EXISTS (SELECT 1 FROM reviews v WHERE v.call_id = c.call_id AND v.verdict = 'missed')",
+}
+
+
+def _call_where(flt: CallFilter) -> tuple[str, list[Any]]:
+    if flt.review_status not in _REVIEW_WHERE:
+        raise ValueError(f"review status {flt.review_status!r}: expected one of {', '.join(REVIEW_STATUSES)}")
+    where, params = date_clause(flt.date_from, flt.date_to)
+    clauses = [where, _REVIEW_WHERE[flt.review_status]]
+    if flt.agents:
+        clauses.append("list_contains(?::VARCHAR[], c.agent_id)")
+        params.append(list(flt.agents))
+    if flt.teams:
+        clauses.append("list_contains(?::VARCHAR[], c.team)")
+        params.append(list(flt.teams))
+    if flt.score_min is not None:
+        clauses.append("s.score >= ?")
+        params.append(flt.score_min)
+    if flt.score_max is not None:
+        clauses.append("s.score <= ?")
+        params.append(flt.score_max)
+    if flt.failed_rule:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM rule_results r WHERE r.call_id = c.call_id AND r.rule_id = ? AND r.outcome = 'fail')"
+        )
+        params.append(flt.failed_rule)
+    return " AND ".join(clauses), params
+
+
+def list_calls(con: duckdb.DuckDBPyConnection, flt: CallFilter) -> tuple[pd.DataFrame, int]:
+    """One page of calls matching `flt`, sorted in SQL, and the total count."""
+    if flt.sort not in SORT_COLUMNS:
+        raise ValueError(f"sort {flt.sort!r}: expected one of {', '.join(SORT_COLUMNS)}")
+    where, params = _call_where(flt)
+    base = f"FROM calls c LEFT JOIN scores s USING (call_id) WHERE {where}"
+    order = f"{SORT_COLUMNS[flt.sort]} {'DESC' if flt.descending else 'ASC'} NULLS LAST, c.call_id"
+    size = max(1, flt.page_size)
+    # the total rides along as a window count: one scan of the calls instead of two
+    page = con.execute(
+        f"""
+        SELECT c.call_id, c.started_at, c.agent_id, c.team, c.duration_s, s.score, s.passed, c.status,
+               count(*) OVER () AS total
+        {base} ORDER BY {order} LIMIT ? OFFSET ?
+        """,
+        params + [size, max(0, flt.page) * size],
+    ).df()
+    if page.empty:  # past the last page: count on its own
+        total = con.execute(f"SELECT count(*) {base}", params).fetchone()[0]
+        return page.drop(columns="total").assign(failed_rules=[], findings=[], reviews=[]), total
+    total = int(page["total"].iloc[0])
+    page = page.drop(columns="total")
+    # aggregates only for the page's calls, never for the whole store
+    ids = page["call_id"].tolist()
+    failed = dict(con.execute(
+        """SELECT call_id, string_agg(rule_id, ', ' ORDER BY rule_id) FROM rule_results
+           WHERE outcome = 'fail' AND list_contains(?::VARCHAR[], call_id) GROUP BY call_id""",
+        [ids],
+    ).fetchall())
+    counts = {}
+    for table in ("findings", "reviews"):  # constant table names
+        counts[table] = dict(con.execute(
+            f"SELECT call_id, count(*) FROM {table} WHERE list_contains(?::VARCHAR[], call_id) GROUP BY call_id",
+            [ids],
+        ).fetchall())
+    return page.assign(
+        failed_rules=[failed.get(c, "") for c in ids],
+        findings=[counts["findings"].get(c, 0) for c in ids],
+        reviews=[counts["reviews"].get(c, 0) for c in ids],
+    ), total
+
+
+def call_header(con: duckdb.DuckDBPyConnection, call_id: str) -> dict[str, Any] | None:
+    cur = con.execute(
+        """
+        SELECT c.call_id, c.path, c.duration_s, c.channels, c.sample_rate, c.agent_id, c.team,
+               c.started_at, c.direction, c.ring_count, c.ring_source, c.answer_onset_s, c.status,
+               c.error, c.timeline_json, c.scored_at, s.score, s.passed,
+               coalesce(s.rulebook_version, c.rulebook_version) AS rulebook_version
+        FROM calls c LEFT JOIN scores s USING (call_id) WHERE c.call_id = ?
+        """,
+        [call_id],
+    )
+    row = cur.fetchone()
+    if row is None:
+        return None
+    return dict(zip([d[0] for d in cur.description], row))
+
+
+def call_utterances(con: duckdb.DuckDBPyConnection, call_id: str) -> pd.DataFrame:
+    return con.execute(
+        "SELECT idx, role, channel, start_s, end_s, text, words_json FROM utterances WHERE call_id = ? ORDER BY start_s, idx",
+        [call_id],
+    ).df()
+
+
+def call_findings(con: duckdb.DuckDBPyConnection, call_id: str) -> pd.DataFrame:
+    """The call's findings with the latest verdict on each."""
+    return con.execute(
+        """
+        WITH latest AS (
+            SELECT finding_id, verdict, reviewer, comment, created_at FROM reviews
+            WHERE call_id = ? AND finding_id IS NOT NULL
+            QUALIFY row_number() OVER (PARTITION BY finding_id ORDER BY created_at DESC, review_id DESC) = 1
+        )
+        SELECT f.finding_id, f.rule_id, f.start_s, f.end_s, f.role, f.evidence, f.matched_phrase,
+               f.similarity, f.clause, f.severity, l.verdict, l.reviewer, l.comment AS review_comment,
+               l.created_at AS reviewed_at
+        FROM findings f LEFT JOIN latest l USING (finding_id)
+        WHERE f.call_id = ? ORDER BY f.start_s, f.rule_id
+        """,
+        [call_id, call_id],
+    ).df()
+
+
+def call_rule_results(con: duckdb.DuckDBPyConnection, call_id: str) -> pd.DataFrame:
+    return con.execute(
+        "SELECT rule_id, outcome, points, detail FROM rule_results WHERE call_id = ? ORDER BY rule_id", [call_id]
+    ).df()
+
+
+def call_reviews(con: duckdb.DuckDBPyConnection, call_id: str) -> pd.DataFrame:
+    """Every verdict on the call, newest first (the audit trail)."""
+    return con.execute(
+        """
+        SELECT review_id, finding_id, rule_id, verdict, reviewer, comment, start_s, created_at
+        FROM reviews WHERE call_id = ? ORDER BY created_at DESC, review_id DESC
+        """,
+        [call_id],
+    ).df()

@@ -1,0 +1,49 @@
+"""The score card: points deducted from 100, critical failures fail the call.
+
+A rule that fails deducts its points once; `na` rules deduct nothing and do
+not count. A rule marked critical, or any finding of critical severity (a
+critical forbidden phrase such as 有本事就投诉我), fails the call outright
+(一票否决) whatever the points say: the score drops to 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from qa.records import RuleResult
+
+FULL_MARKS = 100.0
+DEFAULT_PASS_MARK = 80.0
+
+
+@dataclass(frozen=True)
+class ScoreCard:
+    score: float
+    passed: bool
+    deducted: float
+    critical: tuple[str, ...]  # rule ids that failed the call outright
+    judged: int  # rules that applied (pass or fail)
+
+
+def critical_failures(results: Iterable[RuleResult], rules: dict[str, Any]) -> tuple[str, ...]:
+    failed = []
+    for r in results:
+        if r.outcome != "fail":
+            continue
+        rule = rules.get(r.rule_id)
+        if (rule is not None and rule.critical) or any(f.severity == "critical" for f in r.findings):
+            failed.append(r.rule_id)
+    return tuple(failed)
+
+
+def score_card(results: Iterable[RuleResult], rulebook: Any, pass_mark: float | None = None) -> ScoreCard:
+    """Score one call's rule results under `rulebook`."""
+    results = tuple(results)
+    if pass_mark is None:
+        pass_mark = float(getattr(rulebook, "pass_mark", DEFAULT_PASS_MARK))
+    deducted = sum(r.points for r in results if r.outcome == "fail")
+    critical = critical_failures(results, rulebook.rules)
+    score = 0.0 if critical else max(0.0, FULL_MARKS - deducted)
+    judged = sum(1 for r in results if r.outcome != "na")
+    return ScoreCard(round(score, 2), not critical and score >= pass_mark, round(deducted, 2), critical, judged)

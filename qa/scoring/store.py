@@ -1,0 +1,279 @@
+"""Writing scored calls to DuckDB and reading them back for a rescore.
+
+Each call is written in one transaction that first deletes the call's rows:
+a crash never leaves half a call and a rerun never duplicates one. Findings
+get an id derived from what they are (call, rule, rounded start, phrase), so
+an inspector's review still points at the same finding after a rescore.
+Rows go in as column lists through `unnest`, which DuckDB takes in one
+statement (executemany costs a round trip per row).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+import duckdb
+
+from qa.records import (CallResult, Finding, Interval, Overlap, RuleResult, Timeline,
+                        TranscribeOptions, Transcript, Utterance, Word)
+from qa.scoring.db import reading, writing
+from qa.transcribe.normalize import pinyin_key
+
+__all__ = [
+    "Fingerprint", "StoredCall", "add_review", "ensure_store", "finding_id", "fingerprints", "iter_stored_calls",
+    "metadata_json", "options_json", "save_call", "save_rescored", "timeline_from_json", "timeline_to_json",
+]
+
+VERDICTS = ("confirmed", "false_positive", "missed")
+CALL_TABLES = ("utterances", "rule_results", "findings", "scores", "calls")
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What decides whether a stored call is up to date."""
+
+    sha256: str | None
+    rulebook_version: str | None
+    options_json: str | None
+    status: str
+    metadata_json: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredCall:
+    call_id: str
+    path: str
+    sha256: str
+    transcript: Transcript
+    metadata: dict[str, str]
+
+
+def finding_id(call_id: str, rule_id: str, start_s: float, matched_phrase: str | None) -> str:
+    key = f"{call_id}\x1f{rule_id}\x1f{round(start_s, 1):.1f}\x1f{matched_phrase or ''}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]
+
+
+def _finding_ids(call_id: str, findings: Sequence[Finding]) -> list[str]:
+    """Stable ids; a second finding with the same key gets a numbered suffix."""
+    seen: dict[str, int] = {}
+    ids = []
+    for f in findings:
+        base = finding_id(call_id, f.rule_id, f.start_s, f.matched_phrase)
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        ids.append(base if n == 0 else f"{base}-{n}")
+    return ids
+
+
+def metadata_json(metadata: dict[str, str] | None) -> str | None:
+    return json.dumps(dict(metadata), sort_keys=True, ensure_ascii=False) if metadata else None
+
+
+def options_json(options: TranscribeOptions | None) -> str | None:
+    return None if options is None else json.dumps(asdict(options), sort_keys=True, ensure_ascii=False)
+
+
+def timeline_to_json(tl: Timeline | None) -> str | None:
+    if tl is None:
+        return None
+    return json.dumps({
+        "duration_s": tl.duration_s,
+        "speech": {role: [[iv.start_s, iv.end_s] for iv in ivs] for role, ivs in tl.speech.items()},
+        "mutual_silence": [[iv.start_s, iv.end_s] for iv in tl.mutual_silence],
+        "overlaps": [[o.start_s, o.end_s, o.interrupter, o.interrupted] for o in tl.overlaps],
+        "rings": [[iv.start_s, iv.end_s] for iv in tl.rings],
+        "ring_count": tl.ring_count,
+        "answer_onset_s": tl.answer_onset_s,
+        "ring_source": tl.ring_source,
+        "stereo": tl.stereo,
+    }, ensure_ascii=False)
+
+
+def timeline_from_json(text: str) -> Timeline:
+    d = json.loads(text)
+    ivs = lambda pairs: tuple(Interval(float(s), float(e)) for s, e in pairs)  # noqa: E731
+    return Timeline(
+        duration_s=float(d["duration_s"]),
+        speech={role: ivs(pairs) for role, pairs in d["speech"].items()},
+        mutual_silence=ivs(d.get("mutual_silence", [])),
+        overlaps=tuple(Overlap(float(s), float(e), a, b) for s, e, a, b in d.get("overlaps", [])),
+        rings=ivs(d.get("rings", [])),
+        ring_count=int(d.get("ring_count", 0)),
+        answer_onset_s=d.get("answer_onset_s"),
+        ring_source=d.get("ring_source", "none"),
+        stereo=bool(d.get("stereo", True)),
+    )
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+    if not rows:
+        return
+    cols = [list(c) for c in zip(*rows)]
+    select = ", ".join("unnest(?)" for _ in columns)
+    con.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {select}", cols)
+
+
+def _started_at(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("/", "-"))
+    except ValueError:
+        return None  # metadata.py reports bad dates; the raw text stays in metadata_json
+
+
+def _result_rows(call_id: str, results: Iterable[RuleResult]) -> tuple[list[tuple], list[tuple]]:
+    rule_rows, finding_rows = [], []
+    for r in results:
+        rule_rows.append((call_id, r.rule_id, r.outcome, float(r.points), r.detail))
+    findings = [f for r in results for f in r.findings]
+    for fid, f in zip(_finding_ids(call_id, findings), findings):
+        finding_rows.append((fid, call_id, f.rule_id, f.start_s, f.end_s, f.role, f.evidence,
+                             f.matched_phrase, f.similarity, f.clause, f.severity))
+    return rule_rows, finding_rows
+
+
+RULE_COLS = ("call_id", "rule_id", "outcome", "points", "detail")
+FINDING_COLS = ("finding_id", "call_id", "rule_id", "start_s", "end_s", "role", "evidence",
+                "matched_phrase", "similarity", "clause", "severity")
+UTTERANCE_COLS = ("call_id", "idx", "role", "channel", "start_s", "end_s", "text", "pinyin", "words_json")
+CALL_COLS = ("call_id", "path", "sha256", "duration_s", "channels", "sample_rate", "agent_id", "team",
+             "started_at", "direction", "ring_count", "ring_source", "answer_onset_s", "status", "error",
+             "rulebook_version", "options_json", "timeline_json", "metadata_json")
+
+
+def write_call(con: duckdb.DuckDBPyConnection, result: CallResult, options: TranscribeOptions | None = None) -> None:
+    """Replace every row of `result.call_id` (inside the caller's transaction)."""
+    cid = result.call_id
+    for table in CALL_TABLES:
+        con.execute(f"DELETE FROM {table} WHERE call_id = ?", [cid])
+    t = result.transcript
+    tl = t.timeline if t else None
+    meta = result.metadata or {}
+    opts = t.options if t is not None else options
+    _insert(con, "calls", CALL_COLS, [(
+        cid, result.path, result.sha256 or None,
+        t.duration_s if t else None, t.channels if t else None, t.sample_rate if t else None,
+        meta.get("agent_id") or None, meta.get("team") or None, _started_at(meta.get("started_at")),
+        meta.get("direction") or None,
+        tl.ring_count if tl else None, tl.ring_source if tl else None, tl.answer_onset_s if tl else None,
+        result.status, result.error, result.rulebook_version or None, options_json(opts),
+        timeline_to_json(tl), metadata_json(meta),
+    )])
+    if result.status != "scored" or t is None:
+        return
+    _insert(con, "utterances", UTTERANCE_COLS, [
+        (cid, i, u.role, u.channel, u.start_s, u.end_s, u.text, pinyin_key(u.text),
+         json.dumps([[w.text, w.start_s, w.end_s, w.probability] for w in u.words], ensure_ascii=False))
+        for i, u in enumerate(t.utterances)
+    ])
+    rule_rows, finding_rows = _result_rows(cid, result.rule_results)
+    _insert(con, "rule_results", RULE_COLS, rule_rows)
+    _insert(con, "findings", FINDING_COLS, finding_rows)
+    if result.score is not None:
+        _insert(con, "scores", ("call_id", "rulebook_version", "score", "passed"),
+                [(cid, result.rulebook_version, float(result.score), bool(result.passed))])
+
+
+def save_call(db_path: str | Path, result: CallResult, options: TranscribeOptions | None = None) -> None:
+    """Store one call durably in its own short transaction; the file is closed after."""
+    with writing(db_path) as con:
+        write_call(con, result, options)
+
+
+def save_rescored(db_path: str | Path, results: Sequence[CallResult]) -> None:
+    """Replace rule results, findings and scores of already stored calls (one transaction).
+
+    Utterances and the timeline are untouched: a rescore does not re-run ASR.
+    """
+    if not results:
+        return
+    ids = [r.call_id for r in results]
+    rule_rows: list[tuple] = []
+    finding_rows: list[tuple] = []
+    for r in results:
+        rr, fr = _result_rows(r.call_id, r.rule_results)
+        rule_rows += rr
+        finding_rows += fr
+    with writing(db_path) as con:
+        for table in ("rule_results", "findings", "scores"):
+            con.execute(f"DELETE FROM {table} WHERE call_id IN (SELECT unnest(?))", [ids])
+        _insert(con, "rule_results", RULE_COLS, rule_rows)
+        _insert(con, "findings", FINDING_COLS, finding_rows)
+        _insert(con, "scores", ("call_id", "rulebook_version", "score", "passed"),
+                [(r.call_id, r.rulebook_version, float(r.score), bool(r.passed)) for r in results])
+        con.execute(
+            "UPDATE calls SET rulebook_version = v.version, scored_at = current_timestamp "
+            "FROM (SELECT unnest(?) AS call_id, unnest(?) AS version) v WHERE calls.call_id = v.call_id",
+            [ids, [r.rulebook_version for r in results]],
+        )
+
+
+def fingerprints(db_path: str | Path) -> dict[str, Fingerprint]:
+    """Stored state of every call, read once at the start of a batch."""
+    if str(db_path) != ":memory:" and not Path(db_path).exists():
+        return {}
+    with reading(db_path) as con:
+        rows = con.execute(
+            "SELECT call_id, sha256, rulebook_version, options_json, status, metadata_json FROM calls"
+        ).fetchall()
+    return {row[0]: Fingerprint(*row[1:]) for row in rows}
+
+
+def ensure_store(db_path: str | Path) -> None:
+    """Create or upgrade the database now, so a bad path fails before any work."""
+    with writing(db_path):
+        pass
+
+
+def _options_from_json(text: str | None) -> TranscribeOptions:
+    if not text:
+        return TranscribeOptions()
+    data = json.loads(text)
+    known = {k: v for k, v in data.items() if k in TranscribeOptions.__dataclass_fields__}
+    if "channel_roles" in known:
+        known["channel_roles"] = tuple(known["channel_roles"])
+    return TranscribeOptions(**known)
+
+
+def iter_stored_calls(db_path: str | Path) -> Iterator[StoredCall]:
+    """Every scored call with its transcript and timeline, read in two queries."""
+    with reading(db_path) as con:
+        calls = con.execute(
+            "SELECT call_id, path, sha256, duration_s, sample_rate, channels, options_json, timeline_json, "
+            "metadata_json FROM calls WHERE status = 'scored' AND timeline_json IS NOT NULL ORDER BY call_id"
+        ).fetchall()
+        utts = con.execute(
+            "SELECT call_id, role, channel, start_s, end_s, text, words_json FROM utterances ORDER BY call_id, idx"
+        ).fetchall()
+    by_call: dict[str, list[Utterance]] = {}
+    for cid, role, channel, start, end, text, words in utts:
+        ws = tuple(Word(w[0], w[1], w[2], w[3]) for w in json.loads(words)) if words else ()
+        by_call.setdefault(cid, []).append(Utterance(role, channel, start, end, text, ws))
+    for cid, path, sha, duration, rate, channels, opts, tl, meta in calls:
+        transcript = Transcript(path, duration or 0.0, rate or 0, channels or 0, tuple(by_call.get(cid, ())),
+                                _options_from_json(opts), timeline_from_json(tl))
+        yield StoredCall(cid, path, sha or "", transcript, json.loads(meta) if meta else {})
+
+
+def add_review(
+    db_path: str | Path, call_id: str, verdict: str, reviewer: str, *, finding_id: str | None = None,
+    rule_id: str | None = None, comment: str | None = None, start_s: float | None = None,
+) -> int:
+    """Append an inspector's verdict; returns its review_id. Earlier verdicts stay."""
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, got {verdict!r}")
+    if not reviewer.strip():
+        raise ValueError("a review needs the reviewer's name")
+    with writing(db_path) as con:
+        row = con.execute(
+            "INSERT INTO reviews (call_id, finding_id, rule_id, verdict, reviewer, comment, start_s) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING review_id",
+            [call_id, finding_id, rule_id, verdict, reviewer, comment, start_s],
+        ).fetchone()
+    return int(row[0])

@@ -1,0 +1,258 @@
+"""Speech activity of one channel, measured against that channel's own noise floor.
+
+The primary detector is band energy (300-3400 Hz) above a local noise floor,
+with hysteresis. Energy alone also fires on tones, hold music and noise
+steps, so candidates are filtered:
+- tone-like frames (few spectral peaks that stay put for 100 ms: ringback,
+  dial tones, synthetic hold music) are not speech unless Silero VAD
+  confirms them (sustained vowels can look tonal);
+- a segment whose level hardly moves is line noise, not speech (speech
+  rises and falls with its syllables);
+- frames where the other channel is much louder are bleed (stereo);
+- caller-given intervals (ringing) are excluded.
+Silero runs only on the tone-like regions, so it never decides alone: on
+8 kHz telephone channels it sometimes misses whole channels of speech.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.fft
+from scipy.ndimage import label, median_filter, minimum_filter1d
+
+from qa.records import Interval
+from qa.transcribe.audio import resample
+from qa.transcribe.ringback import RingbackSpec
+
+ANALYSIS_RATE = 8000
+SILERO_RATE = 16000
+_SILENT_DB = -150.0  # below this a frame is digital silence (a numerical guard, not a threshold)
+
+
+@dataclass(frozen=True)
+class SignalOptions:
+    """Every threshold of the signal timeline; stored with the result."""
+
+    frame_s: float = 0.032
+    hop_s: float = 0.010
+    band_hz: tuple[float, float] = (300.0, 3400.0)
+    noise_percentile: float = 10.0  # of frame levels, per block, gives the floor
+    floor_block_s: float = 0.5
+    floor_window_s: float = 10.0  # local floor: lowest block floor within this window
+    dynamic_range_db: float = 50.0  # the floor never sits further below the channel's loud frames
+    margin_db: float = 5.0  # a segment must reach floor + margin
+    hold_db: float = 2.0  # and lasts while above floor + hold
+    min_modulation_db: float = 6.0  # p90 - p10 level within a segment; less is noise
+    edge_db: float = 25.0  # segment edges this far below its peak are trimmed
+    min_speech_s: float = 0.12
+    min_gap_s: float = 0.3  # shorter pauses inside speech are bridged
+    tone_peak_fraction: float = 0.5  # share of band energy in the 8 strongest bins
+    tone_similarity: float = 0.95  # spectrum vs 100 ms earlier or later
+    tone_lag_s: float = 0.1
+    use_silero: bool = True
+    silero_confirm: float = 0.5  # Silero probability that keeps a tone-like region as speech
+    gate_db: float = 6.0  # word gate: own channel louder than the other by this
+    bleed_db: float = 10.0  # activity: the other channel louder by this means bleed
+    ringback: str | RingbackSpec | None = "auto"  # "auto", "cn", "na", a spec, or None
+    min_overlap_s: float = 0.2
+    min_silence_s: float = 0.5
+    region_pad_s: float = 0.2
+
+
+@dataclass(frozen=True)
+class ChannelFrames:
+    """Per-frame measurements of one channel at ANALYSIS_RATE."""
+
+    hop_s: float
+    level_db: np.ndarray  # band energy per frame, dB re full scale
+    tone_like: np.ndarray  # bool per frame
+
+    def times(self, idx: np.ndarray | int):
+        return np.asarray(idx) * self.hop_s
+
+
+def to_analysis_rate(x: np.ndarray, rate: int) -> np.ndarray:
+    return resample(np.asarray(x, dtype=np.float32), rate, ANALYSIS_RATE)
+
+
+def channel_frames(x8: np.ndarray, options: SignalOptions) -> ChannelFrames:
+    """Band level and tone-likeness per frame of an ANALYSIS_RATE signal."""
+    n = int(round(options.frame_s * ANALYSIS_RATE))
+    hop = int(round(options.hop_s * ANALYSIS_RATE))
+    if len(x8) < n:
+        x8 = np.pad(x8, (0, n - len(x8)))
+    frames = np.lib.stride_tricks.sliding_window_view(x8, n)[::hop]
+    spec = scipy.fft.rfft(frames * np.hanning(n).astype(np.float32), axis=1)
+    freqs = np.fft.rfftfreq(n, 1 / ANALYSIS_RATE)
+    band = (freqs >= options.band_hz[0]) & (freqs <= options.band_hz[1])
+    power = spec[:, band].real ** 2 + spec[:, band].imag ** 2
+    total = power.sum(axis=1)
+    # Hann window power gain and FFT size, so a full-scale sine reads about -3 dB.
+    level_db = 10 * np.log10(total / (n * n * 0.375 / 4) + 1e-30)
+    level_db = np.maximum(level_db, _SILENT_DB - 50)
+
+    k = min(8, power.shape[1] - 1)
+    top = np.partition(power, -k, axis=1)[:, -k:].sum(axis=1)
+    peaky = top / (total + 1e-30) >= options.tone_peak_fraction
+    lag = max(1, int(round(options.tone_lag_s / options.hop_s)))
+    unit = power / (np.linalg.norm(power, axis=1, keepdims=True) + 1e-30)
+    sim = np.zeros(len(power))
+    if len(power) > lag:
+        s = np.einsum("ij,ij->i", unit[lag:], unit[:-lag])
+        sim[lag:] = s
+        sim[:-lag] = np.maximum(sim[:-lag], s)
+    tone_like = peaky & (sim >= options.tone_similarity) & (level_db > _SILENT_DB)
+    return ChannelFrames(hop_s=hop / ANALYSIS_RATE, level_db=level_db.astype(np.float32), tone_like=tone_like)
+
+
+def noise_floor(level_db: np.ndarray, hop_s: float, options: SignalOptions) -> np.ndarray:
+    """Local noise floor per frame: low percentile per block, lowest within a window."""
+    audible = level_db > _SILENT_DB
+    if not audible.any():
+        return np.full(len(level_db), np.inf, dtype=np.float32)
+    global_floor = np.percentile(level_db[audible], options.noise_percentile)
+    block = max(1, int(round(options.floor_block_s / hop_s)))
+    n_blocks = -(-len(level_db) // block)
+    floors = np.full(n_blocks, global_floor, dtype=np.float64)
+    for b in range(n_blocks):
+        seg = level_db[b * block:(b + 1) * block]
+        seg = seg[seg > _SILENT_DB]
+        if len(seg) >= block // 4:
+            floors[b] = np.percentile(seg, options.noise_percentile)
+    win = max(1, int(round(options.floor_window_s / options.floor_block_s)))
+    floors = minimum_filter1d(floors, size=win, mode="nearest")
+    floor = np.repeat(floors, block)[: len(level_db)]
+    loud = np.percentile(level_db[audible], 99)
+    return np.maximum(floor, loud - options.dynamic_range_db).astype(np.float32)
+
+
+def detect_activity(
+    x: np.ndarray,
+    rate: int,
+    options: SignalOptions | None = None,
+    *,
+    exclude: tuple[Interval, ...] | list[Interval] = (),
+    other: np.ndarray | None = None,
+) -> list[Interval]:
+    """Speech intervals of one channel.
+
+    `exclude`: intervals that cannot be speech (ringing). `other`: the other
+    channel of a stereo call (same rate), whose bleed is not this party's speech.
+    """
+    options = options or SignalOptions()
+    x8 = to_analysis_rate(x, rate)
+    frames = channel_frames(x8, options)
+    other_db = None
+    if other is not None:
+        other_db = channel_frames(to_analysis_rate(other, rate), options).level_db
+    return activity_from_frames(frames, x8, options, exclude=exclude, other_db=other_db)
+
+
+def activity_from_frames(
+    frames: ChannelFrames,
+    x8: np.ndarray,
+    options: SignalOptions,
+    *,
+    exclude=(),
+    other_db: np.ndarray | None = None,
+) -> list[Interval]:
+    level = frames.level_db
+    n = len(level)
+    hop = frames.hop_s
+    floor = noise_floor(level, hop, options)
+    high = level > floor + options.margin_db
+    low = level > floor + options.hold_db
+
+    blocked = np.zeros(n, bool)
+    for iv in exclude:
+        blocked[max(0, int(iv.start_s / hop)):max(0, int(np.ceil(iv.end_s / hop)))] = True
+    excluded = blocked.copy()
+    if other_db is not None:
+        m = min(n, len(other_db))
+        louder = np.zeros(n, bool)
+        louder[:m] = median_filter(other_db[:m] - level[:m], size=5) > options.bleed_db
+        blocked |= louder
+    tonal = frames.tone_like & low & ~blocked
+    if tonal.any():
+        tonal &= ~_silero_speech(tonal, x8, hop, options)
+
+    low &= ~(blocked | tonal)
+    high &= ~(blocked | tonal)
+    labels, count = label(low)
+    if count == 0:
+        return []
+    keep = np.zeros(count + 1, bool)
+    keep[np.unique(labels[high])] = True
+    keep[0] = False
+    segs = []
+    for a, b in _label_spans(labels, count):
+        if keep[labels[a]]:
+            # Trim edges far below the segment's peak: noise that merely hovers
+            # above the floor next to speech is not part of it.
+            edge = level[a:b] >= level[a:b].max() - options.edge_db
+            first, last = np.flatnonzero(edge)[[0, -1]]
+            segs.append([a + int(first), a + int(last) + 1])
+    merged: list[list[int]] = []
+    gap = int(round(options.min_gap_s / hop))
+    for s, e in segs:
+        # Bridge short pauses (also where the other party's bleed filled them), never across ringing.
+        if merged and s - merged[-1][1] < gap and not excluded[merged[-1][1]:s].any():
+            merged[-1][1] = e
+        else:
+            merged.append([s, e])
+    ctx = int(round(0.1 / hop))
+    flat = []
+    for s, e in merged:
+        # Speech rises and falls with its syllables; a stretch whose level stays put
+        # (a step in line noise) is not speech. The context lets short segments
+        # show their rise from the floor.
+        seg = level[max(0, s - ctx):e + ctx]
+        flat.append(np.percentile(seg, 90) - np.percentile(seg, 10) < options.min_modulation_db)
+    merged = [m for m, f in zip(merged, flat) if not f]
+    min_len = options.min_speech_s / hop
+    # Frame i is centred at i*hop + frame/2; report edges at the frame centres.
+    half = options.frame_s / 2
+    return [Interval(round(s * hop + half - hop / 2, 3), round((e - 1) * hop + half + hop / 2, 3))
+            for s, e in merged if e - s >= min_len]
+
+
+def _label_spans(labels: np.ndarray, count: int) -> list[tuple[int, int]]:
+    idx = np.flatnonzero(labels)
+    if not len(idx):
+        return []
+    breaks = np.flatnonzero(np.diff(labels[idx]) != 0)
+    starts = np.concatenate(([idx[0]], idx[breaks + 1]))
+    ends = np.concatenate((idx[breaks] + 1, [idx[-1] + 1]))
+    return list(zip(starts.tolist(), ends.tolist()))
+
+
+def _silero_speech(mask: np.ndarray, x8: np.ndarray, hop_s: float, options: SignalOptions) -> np.ndarray:
+    """Frames inside `mask` regions where Silero VAD hears speech."""
+    confirmed = np.zeros(len(mask), bool)
+    if not options.use_silero:
+        return confirmed
+    for s, e in _label_spans(*label(mask)):
+        a = max(0, int((s * hop_s - 0.5) * ANALYSIS_RATE))
+        b = min(len(x8), int((e * hop_s + 0.25) * ANALYSIS_RATE))
+        probs = silero_probs(x8[a:b], ANALYSIS_RATE)
+        win_s = 512 / SILERO_RATE
+        t = a / ANALYSIS_RATE + (np.arange(len(probs)) + 0.5) * win_s
+        speech_t = t[probs >= options.silero_confirm]
+        for ts in speech_t:
+            i0, i1 = int((ts - win_s / 2) / hop_s), int(np.ceil((ts + win_s / 2) / hop_s))
+            confirmed[max(s, i0):min(e, i1)] = True
+    return confirmed
+
+
+def silero_probs(x: np.ndarray, rate: int) -> np.ndarray:
+    """Silero VAD speech probability per 32 ms window (16 kHz), from faster-whisper's model."""
+    from faster_whisper.vad import get_vad_model
+
+    x16 = resample(np.asarray(x, np.float32), rate, SILERO_RATE)
+    pad = (-len(x16)) % 512
+    x16 = np.pad(x16, (0, pad if pad else 0))
+    if not len(x16):
+        return np.zeros(0, np.float32)
+    return np.asarray(get_vad_model()(x16)).reshape(-1)

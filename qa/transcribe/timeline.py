@@ -1,0 +1,169 @@
+"""The call's timeline from the signal: who speaks when, ringing, silences, overlaps.
+
+Stereo: one channel per role, each channel's speech with the other's bleed
+removed. Mono: speech from the mixed channel, given to roles by
+`speakers.attribute_mono`. Ringback is looked for on every channel; the
+answer is the first agent speech (mono: the first speech), and only rings
+before it count. Ring seconds from metadata override the detected count.
+"""
+
+from __future__ import annotations
+
+from qa.records import Interval, Overlap, Timeline
+from qa.transcribe.activity import (
+    ANALYSIS_RATE,
+    SignalOptions,
+    activity_from_frames,
+    channel_frames,
+    to_analysis_rate,
+)
+from qa.transcribe.audio import Audio
+from qa.transcribe.ringback import (
+    CHINA,
+    RingbackSpec,
+    count_rings,
+    resolve_specs,
+    ring_power,
+    rings_from_seconds,
+    tone_bursts,
+)
+from qa.transcribe.speakers import attribute_mono
+
+__all__ = ["SignalOptions", "build_timeline", "speech_regions", "TimelineError"]
+
+
+class TimelineError(ValueError):
+    """Channel roles that do not fit the recording."""
+
+
+def build_timeline(
+    audio: Audio,
+    channel_roles: tuple[str, ...] = ("agent", "customer"),
+    options: SignalOptions | None = None,
+    ring_seconds: float | None = None,
+) -> Timeline:
+    options = options or SignalOptions()
+    mono = channel_roles == ("mixed",) or len(channel_roles) == 1 or audio.channels == 1
+    if not mono and len(channel_roles) != audio.channels:
+        raise TimelineError(f"{audio.path}: {audio.channels} channels but roles {channel_roles}")
+    if mono:
+        mixed = audio.samples.mean(axis=0) if audio.channels > 1 else audio.samples[0]
+        signals = [to_analysis_rate(mixed, audio.sample_rate)]
+    else:
+        signals = [to_analysis_rate(audio.samples[i], audio.sample_rate) for i in range(audio.channels)]
+    frames = [channel_frames(x, options) for x in signals]
+
+    spec, bursts_by_channel, chain = _find_ringback(signals, options)
+    all_chain = tuple(chain)
+    activity = []
+    for i, (x, fr) in enumerate(zip(signals, frames)):
+        other_db = None if mono else frames[1 - i].level_db if len(frames) == 2 else None
+        exclude = tuple(bursts_by_channel[i]) + all_chain
+        activity.append(activity_from_frames(fr, x, options, exclude=exclude, other_db=other_db))
+
+    if mono:
+        first = next((iv.start_s for iv in activity[0] if not chain or iv.start_s > chain[0].start_s), None)
+        answer = first
+    else:
+        agent_idx = channel_roles.index("agent") if "agent" in channel_roles else 0
+        answer = activity[agent_idx][0].start_s if activity[agent_idx] else None
+
+    rings: tuple[Interval, ...] = ()
+    if spec is not None:
+        best_channel = max(range(len(signals)), key=lambda i: len(count_rings(bursts_by_channel[i], spec, answer)))
+        rings = count_rings(bursts_by_channel[best_channel], spec, answer)
+    if ring_seconds is not None:
+        ring_count, source = rings_from_seconds(ring_seconds, spec or _metadata_spec(options)), "metadata"
+    else:
+        ring_count, source = len(rings), ("detected" if rings else "none")
+
+    if mono:
+        speech = attribute_mono(signals[0], activity[0], rate=ANALYSIS_RATE)
+    else:
+        speech = {role: tuple(ivs) for role, ivs in zip(channel_roles, activity)}
+    duration = audio.duration_s
+    silence_from = answer if answer is not None else (rings[-1].end_s if rings else 0.0)
+    return Timeline(
+        duration_s=duration,
+        speech=speech,
+        mutual_silence=_mutual_silence(speech, silence_from, duration, options.min_silence_s),
+        overlaps=() if mono else _overlaps(speech, options.min_overlap_s),
+        rings=rings,
+        ring_count=ring_count,
+        answer_onset_s=answer,
+        ring_source=source,
+        stereo=not mono,
+    )
+
+
+def speech_regions(timeline: Timeline, role: str, pad_s: float = 0.2) -> list[Interval]:
+    """The role's speech padded by `pad_s`, merged where the pads meet: regions for the ASR."""
+    out: list[Interval] = []
+    for iv in sorted(timeline.speech.get(role, ()), key=lambda v: v.start_s):
+        start, end = max(0.0, iv.start_s - pad_s), min(timeline.duration_s, iv.end_s + pad_s)
+        if out and start <= out[-1].end_s:
+            out[-1] = Interval(out[-1].start_s, max(out[-1].end_s, end))
+        else:
+            out.append(Interval(start, end))
+    return out
+
+
+def _find_ringback(signals, options: SignalOptions):
+    """The spec with the longest cadence-true chain on any channel, its bursts per channel."""
+    specs = resolve_specs(options.ringback)
+    if not specs:
+        return None, [[] for _ in signals], ()
+    powers = [ring_power(x, ANALYSIS_RATE) for x in signals]
+    best = (None, [[] for _ in signals], ())
+    for spec in specs:
+        bursts = [tone_bursts(x, ANALYSIS_RATE, spec, power=p) for x, p in zip(signals, powers)]
+        chains = [count_rings(b, spec) for b in bursts]
+        chain = max(chains, key=len)
+        if best[0] is None or len(chain) > len(best[2]):
+            best = (spec, bursts, chain)
+    return best
+
+
+def _metadata_spec(options: SignalOptions) -> RingbackSpec:
+    specs = resolve_specs(options.ringback)
+    return specs[0] if specs else CHINA
+
+
+def _union(speech: dict[str, tuple[Interval, ...]]) -> list[Interval]:
+    merged: list[Interval] = []
+    for iv in sorted((iv for ivs in speech.values() for iv in ivs), key=lambda v: v.start_s):
+        if merged and iv.start_s <= merged[-1].end_s:
+            merged[-1] = Interval(merged[-1].start_s, max(merged[-1].end_s, iv.end_s))
+        else:
+            merged.append(iv)
+    return merged
+
+
+def _mutual_silence(speech, start_s: float, end_s: float, min_s: float) -> tuple[Interval, ...]:
+    out = []
+    t = start_s
+    for iv in _union(speech):
+        if iv.end_s <= t:
+            continue
+        if iv.start_s - t >= min_s:
+            out.append(Interval(round(t, 3), round(iv.start_s, 3)))
+        t = max(t, iv.end_s)
+    if end_s - t >= min_s:
+        out.append(Interval(round(t, 3), round(end_s, 3)))
+    return tuple(out)
+
+
+def _overlaps(speech, min_s: float) -> tuple[Overlap, ...]:
+    agent, customer = speech.get("agent", ()), speech.get("customer", ())
+    out = []
+    for a in agent:
+        for c in customer:
+            lo, hi = max(a.start_s, c.start_s), min(a.end_s, c.end_s)
+            if hi - lo < min_s:
+                continue
+            # Whoever started later started talking over the other.
+            if a.start_s > c.start_s:
+                out.append(Overlap(lo, hi, "agent", "customer"))
+            else:
+                out.append(Overlap(lo, hi, "customer", "agent"))
+    return tuple(sorted(out, key=lambda o: o.start_s))

@@ -1,0 +1,360 @@
+"""Each check kind on timelines and utterances built in code (no audio, no ASR)."""
+
+from __future__ import annotations
+
+import pytest
+
+from built_calls import conversation, rule, rulebook, substring_find, timeline, utt
+from qa.phrases.rulebook import PhraseSpec
+from qa.records import Interval
+from qa.scoring.checks import CHECKS, CallView, CheckError, run_rules, validate_rulebook
+
+
+def run(r, tl, utts=(), others=()):
+    rules = {x.rule_id: x for x in (r, *others)}
+    return CHECKS[r.kind](r, CallView(tl, tuple(utts), {}, rules, substring_find))
+
+
+GREET = "您好,宇鑫客服中心,很高兴为您服务"
+RINGS = rule("rings", max_rings=3)
+APOLOGY = rule("late_apology", phrases={"apology": ["让您久等了"]}, window_s=10)
+
+
+# ------------------------------------------------------------------ answer.rings
+@pytest.mark.parametrize("count, expected", [(0, "pass"), (3, "pass"), (4, "fail"), (7, "fail")])
+def test_rings_limit(count, expected):
+    res = run(RINGS, timeline(rings=count, ring_source="detected", answer=5.0 * count + 1))
+    assert res.outcome == expected
+    assert len(res.findings) == (expected == "fail")
+    if expected == "fail":
+        f = res.findings[0]
+        assert f.clause == RINGS.source and str(count) in f.evidence
+        assert f.start_s == pytest.approx(0.5) and f.end_s == pytest.approx(5.0 * count + 1)
+        assert res.points == RINGS.points
+
+
+def test_rings_metadata_count_is_used_as_given():
+    # metadata said 5 rings while nothing was detected in the audio
+    res = run(RINGS, _with(timeline(ring_source="metadata"), ring_count=5))
+    assert res.outcome == "fail"
+
+
+def _with(tl, **changes):
+    from dataclasses import replace
+    return replace(tl, **changes)
+
+
+def test_rings_na_without_any_ring_information():
+    res = run(RINGS, timeline(rings=0, ring_source="none"))
+    assert res.outcome == "na" and res.points == 0 and not res.findings
+
+
+def test_rings_custom_limit():
+    assert run(rule("rings", max_rings=1), timeline(rings=2, ring_source="detected")).outcome == "fail"
+
+
+# ------------------------------------------------------------------ answer.late_apology
+def test_late_apology_na_when_answered_in_time():
+    utts = [utt("agent", 12, 14, GREET)]
+    assert run(APOLOGY, conversation(utts, rings=3, ring_source="detected"), utts, [RINGS]).outcome == "na"
+    assert run(APOLOGY, conversation(utts), utts, [RINGS]).outcome == "na"  # no ring info at all
+
+
+def test_late_apology_pass_and_fail():
+    ok = [utt("agent", 21, 24, "对不起,让您久等了," + GREET)]
+    bad = [utt("agent", 21, 24, GREET), utt("customer", 25, 27, "我要查快递")]
+    late = dict(rings=4, ring_source="detected", answer=20.5)
+    assert run(APOLOGY, conversation(ok, **late), ok, [RINGS]).outcome == "pass"
+    res = run(APOLOGY, conversation(bad, **late), bad, [RINGS])
+    assert res.outcome == "fail"
+    assert res.findings[0].start_s == 21 and GREET in res.findings[0].evidence
+
+
+def test_late_apology_too_late_in_the_call_fails():
+    utts = [utt("agent", 21, 24, GREET), utt("agent", 40, 42, "让您久等了")]
+    res = run(APOLOGY, conversation(utts, rings=5, ring_source="detected"), utts, [RINGS])
+    assert res.outcome == "fail"
+
+
+def test_late_apology_reads_the_ring_limit_from_the_rings_rule():
+    utts = [utt("agent", 12, 14, GREET)]
+    tl = conversation(utts, rings=2, ring_source="detected")
+    assert run(APOLOGY, tl, utts, [rule("rings", max_rings=1)]).outcome == "fail"
+    assert run(APOLOGY, tl, utts, [rule("rings", max_rings=2)]).outcome == "na"
+
+
+def test_late_apology_agent_silent_fails():
+    res = run(APOLOGY, timeline(rings=4, ring_source="detected", answer=20), (), [RINGS])
+    assert res.outcome == "fail"
+
+
+# ------------------------------------------------------------------ greeting.opening
+GREETING = rule("greeting", phrases={"greeting": ["您好,宇鑫客服中心", "您好,客服中心"]}, window_s=8)
+
+
+def test_greeting_within_window_of_answer_onset():
+    utts = [utt("agent", 16, 19, GREET)]
+    assert run(GREETING, conversation(utts, answer=10.0), utts).outcome == "pass"
+    res = run(GREETING, conversation(utts, answer=5.0), utts)  # starts 11 s after the answer
+    assert res.outcome == "fail" and res.findings[0].start_s == 5.0 and res.findings[0].end_s == 13.0
+
+
+def test_greeting_by_customer_does_not_count():
+    utts = [utt("customer", 0.5, 2, "您好,客服中心吗"), utt("agent", 2.5, 4, "嗯,说")]
+    res = run(GREETING, conversation(utts, answer=0.0), utts)
+    assert res.outcome == "fail" and "嗯,说" in res.findings[0].evidence
+
+
+def test_greeting_without_onset_counts_from_first_speech():
+    utts = [utt("agent", 30, 33, GREET)]
+    assert run(GREETING, conversation(utts), utts).outcome == "pass"
+
+
+def test_greeting_silent_agent_fails():
+    assert run(GREETING, timeline(customer=[(1, 3)]), ()).outcome == "fail"
+
+
+# ------------------------------------------------------------------ closing.farewell
+CLOSING = rule("closing", phrases={"offer_help": ["请问还有什么可以帮助您"],
+                                   "farewell": ["感谢您的来电", PhraseSpec("再见", exclusions=("再见面",))]},
+               window_s=20)
+TALK = [utt("agent", 1, 4, GREET), utt("customer", 5, 9, "我想查一下我的快递到哪里了"),
+        utt("agent", 10, 20, "好的,已经帮您查到了,明天送达")]
+
+
+def test_closing_pass():
+    utts = TALK + [utt("agent", 25, 28, "请问还有什么可以帮助您"), utt("customer", 29, 30, "没有了"),
+                   utt("agent", 31, 33, "感谢您的来电,再见")]
+    assert run(CLOSING, conversation(utts), utts).outcome == "pass"
+
+
+def test_closing_missing_offer_and_farewell_are_separate_findings():
+    utts = TALK + [utt("agent", 25, 27, "好的那就这样")]
+    res = run(CLOSING, conversation(utts), utts)
+    assert res.outcome == "fail" and len(res.findings) == 2
+
+
+def test_closing_only_counts_in_the_last_window():
+    utts = TALK + [utt("agent", 21, 23, "请问还有什么可以帮助您"), utt("customer", 24, 60, "还有一个问题" * 10),
+                   utt("agent", 61, 63, "感谢您的来电,再见")]
+    res = run(CLOSING, conversation(utts), utts)
+    assert res.outcome == "fail" and len(res.findings) == 1 and "帮助" in res.findings[0].evidence
+
+
+def test_closing_exclusion_is_respected():
+    utts = TALK + [utt("agent", 25, 28, "请问还有什么可以帮助您,下次再见面聊")]
+    assert run(CLOSING, conversation(utts), utts).outcome == "fail"
+
+
+def test_closing_na_on_a_silent_line():
+    utts = [utt("agent", 1, 3, "您好,请问有什么可以帮助您")]
+    assert run(CLOSING, conversation(utts), utts).outcome == "na"
+
+
+# ------------------------------------------------------------------ phrase.forbidden
+FORBIDDEN = rule("forbidden", points=20, phrases={"forbidden": [
+    PhraseSpec("不清楚", exclusions=("不清楚的地方",)),
+    PhraseSpec("喂", severity="minor"),
+    PhraseSpec("有本事就投诉我", severity="critical"),
+]})
+
+
+def test_forbidden_one_finding_per_hit_with_phrase_severity():
+    utts = [utt("agent", 1, 3, "喂,你好"), utt("customer", 4, 6, "喂?我不清楚"),
+            utt("agent", 7, 9, "这个我不清楚"), utt("agent", 10, 12, "有本事就投诉我")]
+    res = run(FORBIDDEN, conversation(utts), utts)
+    assert res.outcome == "fail" and res.points == 20
+    got = [(f.matched_phrase, f.severity, f.start_s) for f in res.findings]
+    assert got == [("喂", "minor", 1), ("不清楚", "major", 7), ("有本事就投诉我", "critical", 10)]
+    assert all(f.role == "agent" and f.clause == FORBIDDEN.source for f in res.findings)
+
+
+def test_forbidden_exclusion_and_clean_call_pass():
+    utts = [utt("agent", 1, 5, "如果您还有不清楚的地方,请再来电")]
+    assert run(FORBIDDEN, conversation(utts), utts).outcome == "pass"
+
+
+# ------------------------------------------------------------------ silent_line.procedure
+SILENT = rule("silent_line", pause_s=2.0, max_customer_speech_s=1.0, phrases={
+    "greeting": ["您好,请问有什么可以帮助您"],
+    "silent_closing": ["您的电话没有声音,请您换一部电话再次打来"],
+    "threat": ["再不说话我就挂了"],
+})
+HELLO = "您好,请问有什么可以帮助您"
+BYE = "对不起,您的电话没有声音,请您换一部电话再次打来,好吗?再见"
+
+
+def silent_call(steps, duration):
+    utts = [utt("agent", s, e, t) for s, e, t in steps]
+    return conversation(utts, duration), utts
+
+
+def test_silent_line_procedure_followed():
+    tl, utts = silent_call([(1, 3, HELLO), (5.5, 7.5, HELLO), (10, 15, BYE)], 17.5)
+    res = run(SILENT, tl, utts)
+    assert res.outcome == "pass", res.detail
+
+
+@pytest.mark.parametrize("steps, duration, failed", [
+    ([(1, 3, HELLO), (10, 15, BYE)], 18, "没有再次问候"),
+    ([(1, 3, HELLO), (3.8, 5.8, HELLO), (8, 13, BYE)], 16, "两次问候之间停顿0.8秒"),
+    ([(1, 3, HELLO), (5.5, 7.5, HELLO), (8.5, 13, BYE)], 16, "结束语之前停顿1.0秒"),
+    ([(1, 3, HELLO), (5.5, 7.5, HELLO)], 10, "没有说无声结束语"),
+    ([(1, 3, HELLO), (5.5, 7.5, HELLO), (10, 15, BYE)], 15.3, "立即挂机"),
+    ([(1, 3, HELLO), (5.5, 7.5, HELLO), (9, 11, "喂,再不说话我就挂了"), (13, 18, BYE)], 21, "威胁"),
+])
+def test_silent_line_names_the_failed_step(steps, duration, failed):
+    tl, utts = silent_call(steps, duration)
+    res = run(SILENT, tl, utts)
+    assert res.outcome == "fail"
+    assert len(res.findings) == 1 and failed in res.findings[0].evidence, res.detail
+
+
+def test_silent_line_pause_is_a_rulebook_setting():
+    tl, utts = silent_call([(1, 3, HELLO), (5.5, 7.5, HELLO), (10, 15, BYE)], 17.5)
+    strict = rule("silent_line", pause_s=5.0, max_customer_speech_s=1.0, phrases=SILENT.phrases)
+    res = run(strict, tl, utts)
+    assert res.outcome == "fail" and len(res.findings) == 3, res.detail  # both pauses and the hang-up
+
+
+def test_silent_line_na_when_the_customer_speaks():
+    utts = [utt("agent", 1, 3, HELLO), utt("customer", 4, 7, "我想问一下订单")]
+    assert run(SILENT, conversation(utts), utts).outcome == "na"
+
+
+def test_silent_line_short_noise_from_customer_still_applies():
+    tl, utts = silent_call([(1, 3, HELLO), (10, 15, BYE)], 18)
+    tl = _with(tl, speech={**tl.speech, "customer": (Interval(4.0, 4.5),)})
+    assert run(SILENT, tl, utts).outcome == "fail"
+
+
+def test_silent_line_na_on_mono_without_roles():
+    tl, utts = silent_call([(1, 3, HELLO)], 10)
+    assert run(SILENT, _with(tl, stereo=False, speech={"unknown": tl.speech["agent"]}), utts).outcome == "na"
+
+
+def test_silent_line_on_mono_needs_the_procedure_in_words():
+    # everything attributed to the agent: a real conversation must not look like a silent line
+    talk = [utt("agent", 1, 3, HELLO), utt("agent", 4, 8, "我家水管漏水了能派人来修吗"), utt("agent", 9, 12, "好的明天上门")]
+    tl = _with(conversation(talk), stereo=False)
+    assert run(SILENT, tl, talk).outcome == "na"
+    silent, utts = silent_call([(1, 3, HELLO), (5.5, 7.5, HELLO), (10, 15, BYE)], 17.5)
+    assert run(SILENT, _with(silent, stereo=False), utts).outcome == "pass"
+
+
+def test_silent_line_garbled_second_greeting_still_counts_as_a_greeting():
+    tl, utts = silent_call([(1, 3, HELLO), (5.5, 7.5, "您好青文又什么"), (10, 15, BYE)], 17.5)
+    assert run(SILENT, tl, utts).outcome == "pass"
+    tl, utts = silent_call([(1, 3, HELLO), (5.5, 7.5, "喂,再不说话我就挂了"), (10, 15, BYE)], 17.5)
+    res = run(SILENT, tl, utts)
+    assert res.outcome == "fail" and {"没有再次问候" in f.evidence or "威胁" in f.evidence for f in res.findings} == {True}
+
+
+# ------------------------------------------------------------------ hold.procedure
+HOLD = rule("hold", min_hold_s=10, window_s=10, phrases={
+    "wait_request": ["请您稍等"], "after_hold": ["感谢您的耐心等待", "让您久等了"]})
+BEFORE = [utt("agent", 1, 4, GREET), utt("customer", 5, 8, "帮我查一下订单"),
+          ]
+
+
+def hold_call(ask: str, after: str, gap: float):
+    utts = BEFORE + [utt("agent", 9, 11, ask), utt("agent", 11 + gap, 13 + gap, after),
+                     utt("customer", 14 + gap, 16 + gap, "好的谢谢")]
+    return conversation(utts), utts
+
+
+def test_hold_pass():
+    tl, utts = hold_call("好的,请您稍等", "感谢您的耐心等待,查到了", 15)
+    res = run(HOLD, tl, utts)
+    assert res.outcome == "pass" and "hold 11.0-26.0" in res.detail
+
+
+def test_hold_missing_request_and_thanks():
+    tl, utts = hold_call("好的", "查到了", 15)
+    res = run(HOLD, tl, utts)
+    assert res.outcome == "fail" and len(res.findings) == 2
+    assert res.findings[0].end_s == 11.0 and res.findings[1].start_s == 26.0
+
+
+def test_hold_na_for_short_silence_and_for_silent_line():
+    tl, utts = hold_call("好的", "查到了", 5)
+    assert run(HOLD, tl, utts).outcome == "na"
+    agent_only = [utt("agent", 1, 3, HELLO), utt("agent", 20, 25, BYE)]
+    assert run(HOLD, conversation(agent_only), agent_only).outcome == "na"
+
+
+def test_hold_leading_and_trailing_silence_is_not_a_hold():
+    utts = [utt("agent", 30, 33, GREET), utt("customer", 34, 36, "你好")]
+    assert run(HOLD, conversation(utts, duration=80), utts).outcome == "na"
+
+
+# ------------------------------------------------------------------ talk.interruption
+INTERRUPT = rule("interruption", min_overlap_s=1.0)
+
+
+def test_interruption_agent_starts_inside_a_customer_turn():
+    tl = timeline(agent=[(1, 4), (12, 15), (21, 21.4), (31, 34)],
+                  customer=[(5, 13.5), (20, 25), (30, 31.5)])
+    utts = [utt("agent", 12, 15, "不是这样的你听我讲")]
+    res = run(INTERRUPT, tl, utts)
+    # 12-13.5 is 1.5 s over the customer; 21 is a 0.4 s backchannel; at 30 the customer started over the agent
+    assert res.outcome == "fail" and len(res.findings) == 1
+    f = res.findings[0]
+    assert (f.start_s, f.end_s) == (12, 13.5) and "你听我讲" in f.evidence
+
+
+def test_interruption_fragmented_double_talk_is_one_turn():
+    # both channels break into slivers while both speak (bleed gating): 20.4-22.9 is one interruption
+    tl = timeline(agent=[(20.4, 20.8), (20.8, 20.9), (21.0, 21.4), (21.7, 21.9), (22.0, 23.6)],
+                  customer=[(14.7, 20.5), (20.6, 21.0), (21.1, 21.3), (21.4, 22.0), (22.1, 22.2), (22.7, 22.9)])
+    res = run(INTERRUPT, tl)
+    assert res.outcome == "fail" and res.findings[0].start_s == 20.4 and res.findings[0].end_s == 22.9
+
+
+def test_interruption_pass_and_mono_na():
+    tl = timeline(agent=[(1, 4), (9.8, 12)], customer=[(5, 10)])  # 0.2 s turn-taking jitter
+    assert run(INTERRUPT, tl).outcome == "pass"
+    assert run(INTERRUPT, timeline(stereo=False, agent=[(1, 4)], customer=[(2, 5)])).outcome == "na"
+
+
+# ------------------------------------------------------------------ talk.speech_rate
+RATE = rule("speech_rate", max_chars_per_minute=300, min_speech_s=20)
+
+
+def rate_call(chars: int, seconds: float):
+    utts = [utt("agent", 0, seconds / 2, "好" * (chars // 2)), utt("agent", 40, 40 + seconds / 2, "好" * (chars - chars // 2))]
+    return timeline(100, agent=[(0, seconds / 2), (40, 40 + seconds / 2)]), utts
+
+
+@pytest.mark.parametrize("chars, seconds, expected", [(150, 30, "pass"), (150, 29.9, "fail"), (100, 15, "na")])
+def test_speech_rate(chars, seconds, expected):
+    tl, utts = rate_call(chars, seconds)
+    res = run(RATE, tl, utts)
+    assert res.outcome == expected, res.detail
+
+
+def test_speech_rate_counts_han_characters_only_and_signal_time():
+    tl, utts = rate_call(100, 30)
+    utts = [utt("agent", u.start_s, u.end_s, u.text + "OK123,,,") for u in utts]
+    assert run(RATE, tl, utts).detail.startswith("200 chars/min")
+
+
+# ------------------------------------------------------------------ registry
+def test_run_rules_skips_disabled_and_rejects_unknown_kinds():
+    from dataclasses import replace
+    book = rulebook(RINGS, replace(GREETING, enabled=False))
+    results = run_rules(book, timeline(rings=5, ring_source="detected"), (), find=substring_find)
+    assert [r.rule_id for r in results] == [RINGS.rule_id]
+    with pytest.raises(CheckError, match="unknown kind"):
+        validate_rulebook(rulebook(rule("telepathy")))
+
+
+def test_missing_phrase_group_is_a_check_error():
+    broken = rule("greeting", window_s=8)
+    with pytest.raises(CheckError, match="greeting"):
+        run(broken, timeline(agent=[(1, 2)]), [utt("agent", 1, 2, "您好")])
+
+
+def test_default_rulebook_kinds_all_have_checks():
+    from qa.phrases.rulebook import load_rulebook
+    validate_rulebook(load_rulebook())
