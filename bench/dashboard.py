@@ -16,6 +16,7 @@ Each timing opens its own read-only session, as a dashboard page does.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import time
@@ -175,6 +176,7 @@ def main() -> None:
         call_ids = [r[0] for r in con.execute("SELECT call_id FROM calls ORDER BY hash(call_id || ?) LIMIT ?",
                                               [str(args.seed), args.runs]).fetchall()]
     filters = list_filters(db, args.runs, rng)
+    start_load = os.getloadavg()[0]
 
     detail_plain = timed(lambda it=iter(call_ids): detail(db, next(it)), len(call_ids))
     naive_runs = max(4, args.runs // 8)
@@ -191,7 +193,8 @@ def main() -> None:
     cycle = PHRASES * (args.runs // len(PHRASES) + 1)
     phrase_new = timed(lambda it=iter(cycle): phrase_sql(db, *next(it)), args.runs)
 
-    print(f"\n{n_calls:,} calls; {args.runs} timed runs each (naive baselines: {naive_runs}, phrase: {min(4, naive_runs)})")
+    print(f"\nload average during the timings: {start_load:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"{n_calls:,} calls; {args.runs} timed runs each (naive baselines: {naive_runs}, phrase: {min(4, naive_runs)})")
     print(row("list page", list_base, list_new, 300))
     print(row("call detail", detail_plain, detail_new, 300))
     print(row("phrase search", phrase_base, phrase_new, 1000))

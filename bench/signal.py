@@ -33,7 +33,6 @@ from qa.transcribe.audio import Audio, load_audio
 from qa.transcribe.crosstalk import overlap_s
 from qa.transcribe.timeline import build_timeline
 from qa.transcribe.speakers import attribute_mono
-from bench.speakers_before import attribute_mono as attribute_mono_before
 from tests.signals import RATE, make_call
 
 STANDARDS = {"cn": ((450.0,), 1.0, 4.0), "na": ((440.0, 480.0), 2.0, 4.0)}
@@ -167,9 +166,21 @@ def _minus(a, b):
     return sorted(out, key=lambda v: v.start_s)
 
 
+def alternate_turns(x, intervals, rate=RATE, min_pause_s=0.5):
+    """Naive baseline: the first talker is the agent, the talker changes at every pause."""
+    roles: dict[str, list[Interval]] = {"agent": [], "customer": [], "unknown": []}
+    who, last_end = "agent", None
+    for iv in sorted(intervals, key=lambda v: v.start_s):
+        if last_end is not None and iv.start_s - last_end >= min_pause_s:
+            who = "customer" if who == "agent" else "agent"
+        roles[who].append(iv)
+        last_end = iv.end_s
+    return {k: tuple(v) for k, v in roles.items()}
+
+
 def mono_attribution(folders: list[Path]) -> tuple[list[str], dict]:
     """Right/wrong/labelled one-speaker frames per attribution, over every labelled call mixed to mono."""
-    methods = {"now": attribute_mono, "before": attribute_mono_before}
+    methods = {"callqa": attribute_mono, "alternating turns": alternate_turns}
     totals = {k: np.zeros(3) for k in methods}
     rows = []
     for folder in folders:

@@ -9,10 +9,25 @@ started, by their session id, so no other Ray on the machine is touched.
 from __future__ import annotations
 
 import hashlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
 
+import duckdb
 import fsspec
 import pytest
 
+from qa.phrases.rulebook import load_rulebook
+from qa.records import TranscribeOptions
+from qa.scoring.batch import LocalEngine, ScoreTask, run_batch
+from qa.scoring.metadata import load_metadata
 from qa.scoring.sources import SourceError, discover_urls, is_url, local_copy, sha256_of
 
 
@@ -38,7 +53,7 @@ def test_is_url_tells_urls_from_paths():
 
 def test_discover_urls_finds_audio_with_relative_call_ids(memfs):
     fs, root = memfs
-    for name in ("b/2.wav", "a.flac", "b/1.MP3", "notes.txt", "b/2.json", "c/d/e.ogg"):
+    for name in ("b/2.wav", "a.flac", "b/1.MP3", "notes.txt", "b/2.json", "c/d/e.ogg", "b/.partial.wav"):
         fs.pipe(f"{root}/{name}", b"x" * 10)
     found = discover_urls(f"memory://{root}/")
     assert [c.call_id for c in found] == ["a", "b/1", "b/2", "c/d/e"]
@@ -109,18 +124,23 @@ def test_sha256_is_the_same_for_a_url_and_a_path(memfs, tmp_path):
         sha256_of(tmp_path / "missing.wav")
 
 
-# --- a real two-node cluster on this machine ---------------------------------
+def test_ray_engine_without_ray_says_how_to_install_it(monkeypatch, tmp_path):
+    from qa.scoring.engine_ray import RayEngine, RayUnavailableError
 
-import os
-import secrets
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    task = ScoreTask(str(tmp_path / "a.wav"), "a", {}, None, None)
+    with pytest.raises(RayUnavailableError, match=r"pip install 'callqa\[ray\]'"):
+        list(RayEngine().map([task]))
+
+
+def test_ray_engine_with_no_tasks_never_touches_ray(monkeypatch):
+    from qa.scoring.engine_ray import RayEngine
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    assert list(RayEngine().map([])) == []
+
+
+# --- a real two-node cluster on this machine ---------------------------------
 
 RAY_BIN = Path(sys.executable).with_name("ray")
 
@@ -216,13 +236,6 @@ class LocalCluster:
 
 # --- scoring on the cluster ---------------------------------------------------
 
-import duckdb
-
-from qa.phrases.rulebook import load_rulebook
-from qa.records import TranscribeOptions
-from qa.scoring.batch import LocalEngine, ScoreTask, run_batch
-from qa.scoring.metadata import load_metadata
-
 SAMPLES = Path(__file__).resolve().parents[1] / "recordings_sample"
 # Four short calls, one of each container, stereo and mono, with a CDR ring time.
 SUBSET = ("call04_no_greeting_threat", "call05_silent_line_handled", "call06_silent_line_rude",
@@ -293,10 +306,10 @@ def cluster():
                 os.environ[k] = v
 
 
-def _engine(cluster):
+def _engine(cluster, **kwargs):
     from qa.scoring.engine_ray import RayEngine
 
-    return RayEngine(address=cluster.address, workers=2, cpu_threads=1)
+    return RayEngine(address=cluster.address, workers=2, cpu_threads=1, **kwargs)
 
 
 @pytest.mark.slow
@@ -337,14 +350,20 @@ class KillOneWorker:
 
 
 @pytest.mark.slow
-def test_a_killed_worker_loses_and_duplicates_nothing(cluster, calls_dir, batch_inputs, local_rows, tmp_path):
+@pytest.mark.parametrize("restarts", [2, 0], ids=["ray-restarts-the-actor", "driver-resends-to-the-other"])
+def test_a_killed_worker_loses_and_duplicates_nothing(cluster, calls_dir, batch_inputs, local_rows, tmp_path,
+                                                       restarts):
     db = tmp_path / "ray.duckdb"
-    engine = KillOneWorker(_engine(cluster), cluster)
+    ray_engine = _engine(cluster, max_restarts=restarts)
+    engine = KillOneWorker(ray_engine, cluster)
     summary = run_batch(calls_dir, db, engine=engine, **batch_inputs)
     assert engine.killed is not None
     with pytest.raises(ProcessLookupError):
         os.kill(engine.killed, 0)
-    assert engine.pids_after_kill - {engine.killed}, "no worker ran after the kill"
+    if restarts:
+        assert engine.pids_after_kill - {engine.killed}, "no worker ran after the kill"
+    else:  # the actor stays dead: its calls went to the surviving worker
+        assert ray_engine.resubmitted >= 1
     assert sorted(engine.yielded) == sorted(SUBSET)  # each call handed to the writer once
     assert summary.scored == len(SUBSET) and not summary.errors
     rows = _table_rows(db)
@@ -369,5 +388,5 @@ def test_url_inputs_are_scored_from_a_temporary_copy(cluster, calls_dir, batch_i
         expected_rules = sorted(row[1:4] for row in local_rows["rule_results"] if row[0] == task.call_id)
         assert sorted((x.rule_id, x.outcome, x.points) for x in r.rule_results) == expected_rules
     gone = results["gone"]
-    assert gone.status == "error" and gone.error.startswith(tasks[2].path) and "no such object" in gone.error
+    assert gone.status == "error" and gone.error.startswith(tasks[-1].path) and "no such object" in gone.error
     assert set(Path(tempfile.gettempdir()).glob("callqa-*")) <= before  # every copy deleted

@@ -14,15 +14,18 @@ itself a dictionary word (步行 for 不行) does not count.
 
 Speed: phrases are compiled once per phrase tuple (cached), and an inverted
 index of near-homophone bigrams keeps rapidfuzz away from utterances that
-cannot reach the threshold.
+cannot reach the threshold. Inside `reuse_utterance_work()` (a rescore) the
+hits found in one utterance text are kept and reused: call-centre lines
+repeat across calls, and only the times (from each utterance's words) differ.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rapidfuzz import fuzz
@@ -43,6 +46,7 @@ SHORT_LEN = 3
 EXCLUSION_SLACK = 1  # a fuzzy hit may spill one character past its legit context
 _AGENT_NO_CHARS = NUMERAL_CHARS | {"号"}
 PREFILTER = True  # the bigram index; off only to prove it loses nothing
+MEMO_LIMIT = 200_000  # utterance texts remembered per phrase group before the memo starts over
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,7 @@ class _Index:
     by_gram: dict[str, tuple[int, ...]]
     gram_set: frozenset[str]
     own_roles: bool  # some phrase carries its own roles
+    memo: dict = field(default_factory=dict, compare=False, repr=False)  # see reuse_utterance_work
 
 
 @lru_cache(maxsize=256)
@@ -263,6 +268,81 @@ def _dedupe(matches: list[Match]) -> list[Match]:
     return sorted(kept, key=lambda m: m.span[0])
 
 
+_memo_on = 0  # depth of reuse_utterance_work()
+_memo_used: dict[int, _Index] = {}  # indexes whose memo holds something
+_recent: dict[tuple[int, tuple], tuple[Sequence[PhraseSpec], _Index]] = {}  # by id(phrases): no hashing of specs
+
+
+@contextmanager
+def reuse_utterance_work() -> Iterator[None]:
+    """Within this block `find` remembers the hits of each utterance text and reuses them.
+
+    The hits of a text depend only on the text, its speaker's role, the phrase
+    group and the settings, so the results are the same with or without it.
+    """
+    global _memo_on
+    _memo_on += 1
+    try:
+        yield
+    finally:
+        _memo_on -= 1
+        if not _memo_on:
+            for index in _memo_used.values():
+                index.memo.clear()
+            _memo_used.clear()
+
+
+def _lookup_index(phrases: Sequence[PhraseSpec], closed: tuple) -> _Index:
+    key = (id(phrases), closed)
+    entry = _recent.get(key)
+    if entry is not None and entry[0] is phrases:
+        return entry[1]
+    index = _index(tuple(phrases), closed)
+    if isinstance(phrases, tuple):  # immutable: its id stands for its content while we hold it
+        if len(_recent) > 512:
+            _recent.clear()
+        _recent[key] = (phrases, index)
+    return index
+
+
+_Hit = tuple  # (phrase, display text, span, similarity, key start, key end)
+
+
+def _utterance_hits(index: _Index, k: Keyed, role: str, roles: Sequence[str] | None,
+                    threshold: float) -> list[_Hit]:
+    """The phrases of `index` found in one utterance, overlaps reduced to the best."""
+    counts: dict[int, int] = {}
+    for gram in k.grams & index.gram_set:  # unigrams serve one-character phrases
+        for i in index.by_gram[gram]:
+            counts[i] = counts.get(i, 0) + 1
+    found: list[Match] = []
+    keys: dict[int, tuple[int, int]] = {}
+    if not PREFILTER:
+        counts = {i: len(index.compiled[i].grams) for i in range(len(index.compiled))}
+    for i, hits in counts.items():
+        c = index.compiled[i]
+        scope = c.spec.roles or roles
+        if scope is not None and role not in scope:
+            continue
+        if c.short is not None:
+            hit = _short_hit(c, k) if hits >= len(c.grams) else None
+        else:
+            # Each error breaks about two bigrams; a margin of three keeps the
+            # index a pure speed-up (bench/phrases.py measures it against no index).
+            needed = max(1, len(c.grams) - 3 * round(c.n_chars * (1 - threshold)))
+            hit = _fuzzy_hit(c, k) if hits >= needed else None
+        if hit is None or hit[0] < threshold:
+            continue
+        sim, s, e = hit
+        span = k.span(s, e)
+        m = Match(phrase=c.spec.text, text=k.display[span[0]:span[1]], utterance_idx=0, span=span,
+                  similarity=round(sim, 4), start_s=0.0, end_s=0.0, role=role)
+        keys[id(m)] = (s, e)
+        found.append(m)
+    kept = _dedupe(found) if len(found) > 1 else found
+    return [(m.phrase, m.text, m.span, m.similarity) + keys[id(m)] for m in kept]
+
+
 def find(
     phrases: Sequence[PhraseSpec],
     utterances: Sequence[Utterance],
@@ -280,40 +360,30 @@ def find(
     threshold = DEFAULT_MIN_SIMILARITY if min_similarity is None else min_similarity
     closed = tuple(sorted((name, tuple(v)) for name, v in (slots or {}).items()
                           if name not in OPEN_SLOT_GAP and v))
-    index = _index(tuple(phrases), closed)
+    index = _lookup_index(phrases, closed)
+    roles = tuple(roles) if roles is not None else None
+    memo = index.memo if _memo_on else None
+    if memo is not None:
+        _memo_used[id(index)] = index
+        if len(memo) > MEMO_LIMIT:
+            memo.clear()
     matches: list[Match] = []
     for u_idx, u in enumerate(utterances):
         if roles is not None and not index.own_roles and u.role not in roles:
             continue
-        k = keyed(u.text)
-        if not k.key:
-            continue
-        counts: dict[int, int] = {}
-        for gram in k.grams & index.gram_set:  # unigrams serve one-character phrases
-            for i in index.by_gram[gram]:
-                counts[i] = counts.get(i, 0) + 1
-        found: list[Match] = []
-        if not PREFILTER:
-            counts = {i: len(index.compiled[i].grams) for i in range(len(index.compiled))}
-        for i, hits in counts.items():
-            c = index.compiled[i]
-            scope = c.spec.roles or roles
-            if scope is not None and u.role not in scope:
-                continue
-            if c.short is not None:
-                hit = _short_hit(c, k) if hits >= len(c.grams) else None
-            else:
-                # Each error breaks about two bigrams; a margin of three keeps the
-                # index a pure speed-up (bench/phrases.py measures it against no index).
-                needed = max(1, len(c.grams) - 3 * round(c.n_chars * (1 - threshold)))
-                hit = _fuzzy_hit(c, k) if hits >= needed else None
-            if hit is None or hit[0] < threshold:
-                continue
-            sim, s, e = hit
-            span = k.span(s, e)
+        if memo is None:
+            k = keyed(u.text)
+            hits = _utterance_hits(index, k, u.role, roles, threshold) if k.key else []
+        else:
+            mkey = (u.text, u.role, roles, threshold, PREFILTER)
+            hits = memo.get(mkey)
+            if hits is None:
+                k = keyed(u.text)
+                hits = memo[mkey] = _utterance_hits(index, k, u.role, roles, threshold) if k.key else []
+            if hits:
+                k = keyed(u.text)
+        for phrase, text, span, sim, s, e in hits:
             start_s, end_s = _times(u, k, s, e)
-            found.append(Match(phrase=c.spec.text, text=k.display[span[0]:span[1]], utterance_idx=u_idx,
-                               span=span, similarity=round(sim, 4), start_s=start_s, end_s=end_s,
-                               role=u.role))
-        matches += _dedupe(found) if len(found) > 1 else found
+            matches.append(Match(phrase=phrase, text=text, utterance_idx=u_idx, span=span, similarity=sim,
+                                 start_s=start_s, end_s=end_s, role=u.role))
     return matches

@@ -22,12 +22,14 @@ from .tts import TTSUnavailable
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of a generated set.")
 @click.option("--corrupt", type=click.IntRange(0, 100), default=0, show_default=True,
               help="Also write this many broken files (truncated, not audio, empty).")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes (one synthesis thread each); output is the same.")
 @click.option("--quiet", is_flag=True, help="No progress lines.")
-def main(out: Path, which: str, count: int, seed: int, corrupt: int, quiet: bool) -> None:
+def main(out: Path, which: str, count: int, seed: int, corrupt: int, jobs: int, quiet: bool) -> None:
     """Generate labelled Mandarin customer-service calls over a simulated phone line."""
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s")
     try:
-        labels = build_set(out, which, count=count, seed=seed, corrupt=corrupt)
+        labels = build_set(out, which, count=count, seed=seed, corrupt=corrupt, jobs=jobs)
     except TTSUnavailable as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{len(labels)} calls written to {out}", err=quiet)

@@ -39,7 +39,7 @@ def line_audio(audio: np.ndarray, rate: int, labels: dict, line: dict) -> np.nda
     return resample_poly(seg, 16000 // np.gcd(rate, 16000), rate // np.gcd(rate, 16000)).astype(np.float32)
 
 
-def check_folder(folder: Path, model) -> list[tuple[str, float, int]]:
+def check_folder(folder: Path, model, show_lines: bool = False) -> list[tuple[str, float, int]]:
     results = []
     for label_path in sorted(folder.glob("*.json")):
         labels = json.loads(label_path.read_text(encoding="utf-8"))
@@ -53,6 +53,8 @@ def check_folder(folder: Path, model) -> list[tuple[str, float, int]]:
             ref = comparable(line["text"])
             errors += Levenshtein.distance(ref, comparable(heard))
             chars += len(ref)
+            if show_lines:
+                click.echo(f"  {line['role']:8s} {line['text']}\n           heard: {normalize_text(heard)}")
         results.append((labels["call_id"], errors / max(1, chars), chars))
     return results
 
@@ -61,12 +63,13 @@ def check_folder(folder: Path, model) -> list[tuple[str, float, int]]:
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--model", "model_dir", type=click.Path(path_type=Path), default=None,
               help="A faster-whisper model folder; default: the embedded Whisper base.")
-def main(folder: Path, model_dir: Path | None) -> None:
+@click.option("--lines", "show_lines", is_flag=True, help="Also print what was heard for every line.")
+def main(folder: Path, model_dir: Path | None, show_lines: bool) -> None:
     """Print the character error rate of Whisper on every labelled line, per call."""
     from qa.transcribe.model import load_model
 
     model = load_model(str(model_dir) if model_dir else None, cpu_threads=1)
-    results = check_folder(folder, model)
+    results = check_folder(folder, model, show_lines)
     for call_id, rate, chars in results:
         click.echo(f"{call_id:40s} CER {rate:.3f}  ({chars} chars)")
     total = sum(r * c for _, r, c in results) / max(1, sum(c for *_, c in results))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ProcessPoolExecutor
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -21,42 +23,71 @@ LABEL_ORDER = (
 )
 
 
-def build_calls(specs: list[CallSpec], out: Path, seed: int, tts) -> list[dict]:
+def build_calls(specs: list[CallSpec], out: Path, seed: int, tts=None, jobs: int = 1) -> list[dict]:
+    """Render, write and label every call; `jobs` > 1 renders in worker processes.
+
+    Each call draws from its own RNG (seed, call id), so the output does not
+    depend on the order or the process that renders it.
+    """
     out.mkdir(parents=True, exist_ok=True)
-    all_labels = []
-    for spec in specs:
-        assembled = assemble(spec, tts, seed)
-        samples = render(assembled, spec, seed)
-        name = writer.audio_name(spec.call_id, spec.audio_format)
-        writer.write_audio(out / name, samples, spec.sample_rate, spec.audio_format)
-        labels = dict(assembled.labels, audio=name, sample_rate=spec.sample_rate,
-                      duration_s=round(samples.shape[1] / spec.sample_rate, 3))
-        labels = {key: labels[key] for key in LABEL_ORDER}
-        writer.write_labels(out / f"{spec.call_id}.json", labels)
-        all_labels.append(labels)
-        log.info("wrote %s (%.1f s)", name, labels["duration_s"])
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs, initializer=_init_worker) as pool:
+            all_labels = list(pool.map(_render_in_worker, specs, repeat(out), repeat(seed)))
+    else:
+        tts = tts or _kokoro()
+        all_labels = [_render_one(spec, out, seed, tts) for spec in specs]
     rows = [dict(spec.metadata, call_id=spec.call_id, direction=spec.metadata.get("direction", "inbound"))
             for spec in specs]
     writer.write_metadata(out / "metadata.csv", rows)
     return all_labels
 
 
-def build_set(out: Path, which: str = "samples", count: int = 60, seed: int = 7,
-              corrupt: int = 0, tts=None) -> list[dict]:
-    """Build the `samples` set (fixed seed) or a `generated` set of `count` calls."""
+def _render_one(spec: CallSpec, out: Path, seed: int, tts) -> dict:
+    assembled = assemble(spec, tts, seed)
+    samples = render(assembled, spec, seed)
+    name = writer.audio_name(spec.call_id, spec.audio_format)
+    writer.write_audio(out / name, samples, spec.sample_rate, spec.audio_format)
+    labels = dict(assembled.labels, audio=name, sample_rate=spec.sample_rate,
+                  duration_s=round(samples.shape[1] / spec.sample_rate, 3))
+    labels = {key: labels[key] for key in LABEL_ORDER}
+    writer.write_labels(out / f"{spec.call_id}.json", labels)
+    log.info("wrote %s (%.1f s)", name, labels["duration_s"])
+    return labels
+
+
+def _kokoro():
     from .tts import Kokoro
 
+    return Kokoro()
+
+
+_worker_tts = None
+
+
+def _init_worker() -> None:
+    global _worker_tts
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    _worker_tts = _kokoro()
+
+
+def _render_in_worker(spec: CallSpec, out: Path, seed: int) -> dict:
+    return _render_one(spec, out, seed, _worker_tts)
+
+
+def build_set(out: Path, which: str = "samples", count: int = 60, seed: int = 7,
+              corrupt: int = 0, jobs: int = 1, tts=None) -> list[dict]:
+    """Build the `samples` set (fixed seed) or a `generated` set of `count` calls."""
     out = Path(out)
-    tts = tts or Kokoro()
+    tts = tts or _kokoro()  # also fails early, in this process, without the samples extra
     if which == "samples":
         from .samples import SAMPLES
 
-        labels = build_calls(list(SAMPLES), out, SAMPLES_SEED, tts)
+        labels = build_calls(list(SAMPLES), out, SAMPLES_SEED, tts, jobs)
         write_readme(out / "README.md", list(SAMPLES), labels)
     elif which == "generated":
         from .generated import generated_specs
 
-        labels = build_calls(generated_specs(count, seed), out, seed, tts)
+        labels = build_calls(generated_specs(count, seed), out, seed, tts, jobs)
     else:
         raise ValueError(f"unknown set {which!r}: use 'samples' or 'generated'")
     if corrupt:

@@ -26,7 +26,7 @@ VOICES = (
 )
 _PARTS = 4
 _VOICE_DIR = Path(__file__).parent / "voices"
-_DIGITS = dict(zip("0123456789", "零一二三四五六七八九"))
+_DIGITS = dict(zip("0123456789", "零一二三四五六七八九", strict=True))
 
 
 class TTSUnavailable(RuntimeError):

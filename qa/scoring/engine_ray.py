@@ -20,7 +20,6 @@ Ray is an optional extra (`pip install 'callqa[ray]'`), imported only here.
 from __future__ import annotations
 
 import logging
-import os
 from collections import deque
 from dataclasses import replace
 from itertools import chain
@@ -83,9 +82,6 @@ class ScoringWorker:
     def score(self, task: ScoreTask) -> CallResult:
         return score_source(task.path, task.call_id, dict(task.metadata), task.rulebook, task.options)
 
-    def pid(self) -> int:
-        return os.getpid()
-
 
 def error_result(task: ScoreTask, why: str) -> CallResult:
     return CallResult(call_id=task.call_id, path=task.path, sha256="", transcript=None, status="error",
@@ -111,12 +107,14 @@ class RayEngine:
 
     def __init__(self, *, address: str = "auto", workers: int | None = None, cpus_per_worker: float = 1,
                  gpus_per_worker: float = 0, cpu_threads: int | None = None, ship_code: bool = True,
-                 in_flight_per_worker: int = IN_FLIGHT_PER_WORKER, max_attempts: int = MAX_ATTEMPTS):
+                 in_flight_per_worker: int = IN_FLIGHT_PER_WORKER, max_restarts: int = MAX_RESTARTS,
+                 max_task_retries: int = MAX_TASK_RETRIES, max_attempts: int = MAX_ATTEMPTS):
         self.address, self.workers = address, workers
         self.cpus_per_worker, self.gpus_per_worker = cpus_per_worker, gpus_per_worker
         self.cpu_threads = cpu_threads or max(1, int(cpus_per_worker))
         self.ship_code = ship_code
         self.in_flight_per_worker = max(1, in_flight_per_worker)
+        self.max_restarts, self.max_task_retries = max_restarts, max_task_retries
         self.max_attempts = max(1, max_attempts)
         self.resubmitted = 0  # calls the driver sent again after their worker was lost for good
 
@@ -161,7 +159,7 @@ class RayEngine:
         env = {"OMP_NUM_THREADS": str(self.cpu_threads)}
         return [
             actor_cls.options(num_cpus=self.cpus_per_worker, num_gpus=self.gpus_per_worker,
-                              max_restarts=MAX_RESTARTS, max_task_retries=MAX_TASK_RETRIES,
+                              max_restarts=self.max_restarts, max_task_retries=self.max_task_retries,
                               runtime_env={"env_vars": env}).remote(options, self.cpu_threads)
             for _ in range(n)
         ]
@@ -182,7 +180,10 @@ class RayEngine:
             yield from self._drive(ray, actors, chain([first], it))
         finally:
             for actor in actors:
-                ray.kill(actor, no_restart=True)
+                try:
+                    ray.kill(actor, no_restart=True)
+                except Exception:  # the cluster may be gone already; nothing left to free
+                    pass
             if owns_connection:
                 ray.shutdown()
 
@@ -220,7 +221,7 @@ class RayEngine:
                 result = error_result(task, f"{type(cause).__name__}: {cause}")
             except (RayActorError, ActorUnavailableError) as exc:
                 if not isinstance(exc, ActorUnavailableError):
-                    alive[i] = False  # restarts used up, or it could not start: gone for good
+                    alive[i] = _still_alive(ray, actors[i])
                 attempts[task.call_id] = attempts.get(task.call_id, 0) + 1
                 if not any(alive):
                     raise RayEngineError(f"every Ray worker died; the last said: {exc}") from exc
@@ -235,3 +236,20 @@ class RayEngine:
                 done.add(task.call_id)
                 yield result
             fill()
+
+
+def _still_alive(ray, actor, timeout_s: float = 300.0) -> bool:
+    """After a call failed with its actor: is the actor back (restarted) or gone for good?
+
+    Ray also reports a call whose retries ran out while the actor itself came
+    back; only an actor out of restarts (or that cannot start) is dropped.
+    """
+    from ray.exceptions import GetTimeoutError, RayActorError
+
+    try:
+        ray.get(actor.__ray_ready__.remote(), timeout=timeout_s)
+        return True
+    except RayActorError:
+        return False
+    except GetTimeoutError:
+        return True  # still restarting (a model loads slowly): its next call will tell

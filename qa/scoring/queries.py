@@ -250,25 +250,32 @@ def list_calls(con: duckdb.DuckDBPyConnection, flt: CallFilter) -> tuple[pd.Data
     if flt.sort not in SORT_COLUMNS:
         raise ValueError(f"sort {flt.sort!r}: expected one of {', '.join(SORT_COLUMNS)}")
     where, params = _call_where(flt)
-    base = f"FROM calls c LEFT JOIN scores s USING (call_id) WHERE {where}"
+    # scores are joined to every call only when the filter or the order needs them
+    by_score = flt.sort == "score" or flt.score_min is not None or flt.score_max is not None
+    base = f"FROM calls c {'LEFT JOIN scores s USING (call_id)' if by_score else ''} WHERE {where}"
     order = f"{SORT_COLUMNS[flt.sort]} {'DESC' if flt.descending else 'ASC'} NULLS LAST, c.call_id"
     size = max(1, flt.page_size)
     # the total rides along as a window count: one scan of the calls instead of two
     page = con.execute(
         f"""
-        SELECT c.call_id, c.started_at, c.agent_id, c.team, c.duration_s, s.score, s.passed, c.status,
-               count(*) OVER () AS total
+        SELECT c.call_id, c.started_at, c.agent_id, c.team, c.duration_s, c.status, count(*) OVER () AS total
         {base} ORDER BY {order} LIMIT ? OFFSET ?
         """,
         params + [size, max(0, flt.page) * size],
     ).df()
+    columns = ["call_id", "started_at", "agent_id", "team", "duration_s", "score", "passed", "status"]
     if page.empty:  # past the last page: count on its own
         total = con.execute(f"SELECT count(*) {base}", params).fetchone()[0]
-        return page.drop(columns="total").assign(failed_rules=[], findings=[], reviews=[]), total
+        return page.assign(score=[], passed=[])[columns].assign(failed_rules=[], findings=[], reviews=[]), total
     total = int(page["total"].iloc[0])
-    page = page.drop(columns="total")
-    # aggregates only for the page's calls, never for the whole store
+    # the rest only for the page's calls, never for the whole store
     ids = page["call_id"].tolist()
+    scores = {c: (score, passed) for c, score, passed in con.execute(
+        "SELECT call_id, score, passed FROM scores WHERE list_contains(?::VARCHAR[], call_id)", [ids]
+    ).fetchall()}
+    page["score"] = [scores.get(c, (None, None))[0] for c in ids]
+    page["passed"] = [scores.get(c, (None, None))[1] for c in ids]
+    page = page[columns]
     failed = dict(con.execute(
         """SELECT call_id, string_agg(rule_id, ', ' ORDER BY rule_id) FROM rule_results
            WHERE outcome = 'fail' AND list_contains(?::VARCHAR[], call_id) GROUP BY call_id""",

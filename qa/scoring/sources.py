@@ -84,8 +84,9 @@ def discover_urls(root_url: str, suffixes: tuple[str, ...] = AUDIO_SUFFIXES) -> 
     calls = []
     for path, info in listing.items():
         stem, suffix = posixpath.splitext(path)
-        if suffix.lower() not in suffixes or info.get("type") == "directory":
-            continue
+        if suffix.lower() not in suffixes or info.get("type") == "directory" \
+                or posixpath.basename(path).startswith("."):
+            continue  # like a local folder: dot files (partial uploads, editor files) are not calls
         rel = posixpath.relpath(stem, root)
         calls.append(RemoteCall(call_id=rel, url=fs.unstrip_protocol(path), size=info.get("size")))
     return sorted(calls, key=lambda c: c.call_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
@@ -25,8 +25,9 @@ from qa.scoring.db import reading, writing
 from qa.transcribe.normalize import pinyin_key
 
 __all__ = [
-    "Fingerprint", "StoredCall", "add_review", "ensure_store", "finding_id", "fingerprints", "iter_stored_calls",
-    "metadata_json", "options_json", "save_call", "save_rescored", "timeline_from_json", "timeline_to_json",
+    "Fingerprint", "RescoredRows", "StoredCall", "add_review", "ensure_store", "finding_id", "fingerprints",
+    "iter_stored_calls", "metadata_json", "options_json", "save_call", "save_rescored", "stored_call",
+    "stored_call_ids", "stored_call_rows", "timeline_from_json", "timeline_to_json", "write_rescored",
 ]
 
 VERDICTS = ("confirmed", "false_positive", "missed")
@@ -186,32 +187,66 @@ def save_call(db_path: str | Path, result: CallResult, options: TranscribeOption
         write_call(con, result, options)
 
 
+@dataclass
+class RescoredRows:
+    """Rows that replace the rule results of already stored calls, ready for one bulk write."""
+
+    call_ids: list[str] = field(default_factory=list)
+    versions: list[str] = field(default_factory=list)
+    scores: list[tuple] = field(default_factory=list)  # (call_id, rulebook_version, score, passed)
+    rules: list[tuple] = field(default_factory=list)  # RULE_COLS
+    findings: list[tuple] = field(default_factory=list)  # FINDING_COLS
+
+    def add(self, result: CallResult) -> None:
+        rr, fr = _result_rows(result.call_id, result.rule_results)
+        self.call_ids.append(result.call_id)
+        self.versions.append(result.rulebook_version)
+        self.scores.append((result.call_id, result.rulebook_version, float(result.score), bool(result.passed)))
+        self.rules += rr
+        self.findings += fr
+
+    def extend(self, other: RescoredRows) -> None:
+        for mine, theirs in ((self.call_ids, other.call_ids), (self.versions, other.versions),
+                             (self.scores, other.scores), (self.rules, other.rules),
+                             (self.findings, other.findings)):
+            mine += theirs
+
+    def __len__(self) -> int:
+        return len(self.call_ids)
+
+
 def save_rescored(db_path: str | Path, results: Sequence[CallResult]) -> None:
     """Replace rule results, findings and scores of already stored calls (one transaction).
 
     Utterances and the timeline are untouched: a rescore does not re-run ASR.
     """
-    if not results:
-        return
-    ids = [r.call_id for r in results]
-    rule_rows: list[tuple] = []
-    finding_rows: list[tuple] = []
+    rows = RescoredRows()
     for r in results:
-        rr, fr = _result_rows(r.call_id, r.rule_results)
-        rule_rows += rr
-        finding_rows += fr
+        rows.add(r)
+    write_rescored(db_path, rows)
+
+
+def write_rescored(db_path: str | Path, rows: RescoredRows) -> None:
+    """`save_rescored` for prepared rows: one transaction, a handful of bulk statements.
+
+    The calls' rulebook_version changes in the same transaction as their
+    results, so after a crash each call is wholly old-version or new-version.
+    """
+    if not rows.call_ids:
+        return
     with writing(db_path) as con:
+        con.execute("CREATE TEMP TABLE rescored_ids AS SELECT unnest(?) AS call_id, unnest(?) AS version",
+                    [rows.call_ids, rows.versions])
         for table in ("rule_results", "findings", "scores"):
-            con.execute(f"DELETE FROM {table} WHERE call_id IN (SELECT unnest(?))", [ids])
-        _insert(con, "rule_results", RULE_COLS, rule_rows)
-        _insert(con, "findings", FINDING_COLS, finding_rows)
-        _insert(con, "scores", ("call_id", "rulebook_version", "score", "passed"),
-                [(r.call_id, r.rulebook_version, float(r.score), bool(r.passed)) for r in results])
+            con.execute(f"DELETE FROM {table} WHERE call_id IN (SELECT call_id FROM rescored_ids)")
+        _insert(con, "rule_results", RULE_COLS, rows.rules)
+        _insert(con, "findings", FINDING_COLS, rows.findings)
+        _insert(con, "scores", ("call_id", "rulebook_version", "score", "passed"), rows.scores)
         con.execute(
             "UPDATE calls SET rulebook_version = v.version, scored_at = current_timestamp "
-            "FROM (SELECT unnest(?) AS call_id, unnest(?) AS version) v WHERE calls.call_id = v.call_id",
-            [ids, [r.rulebook_version for r in results]],
+            "FROM rescored_ids v WHERE calls.call_id = v.call_id"
         )
+        con.execute("DROP TABLE rescored_ids")
 
 
 def fingerprints(db_path: str | Path) -> dict[str, Fingerprint]:
@@ -241,24 +276,58 @@ def _options_from_json(text: str | None) -> TranscribeOptions:
     return TranscribeOptions(**known)
 
 
+_STORED_CALL_SQL = (
+    "SELECT call_id, path, sha256, duration_s, sample_rate, channels, options_json, timeline_json, metadata_json "
+    "FROM calls WHERE status = 'scored' AND timeline_json IS NOT NULL"
+)
+_STORED_UTTERANCE_SQL = "SELECT call_id, role, channel, start_s, end_s, text, words_json FROM utterances"
+
+
+def stored_call(call_row: Sequence[Any], utterance_rows: Iterable[Sequence[Any]]) -> StoredCall:
+    """A StoredCall from one row of `_STORED_CALL_SQL` and its rows of `_STORED_UTTERANCE_SQL` (in idx order)."""
+    cid, path, sha, duration, rate, channels, opts, tl, meta = call_row
+    utterances = []
+    for _, role, channel, start, end, text, words in utterance_rows:
+        ws = tuple(Word(w[0], w[1], w[2], w[3]) for w in json.loads(words)) if words else ()
+        utterances.append(Utterance(role, channel, start, end, text, ws))
+    transcript = Transcript(path, duration or 0.0, rate or 0, channels or 0, tuple(utterances),
+                            _options_from_json(opts), timeline_from_json(tl))
+    return StoredCall(cid, path, sha or "", transcript, json.loads(meta) if meta else {})
+
+
 def iter_stored_calls(db_path: str | Path) -> Iterator[StoredCall]:
     """Every scored call with its transcript and timeline, read in two queries."""
     with reading(db_path) as con:
-        calls = con.execute(
-            "SELECT call_id, path, sha256, duration_s, sample_rate, channels, options_json, timeline_json, "
-            "metadata_json FROM calls WHERE status = 'scored' AND timeline_json IS NOT NULL ORDER BY call_id"
-        ).fetchall()
-        utts = con.execute(
-            "SELECT call_id, role, channel, start_s, end_s, text, words_json FROM utterances ORDER BY call_id, idx"
-        ).fetchall()
-    by_call: dict[str, list[Utterance]] = {}
-    for cid, role, channel, start, end, text, words in utts:
-        ws = tuple(Word(w[0], w[1], w[2], w[3]) for w in json.loads(words)) if words else ()
-        by_call.setdefault(cid, []).append(Utterance(role, channel, start, end, text, ws))
-    for cid, path, sha, duration, rate, channels, opts, tl, meta in calls:
-        transcript = Transcript(path, duration or 0.0, rate or 0, channels or 0, tuple(by_call.get(cid, ())),
-                                _options_from_json(opts), timeline_from_json(tl))
-        yield StoredCall(cid, path, sha or "", transcript, json.loads(meta) if meta else {})
+        calls = con.execute(_STORED_CALL_SQL + " ORDER BY call_id").fetchall()
+        utts = con.execute(_STORED_UTTERANCE_SQL + " ORDER BY call_id, idx").fetchall()
+    by_call: dict[str, list[tuple]] = {}
+    for row in utts:
+        by_call.setdefault(row[0], []).append(row)
+    for row in calls:
+        yield stored_call(row, by_call.get(row[0], ()))
+
+
+def stored_call_ids(db_path: str | Path) -> list[str]:
+    """Ids of the calls a rescore covers, in the order `stored_call_rows` pages through them."""
+    with reading(db_path) as con:
+        return [r[0] for r in con.execute(
+            "SELECT call_id FROM (" + _STORED_CALL_SQL + ") ORDER BY call_id").fetchall()]
+
+
+def stored_call_rows(db_path: str | Path, first_id: str, last_id: str) -> list[tuple[tuple, list[tuple]]]:
+    """Raw rows (call row, its utterance rows) of the calls with first_id <= call_id <= last_id.
+
+    Two bulk queries; parsing is left to `stored_call`, so it can run in worker processes.
+    """
+    with reading(db_path) as con:
+        calls = con.execute(_STORED_CALL_SQL + " AND call_id BETWEEN ? AND ? ORDER BY call_id",
+                            [first_id, last_id]).fetchall()
+        utts = con.execute(_STORED_UTTERANCE_SQL + " WHERE call_id BETWEEN ? AND ? ORDER BY call_id, idx",
+                           [first_id, last_id]).fetchall()
+    by_call: dict[str, list[tuple]] = {}
+    for row in utts:
+        by_call.setdefault(row[0], []).append(row)
+    return [(row, by_call.get(row[0], [])) for row in calls]
 
 
 def add_review(
