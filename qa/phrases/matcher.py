@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -151,6 +151,18 @@ def _tokens(key: str) -> tuple[frozenset[int], dict[tuple[int, int], str]]:
         bounds.add(end)
         words[(start, end)] = word
     return frozenset(bounds), words
+
+
+def prepare(groups: Iterable[Sequence[PhraseSpec]], slots: Mapping[str, Sequence[str]] | None = None) -> None:
+    """Compile phrase groups now, and load jieba if a short phrase will need it.
+
+    For a process about to fork workers: they inherit the work instead of each
+    repeating it (jieba's dictionary takes seconds to load).
+    """
+    closed = _closed(slots)
+    indexes = [_lookup_index(g, closed) for g in groups]
+    if any(c.short is not None and len(c.short.key) > 1 for index in indexes for c in index.compiled):
+        _tokens("你好")
 
 
 def _in_dictionary(word: str) -> bool:
@@ -292,6 +304,10 @@ def reuse_utterance_work() -> Iterator[None]:
             _memo_used.clear()
 
 
+def _closed(slots: Mapping[str, Sequence[str]] | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple(sorted((name, tuple(v)) for name, v in (slots or {}).items() if name not in OPEN_SLOT_GAP and v))
+
+
 def _lookup_index(phrases: Sequence[PhraseSpec], closed: tuple) -> _Index:
     key = (id(phrases), closed)
     entry = _recent.get(key)
@@ -358,9 +374,7 @@ def find(
     normalized text (normalize_text), times come from its words.
     """
     threshold = DEFAULT_MIN_SIMILARITY if min_similarity is None else min_similarity
-    closed = tuple(sorted((name, tuple(v)) for name, v in (slots or {}).items()
-                          if name not in OPEN_SLOT_GAP and v))
-    index = _lookup_index(phrases, closed)
+    index = _lookup_index(phrases, _closed(slots))
     roles = tuple(roles) if roles is not None else None
     memo = index.memo if _memo_on else None
     if memo is not None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from qa.phrases.matcher import reuse_utterance_work
+from qa.phrases.matcher import prepare, reuse_utterance_work
 from qa.records import CallResult
 from qa.scoring import store
 from qa.scoring.score import rescore_transcript
@@ -32,7 +32,7 @@ log = logging.getLogger("callqa.rescore")
 __all__ = ["RescoreSummary", "run_rescore", "run_rescore_per_call"]
 
 CHUNK = 2000  # calls per write transaction (and per read)
-TASK = 250  # calls per job handed to a worker
+TASK = 100  # calls per job handed to a worker
 MIN_POOL_CALLS = 600  # below this a pool costs more to start than it saves
 
 
@@ -122,21 +122,27 @@ def run_rescore(db_path: str | Path, rulebook: Any, *, chunk: int = CHUNK, worke
     started = time.monotonic()
     summary = RescoreSummary()
     ids = store.stored_call_ids(db_path)
-    chunks = [ids[i:i + chunk] for i in range(0, len(ids), chunk)]
+    size = max(1, -(-len(ids) // max(1, -(-len(ids) // chunk))))  # chunks of even size, none tiny
+    chunks = [ids[i:i + size] for i in range(0, len(ids), size)]
     workers = _default_workers() if workers is None else workers
     use_pool = workers > 1 and on_result is None and len(ids) >= MIN_POOL_CALLS
+    pool: ProcessPoolExecutor | None = None
     with ExitStack() as stack:
-        pool = stack.enter_context(_pool(workers, rulebook)) if use_pool else None
-        if pool is None:
-            stack.enter_context(reuse_utterance_work())
-        previous: list[Future] | _Scored | None = None
+        stack.enter_context(reuse_utterance_work())
+        previous: list[Future] | None = None
         for part in chunks:
             raw = store.stored_call_rows(db_path, part[0], part[-1])
-            if pool is not None:
-                current: list[Future] | _Scored = [pool.submit(_score_rows, raw[i:i + TASK])
-                                                   for i in range(0, len(raw), TASK)]
+            current: list[Future] = []
+            if not use_pool:
+                current.append(_done(_score_rows(raw, rulebook, on_result)))
             else:
-                current = _score_rows(raw, rulebook, on_result)
+                if pool is None:
+                    # jieba's dictionary (seconds) and the phrase indexes are loaded
+                    # once, here; the forked workers inherit them.
+                    prepare((g for r in rulebook.rules.values() for g in r.phrases.values()),
+                            getattr(rulebook, "slots", None))
+                    pool = stack.enter_context(_pool(workers, rulebook))
+                current += [pool.submit(_score_rows, raw[i:i + TASK]) for i in range(0, len(raw), TASK)]
             if previous is not None:
                 _write(db_path, previous, summary)  # while the workers score `current`
             previous = current
@@ -146,16 +152,20 @@ def run_rescore(db_path: str | Path, rulebook: Any, *, chunk: int = CHUNK, worke
     return summary
 
 
-def _write(db_path: str | Path, scored: list[Future] | _Scored, summary: RescoreSummary) -> None:
-    if isinstance(scored, list):
-        merged = _Scored(store.RescoredRows(), [])
-        for future in scored:
-            part = future.result()
-            merged.rows.extend(part.rows)
-            merged.errors += part.errors
-        scored = merged
-    store.write_rescored(db_path, scored.rows)
-    _record(summary, scored)
+def _done(scored: _Scored) -> Future:
+    future: Future = Future()
+    future.set_result(scored)
+    return future
+
+
+def _write(db_path: str | Path, futures: list[Future], summary: RescoreSummary) -> None:
+    merged = _Scored(store.RescoredRows(), [])
+    for future in futures:
+        part = future.result()
+        merged.rows.extend(part.rows)
+        merged.errors += part.errors
+    store.write_rescored(db_path, merged.rows)
+    _record(summary, merged)
 
 
 def run_rescore_per_call(db_path: str | Path, rulebook: Any, *, chunk: int = 500) -> RescoreSummary:

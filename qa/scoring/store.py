@@ -30,7 +30,6 @@ __all__ = [
     "stored_call_ids", "stored_call_rows", "timeline_from_json", "timeline_to_json", "write_rescored",
 ]
 
-VERDICTS = ("confirmed", "false_positive", "missed")
 CALL_TABLES = ("utterances", "rule_results", "findings", "scores", "calls")
 
 
@@ -334,15 +333,9 @@ def add_review(
     db_path: str | Path, call_id: str, verdict: str, reviewer: str, *, finding_id: str | None = None,
     rule_id: str | None = None, comment: str | None = None, start_s: float | None = None,
 ) -> int:
-    """Append an inspector's verdict; returns its review_id. Earlier verdicts stay."""
-    if verdict not in VERDICTS:
-        raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, got {verdict!r}")
-    if not reviewer.strip():
-        raise ValueError("a review needs the reviewer's name")
+    """Append an inspector's verdict in its own transaction; returns its review_id. Earlier verdicts stay."""
+    from qa.scoring.queries_reviews import record_review
+
     with writing(db_path) as con:
-        row = con.execute(
-            "INSERT INTO reviews (call_id, finding_id, rule_id, verdict, reviewer, comment, start_s) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING review_id",
-            [call_id, finding_id, rule_id, verdict, reviewer, comment, start_s],
-        ).fetchone()
-    return int(row[0])
+        return int(record_review(con, call_id=call_id, verdict=verdict, reviewer=reviewer, finding_id=finding_id,
+                                 rule_id=rule_id, comment=comment, start_s=start_s))

@@ -57,8 +57,14 @@ class SignalOptions:
     bleed_db: float = 10.0  # activity: the other channel louder by this means bleed
     ringback: str | RingbackSpec | None = "auto"  # "auto", "cn", "na", a spec, or None
     min_overlap_s: float = 0.2
+    turn_gap_s: float = 0.5  # overlaps: a party's pauses up to this long stay inside one turn
+    overlap_min_share: float = 0.5  # and each party speaks for this share of the double talk
     min_silence_s: float = 0.5
     region_pad_s: float = 0.2
+    onset_lookback_s: float = 2.0  # weak syllables before the first agent speech are looked for this far back
+    onset_reference_s: float = 6.0  # the noise spectrum comes from this much audio before it
+    onset_score: float = 0.2  # mean log-likelihood ratio above the noise's own that marks a syllable
+    onset_gap_s: float = 0.6  # longest pause between those syllables
 
 
 @dataclass(frozen=True)
@@ -81,13 +87,7 @@ def channel_frames(x8: np.ndarray, options: SignalOptions) -> ChannelFrames:
     """Band level and tone-likeness per frame of an ANALYSIS_RATE signal."""
     n = int(round(options.frame_s * ANALYSIS_RATE))
     hop = int(round(options.hop_s * ANALYSIS_RATE))
-    if len(x8) < n:
-        x8 = np.pad(x8, (0, n - len(x8)))
-    frames = np.lib.stride_tricks.sliding_window_view(x8, n)[::hop]
-    spec = scipy.fft.rfft(frames * np.hanning(n).astype(np.float32), axis=1)
-    freqs = np.fft.rfftfreq(n, 1 / ANALYSIS_RATE)
-    band = (freqs >= options.band_hz[0]) & (freqs <= options.band_hz[1])
-    power = spec[:, band].real ** 2 + spec[:, band].imag ** 2
+    power = band_power(x8, options)
     total = power.sum(axis=1)
     # Hann window power gain and FFT size, so a full-scale sine reads about -3 dB.
     level_db = 10 * np.log10(total / (n * n * 0.375 / 4) + 1e-30)
@@ -105,6 +105,19 @@ def channel_frames(x8: np.ndarray, options: SignalOptions) -> ChannelFrames:
         sim[:-lag] = np.maximum(sim[:-lag], s)
     tone_like = peaky & (sim >= options.tone_similarity) & (level_db > _SILENT_DB)
     return ChannelFrames(hop_s=hop / ANALYSIS_RATE, level_db=level_db.astype(np.float32), tone_like=tone_like)
+
+
+def band_power(x8: np.ndarray, options: SignalOptions) -> np.ndarray:
+    """Power spectrum per frame (frames x bins inside `band_hz`) of an ANALYSIS_RATE signal."""
+    n = int(round(options.frame_s * ANALYSIS_RATE))
+    hop = int(round(options.hop_s * ANALYSIS_RATE))
+    if len(x8) < n:
+        x8 = np.pad(x8, (0, n - len(x8)))
+    frames = np.lib.stride_tricks.sliding_window_view(x8, n)[::hop]
+    spec = scipy.fft.rfft(frames * np.hanning(n).astype(np.float32), axis=1)
+    freqs = np.fft.rfftfreq(n, 1 / ANALYSIS_RATE)
+    band = (freqs >= options.band_hz[0]) & (freqs <= options.band_hz[1])
+    return spec[:, band].real ** 2 + spec[:, band].imag ** 2
 
 
 def noise_floor(level_db: np.ndarray, hop_s: float, options: SignalOptions) -> np.ndarray:
@@ -165,15 +178,8 @@ def activity_from_frames(
     high = level > floor + options.margin_db
     low = level > floor + options.hold_db
 
-    blocked = np.zeros(n, bool)
-    for iv in exclude:
-        blocked[max(0, int(iv.start_s / hop)):max(0, int(np.ceil(iv.end_s / hop)))] = True
-    excluded = blocked.copy()
-    if other_db is not None:
-        m = min(n, len(other_db))
-        louder = np.zeros(n, bool)
-        louder[:m] = median_filter(other_db[:m] - level[:m], size=5) > options.bleed_db
-        blocked |= louder
+    excluded = excluded_frames(n, hop, exclude)
+    blocked = excluded | bleed_frames(level, other_db, options)
     tonal = frames.tone_like & low & ~blocked
     if tonal.any():
         tonal &= ~_silero_speech(tonal, x8, hop, options)
@@ -216,6 +222,23 @@ def activity_from_frames(
     half = options.frame_s / 2
     return [Interval(round(s * hop + half - hop / 2, 3), round((e - 1) * hop + half + hop / 2, 3))
             for s, e in merged if e - s >= min_len]
+
+
+def excluded_frames(n: int, hop_s: float, exclude) -> np.ndarray:
+    """Frames inside the caller-given intervals (ringing)."""
+    out = np.zeros(n, bool)
+    for iv in exclude:
+        out[max(0, int(iv.start_s / hop_s)):max(0, int(np.ceil(iv.end_s / hop_s)))] = True
+    return out
+
+
+def bleed_frames(level_db: np.ndarray, other_db: np.ndarray | None, options: SignalOptions) -> np.ndarray:
+    """Frames where the other channel is louder by `bleed_db`: this one carries its bleed."""
+    out = np.zeros(len(level_db), bool)
+    if other_db is not None:
+        m = min(len(level_db), len(other_db))
+        out[:m] = median_filter(other_db[:m] - level_db[:m], size=5) > options.bleed_db
+    return out
 
 
 def _label_spans(labels: np.ndarray, count: int) -> list[tuple[int, int]]:

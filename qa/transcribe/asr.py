@@ -134,8 +134,9 @@ class Recognizer:
 
 def _to_segment(seg, shift: float) -> AsrSegment:
     words = tuple(
-        Word(w.word.strip(), round(float(w.start) + shift, 3), round(float(w.end) + shift, 3),
+        Word(w.word.strip(), max(0.0, round(float(w.start) + shift, 3)), max(0.0, round(float(w.end) + shift, 3)),
              round(float(w.probability), 3))
         for w in (seg.words or ()) if w.word.strip()
     )
-    return AsrSegment(round(float(seg.start) + shift, 3), round(float(seg.end) + shift, 3), seg.text.strip(), words)
+    return AsrSegment(max(0.0, round(float(seg.start) + shift, 3)), max(0.0, round(float(seg.end) + shift, 3)),
+                      seg.text.strip(), words)

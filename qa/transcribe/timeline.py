@@ -18,6 +18,7 @@ from qa.transcribe.activity import (
     to_analysis_rate,
 )
 from qa.transcribe.audio import Audio
+from qa.transcribe.onset import earlier_onset
 from qa.transcribe.ringback import (
     CHINA,
     RingbackSpec,
@@ -55,18 +56,24 @@ def build_timeline(
 
     spec, bursts_by_channel, chain = _find_ringback(signals, options)
     all_chain = tuple(chain)
-    activity = []
+    activity, blockers = [], []
     for i, (x, fr) in enumerate(zip(signals, frames)):
         other_db = None if mono else frames[1 - i].level_db if len(frames) == 2 else None
         exclude = tuple(bursts_by_channel[i]) + all_chain
+        blockers.append({"exclude": exclude, "other_db": other_db})
         activity.append(activity_from_frames(fr, x, options, exclude=exclude, other_db=other_db))
 
-    if mono:
-        first = next((iv.start_s for iv in activity[0] if not chain or iv.start_s > chain[0].start_s), None)
-        answer = first
-    else:
-        agent_idx = channel_roles.index("agent") if "agent" in channel_roles else 0
-        answer = activity[agent_idx][0].start_s if activity[agent_idx] else None
+    # The answer is the first agent speech (mono: the first speech after ringing began).
+    idx = 0 if mono else channel_roles.index("agent") if "agent" in channel_roles else 0
+    first = next((k for k, iv in enumerate(activity[idx]) if not mono or not chain or iv.start_s > chain[0].start_s),
+                 None)
+    answer = None
+    if first is not None:
+        iv = activity[idx][first]
+        # Weak first syllables (low SNR) lead into the detected speech: they are part of it.
+        answer = earlier_onset(signals[idx], frames[idx], iv.start_s, options, **blockers[idx],
+                               not_before_s=activity[idx][first - 1].end_s if first else 0.0)
+        activity[idx][first] = Interval(answer, iv.end_s)
 
     rings: tuple[Interval, ...] = ()
     if spec is not None:

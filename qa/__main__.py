@@ -1,0 +1,5 @@
+"""`python -m qa` is the `callqa` command."""
+
+from qa.cli import main
+
+main()
