@@ -114,9 +114,10 @@ def main() -> None:
     print(f"scale-out bench: {len(discover(calls))} calls from {src}, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.1f} at start", flush=True)
 
-    rows = [run("local 1 process", LocalEngine(1, threads=1), calls, work, **inputs)]
-    if args.local_pool:
+    rows = []
+    if args.local_pool:  # first: the pool forks, and a fork after this process ran the model can hang
         rows.append(run("local 2 processes", LocalEngine(2, threads=1), calls, work, **inputs))
+    rows.insert(0, run("local 1 process", LocalEngine(1, threads=1), calls, work, **inputs))
     ray, startup, token_dir = start_ray(cpus=2)
     print(f"  ray.init (private instance, 2 CPUs): {startup:.1f} s, not counted below", flush=True)
     from qa.scoring.engine_ray import RayEngine

@@ -151,7 +151,7 @@ def main(argv=None) -> int:
     r.add_argument("--from-db", type=Path, required=True, help="a database scored by `callqa score`")
     r.add_argument("--calls", type=int, default=2000)
     r.add_argument("--distinct-texts", action="store_true", help="no utterance text repeats across replicas")
-    r.add_argument("--workers", type=int, default=None, help="rescore worker processes (default: one per core)")
+    r.add_argument("--workers", type=int, default=1, help="rescore worker processes (1: in this process)")
     s = sub.add_parser("score")
     s.add_argument("folder", type=Path)
     s.add_argument("--limit", type=int, default=0)

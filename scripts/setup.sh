@@ -8,5 +8,5 @@ python3 -m pip install --quiet --disable-pip-version-check "uv==0.13.8"
 [ -x .venv/bin/python ] || python3 -m uv venv --quiet --python "$(command -v python3)" .venv
 locks=(-r requirements/base.lock)
 for extra in "$@"; do locks+=(-r "requirements/$extra.lock"); done
-VIRTUAL_ENV=.venv python3 -m uv pip install --quiet "${locks[@]}"
-VIRTUAL_ENV=.venv python3 -m uv pip install --quiet --no-deps -e .
+python3 -m uv pip install --quiet --python .venv/bin/python "${locks[@]}"
+python3 -m uv pip install --quiet --python .venv/bin/python --no-deps -e .

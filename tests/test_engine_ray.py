@@ -313,17 +313,25 @@ def _engine(cluster, **kwargs):
 
 
 @pytest.mark.slow
-def test_ray_batch_stores_the_same_rows_as_the_local_engine(cluster, calls_dir, batch_inputs, local_rows, tmp_path):
+def test_callqa_score_on_ray_stores_the_same_rows_as_the_local_engine(cluster, calls_dir, local_rows, tmp_path):
+    from click.testing import CliRunner
+
+    from qa.cli import cli
+
     db = tmp_path / "ray.duckdb"
-    summary = run_batch(calls_dir, db, engine=_engine(cluster), **batch_inputs)
-    assert summary.scored == len(SUBSET) and not summary.errors
+    args = ["score", str(calls_dir), "--db", str(db), "--metadata", str(SAMPLES / "metadata.csv"),
+            "--engine", "ray", "--address", cluster.address, "--quiet"]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    assert f"{len(SUBSET)} scored, 0 up to date, 0 errors" in first.output
     rows = _table_rows(db)
     for table in TABLES:
         assert rows[table] == local_rows[table], table
     assert {r[0] for r in rows["calls"]} == set(SUBSET)
 
-    again = run_batch(calls_dir, db, engine=_engine(cluster), **batch_inputs)
-    assert (again.skipped, again.scored) == (len(SUBSET), 0)  # incremental: nothing re-scored
+    again = CliRunner().invoke(cli, args)  # incremental: nothing is sent to the cluster again
+    assert again.exit_code == 0, again.output
+    assert f"0 scored, {len(SUBSET)} up to date" in again.output
 
 
 class KillOneWorker:

@@ -1,12 +1,12 @@
 """Re-applying the rules to stored transcripts and timelines, without audio or ASR.
 
 After a rulebook change every stored call is scored again in seconds. The
-calls are read a chunk at a time in two bulk queries, the rules run in worker
-processes (parsing included), and each chunk's results are written in one
+calls are read a chunk at a time in two bulk queries, the rules run (in this
+process, or in forked workers with `workers`), and each chunk's results are written in one
 transaction of whole calls, with the file closed between chunks so readers get
 their turn: after a crash every call is wholly old-version or new-version, and
-its `rulebook_version` says which. While the workers score the next chunk,
-this process writes the previous one. The matcher reuses its work on utterance
+its `rulebook_version` says which. With workers, this process writes one
+chunk while they score the next. The matcher reuses its work on utterance
 texts it has seen before (greetings and closings repeat across calls).
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack
@@ -31,7 +30,7 @@ log = logging.getLogger("callqa.rescore")
 
 __all__ = ["RescoreSummary", "run_rescore", "run_rescore_per_call"]
 
-CHUNK = 2000  # calls per write transaction (and per read)
+CHUNK = 4000  # calls per write transaction (and per read): the file is locked for ~1 s
 TASK = 100  # calls per job handed to a worker
 MIN_POOL_CALLS = 600  # below this a pool costs more to start than it saves
 
@@ -91,13 +90,6 @@ def _score_rows(raw: Sequence[tuple[tuple, list[tuple]]], rulebook: Any = None,
     return out
 
 
-def _default_workers() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def _pool(workers: int, rulebook: Any) -> ProcessPoolExecutor:
     # fork: workers start in milliseconds and inherit the compiled phrases; spawn elsewhere.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
@@ -112,19 +104,20 @@ def _record(summary: RescoreSummary, scored: _Scored) -> None:
     summary.errors += scored.errors
 
 
-def run_rescore(db_path: str | Path, rulebook: Any, *, chunk: int = CHUNK, workers: int | None = None,
+def run_rescore(db_path: str | Path, rulebook: Any, *, chunk: int = CHUNK, workers: int = 1,
                 on_result: Callable[[CallResult], None] | None = None) -> RescoreSummary:
     """Score every stored call of `db_path` again under `rulebook` and store the results.
 
-    `workers` processes run the rules (default: one per core; 1 = in this
-    process). `on_result` sees each CallResult, in this process, so it scores inline.
+    `workers` > 1 runs the rules in that many forked processes. It pays only
+    with idle cores: on a busy 2-core machine one process was faster (each
+    worker also redoes the matcher work the other has reused; bench/throughput.py
+    --workers measures it). `on_result` sees each CallResult in this process.
     """
     started = time.monotonic()
     summary = RescoreSummary()
     ids = store.stored_call_ids(db_path)
     size = max(1, -(-len(ids) // max(1, -(-len(ids) // chunk))))  # chunks of even size, none tiny
     chunks = [ids[i:i + size] for i in range(0, len(ids), size)]
-    workers = _default_workers() if workers is None else workers
     use_pool = workers > 1 and on_result is None and len(ids) >= MIN_POOL_CALLS
     pool: ProcessPoolExecutor | None = None
     with ExitStack() as stack:

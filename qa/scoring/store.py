@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -265,6 +266,7 @@ def ensure_store(db_path: str | Path) -> None:
         pass
 
 
+@lru_cache(maxsize=64)  # a batch stores the same options on every call
 def _options_from_json(text: str | None) -> TranscribeOptions:
     if not text:
         return TranscribeOptions()
@@ -287,7 +289,7 @@ def stored_call(call_row: Sequence[Any], utterance_rows: Iterable[Sequence[Any]]
     cid, path, sha, duration, rate, channels, opts, tl, meta = call_row
     utterances = []
     for _, role, channel, start, end, text, words in utterance_rows:
-        ws = tuple(Word(w[0], w[1], w[2], w[3]) for w in json.loads(words)) if words else ()
+        ws = tuple([Word(*w) for w in json.loads(words)]) if words else ()
         utterances.append(Utterance(role, channel, start, end, text, ws))
     transcript = Transcript(path, duration or 0.0, rate or 0, channels or 0, tuple(utterances),
                             _options_from_json(opts), timeline_from_json(tl))

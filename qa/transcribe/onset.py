@@ -34,7 +34,7 @@ from qa.transcribe.activity import (
 
 _MIN_REFERENCE_S = 0.3  # less noise than this gives no usable noise spectrum
 _RING_MARGIN_S = 0.1  # a ring burst's edge is known to a frame or two
-_SMOOTH_S = 0.05
+_SMOOTH_S = 0.08
 _MIN_SYLLABLE_S = 0.05
 
 
@@ -81,6 +81,9 @@ def earlier_onset(
     ref = ~blocked[ref_lo:s0]
     if ref.sum() * hop < _MIN_REFERENCE_S or len(power) < end - ref_lo:
         return start_s
+    # The weak speech looked for lies inside the reference too: its quieter half is the noise.
+    level = frames.level_db[ref_lo:s0]
+    ref &= level <= np.percentile(level[ref], 50)
 
     # Mean noise power per bin: the median of an exponential is ln 2 times its mean.
     noise = np.median(power[: s0 - ref_lo][ref], axis=0) / np.log(2)
@@ -88,11 +91,10 @@ def earlier_onset(
     gamma = np.maximum(power / noise, 1e-6)
     score = uniform_filter1d(np.mean(gamma - np.log(gamma) - 1, axis=1), max(1, int(round(_SMOOTH_S / hop))))
     ref_score = score[: s0 - ref_lo][ref]
-    # The reference may hold the weak speech looked for, so its spread is read
-    # from the lower half: non-stationary noise spreads its scores and raises the bar.
+    # Non-stationary noise spreads its own scores and so raises the bar.
     p10, p50 = np.percentile(ref_score, [10, 50])
     bar = max(options.onset_score, 4 * (p50 - p10))
-    import sys; print("thr", p10, p50, bar, "lo", lo, "s0", s0, "ref_lo", ref_lo, file=sys.stderr)
+    import sys; print("thr", p10, p50, bar, "lo", lo, "s0", s0, "ref_lo", ref_lo, "tonal", np.flatnonzero(frames.tone_like[lo:s0]) + lo, "bleed", np.flatnonzero(bleed_frames(frames.level_db, other_db, options)[lo:s0]) + lo, file=sys.stderr)
     usable = ~blocked[ref_lo:end]
     strong = (score > p50 + bar) & usable
     weak = (score > p50 + bar / 2) & usable  # hysteresis: a syllable's softer edges belong to it

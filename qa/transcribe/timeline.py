@@ -30,7 +30,7 @@ from qa.transcribe.ringback import (
 )
 from qa.transcribe.speakers import attribute_mono
 
-__all__ = ["SignalOptions", "build_timeline", "speech_regions", "TimelineError"]
+__all__ = ["SignalOptions", "build_timeline", "speech_regions", "speech_turns", "turn_overlaps", "TimelineError"]
 
 
 class TimelineError(ValueError):
@@ -59,7 +59,10 @@ def build_timeline(
     activity, blockers = [], []
     for i, (x, fr) in enumerate(zip(signals, frames)):
         other_db = None if mono else frames[1 - i].level_db if len(frames) == 2 else None
-        exclude = tuple(bursts_by_channel[i]) + all_chain
+        # Ringing is never speech. A tone burst after the last ring is not ringing
+        # (the answer stops it): there the tone-like test and Silero judge it, since
+        # a rising vowel can pass for a burst of ringback.
+        exclude = tuple(b for b in bursts_by_channel[i] if not chain or b.start_s <= chain[-1].end_s) + all_chain
         blockers.append({"exclude": exclude, "other_db": other_db})
         activity.append(activity_from_frames(fr, x, options, exclude=exclude, other_db=other_db))
 
@@ -94,7 +97,7 @@ def build_timeline(
         duration_s=duration,
         speech=speech,
         mutual_silence=_mutual_silence(speech, silence_from, duration, options.min_silence_s),
-        overlaps=() if mono else _overlaps(speech, options.min_overlap_s),
+        overlaps=() if mono else turn_overlaps(speech, options),
         rings=rings,
         ring_count=ring_count,
         answer_onset_s=answer,
@@ -160,17 +163,53 @@ def _mutual_silence(speech, start_s: float, end_s: float, min_s: float) -> tuple
     return tuple(out)
 
 
-def _overlaps(speech, min_s: float) -> tuple[Overlap, ...]:
-    agent, customer = speech.get("agent", ()), speech.get("customer", ())
+def speech_turns(intervals, gap_s: float) -> list[Interval]:
+    """One party's speech joined over pauses up to `gap_s`: its turns."""
+    turns: list[Interval] = []
+    for iv in sorted(intervals, key=lambda v: v.start_s):
+        if turns and iv.start_s - turns[-1].end_s <= gap_s:
+            turns[-1] = Interval(turns[-1].start_s, max(turns[-1].end_s, iv.end_s))
+        else:
+            turns.append(iv)
+    return turns
+
+
+def turn_overlaps(speech: dict, options: SignalOptions | None = None) -> tuple[Overlap, ...]:
+    """Double talk between agent and customer, one Overlap per episode.
+
+    During double talk each channel's activity breaks into fragments (syllable
+    pauses, the louder voice's bleed gated out), so overlaps are taken between
+    turns (`speech_turns` over `turn_gap_s`): one episode, one Overlap. The
+    interrupter is the party whose turn started while the other's was going
+    on (on a tie, the customer). A bridged pause is not speech: an episode
+    counts only where each party really speaks for `overlap_min_share` of it,
+    so a turn bridged over the other's short reply is no double talk.
+    """
+    options = options or SignalOptions()
+    raw = {role: tuple(speech.get(role, ())) for role in ("agent", "customer")}
+    turns = {role: speech_turns(ivs, options.turn_gap_s) for role, ivs in raw.items()}
     out = []
-    for a in agent:
-        for c in customer:
+    for a in turns["agent"]:
+        for c in turns["customer"]:
             lo, hi = max(a.start_s, c.start_s), min(a.end_s, c.end_s)
-            if hi - lo < min_s:
+            if hi - lo < options.min_overlap_s:
                 continue
-            # Whoever started later started talking over the other.
+            spoken = min(_covered(raw["agent"], lo, hi), _covered(raw["customer"], lo, hi))
+            if spoken < options.overlap_min_share * (hi - lo):
+                continue
             if a.start_s > c.start_s:
-                out.append(Overlap(lo, hi, "agent", "customer"))
+                out.append(Overlap(round(lo, 3), round(hi, 3), "agent", "customer"))
             else:
-                out.append(Overlap(lo, hi, "customer", "agent"))
+                out.append(Overlap(round(lo, 3), round(hi, 3), "customer", "agent"))
     return tuple(sorted(out, key=lambda o: o.start_s))
+
+
+def _covered(intervals, lo: float, hi: float) -> float:
+    """Seconds of [lo, hi] inside the (possibly overlapping) intervals."""
+    total, reach = 0.0, lo
+    for iv in sorted(intervals, key=lambda v: v.start_s):
+        a, b = max(iv.start_s, reach), min(iv.end_s, hi)
+        if b > a:
+            total += b - a
+            reach = b
+    return total
