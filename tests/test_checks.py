@@ -292,9 +292,17 @@ def test_hold_leading_and_trailing_silence_is_not_a_hold():
 INTERRUPT = rule("interruption", min_overlap_s=1.0)
 
 
+def talk_timeline(**speech):
+    """A timeline whose overlaps come from its speech, as build_timeline makes them."""
+    from qa.transcribe.timeline import turn_overlaps
+
+    tl = timeline(**speech)
+    return _with(tl, overlaps=turn_overlaps(tl.speech))
+
+
 def test_interruption_agent_starts_inside_a_customer_turn():
-    tl = timeline(agent=[(1, 4), (12, 15), (21, 21.4), (31, 34)],
-                  customer=[(5, 13.5), (20, 25), (30, 31.5)])
+    tl = talk_timeline(agent=[(1, 4), (12, 15), (21, 21.4), (31, 34)],
+                       customer=[(5, 13.5), (20, 25), (30, 31.5)])
     utts = [utt("agent", 12, 15, "不是这样的你听我讲")]
     res = run(INTERRUPT, tl, utts)
     # 12-13.5 is 1.5 s over the customer; 21 is a 0.4 s backchannel; at 30 the customer started over the agent
@@ -305,14 +313,26 @@ def test_interruption_agent_starts_inside_a_customer_turn():
 
 def test_interruption_fragmented_double_talk_is_one_turn():
     # both channels break into slivers while both speak (bleed gating): 20.4-22.9 is one interruption
-    tl = timeline(agent=[(20.4, 20.8), (20.8, 20.9), (21.0, 21.4), (21.7, 21.9), (22.0, 23.6)],
-                  customer=[(14.7, 20.5), (20.6, 21.0), (21.1, 21.3), (21.4, 22.0), (22.1, 22.2), (22.7, 22.9)])
+    tl = talk_timeline(agent=[(20.4, 20.8), (20.8, 20.9), (21.0, 21.4), (21.7, 21.9), (22.0, 23.6)],
+                       customer=[(14.7, 20.5), (20.6, 21.0), (21.1, 21.3), (21.4, 22.0), (22.1, 22.2),
+                                 (22.7, 22.9)])
     res = run(INTERRUPT, tl)
-    assert res.outcome == "fail" and res.findings[0].start_s == 20.4 and res.findings[0].end_s == 22.9
+    assert res.outcome == "fail" and len(res.findings) == 1
+    assert res.findings[0].start_s == 20.4 and res.findings[0].end_s == 22.9
+    assert "2.5秒" in res.findings[0].evidence
+
+
+def test_interruption_reads_the_timeline_overlaps():
+    # The customer talked over the agent: not the agent's fault, however long.
+    tl = timeline(agent=[(1, 6)], customer=[(2, 6)], overlaps=[(2, 6, "customer", "agent")])
+    assert run(INTERRUPT, tl).outcome == "pass"
+    tl = timeline(agent=[(3, 6)], customer=[(1, 6)], overlaps=[(3, 4.5, "agent", "customer")])
+    res = run(INTERRUPT, tl)
+    assert res.outcome == "fail" and (res.findings[0].start_s, res.findings[0].end_s) == (3, 4.5)
 
 
 def test_interruption_pass_and_mono_na():
-    tl = timeline(agent=[(1, 4), (9.8, 12)], customer=[(5, 10)])  # 0.2 s turn-taking jitter
+    tl = talk_timeline(agent=[(1, 4), (9.8, 12)], customer=[(5, 10)])  # 0.2 s turn-taking jitter
     assert run(INTERRUPT, tl).outcome == "pass"
     assert run(INTERRUPT, timeline(stereo=False, agent=[(1, 4)], customer=[(2, 5)])).outcome == "na"
 

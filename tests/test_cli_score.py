@@ -50,7 +50,7 @@ def test_score_run_failures_exit_non_zero(tmp_path):
     result = invoke("score", calls, "--db", tmp_path / "qa.duckdb", "--rulebook", broken)
     assert result.exit_code == 1 and "telepathy" in result.output
     result = invoke("score", tmp_path / "absent", "--db", tmp_path / "qa.duckdb")
-    assert result.exit_code == 2 and "absent" in result.output
+    assert result.exit_code == 1 and "absent: no such folder" in result.output
     result = invoke("score", calls, "--db", tmp_path / "no" / "dir" / "qa.duckdb", "--quiet")
     assert result.exit_code == 1 and "cannot use the database" in result.output
     bad_meta = tmp_path / "meta.csv"

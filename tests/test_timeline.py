@@ -1,12 +1,32 @@
 import numpy as np
 import pytest
 
-from qa.records import Interval, Timeline, Utterance, Word
+from qa.records import Interval, Overlap, Timeline, Utterance, Word
+from qa.transcribe.activity import SignalOptions
 from qa.transcribe.audio import Audio
 from qa.transcribe.guards import drop_repeated_utterances, drop_words_outside_speech
 from qa.transcribe.speakers import attribute_mono
-from qa.transcribe.timeline import TimelineError, build_timeline, speech_regions
-from tests.signals import RATE, noise, real_clips, set_level, speech_like, telephone, telephone_band
+from qa.transcribe.timeline import (
+    TimelineError,
+    build_timeline,
+    speech_regions,
+    speech_turns,
+    turn_overlaps,
+)
+from tests.signals import (
+    RATE,
+    make_call,
+    mu_law,
+    noise,
+    place,
+    real_clips,
+    ringback,
+    set_level,
+    speech_like,
+    telephone,
+    telephone_band,
+    tone_burst,
+)
 
 
 def two_party(rng, agent_turns, customer_turns, seconds, bleed=0.05):
@@ -143,3 +163,118 @@ def test_drop_repeated_utterance_over_noise_keeps_real_repeats():
     ]
     kept = drop_repeated_utterances(utts, tl)
     assert [u.start_s for u in kept] == [1.0, 10.0, 10.2, 25.0]
+
+
+# ---------------------------------------------------------------- answer onset at low SNR
+@pytest.mark.parametrize("seed", [2, 8, 16, 17])
+def test_weak_first_syllables_set_the_answer(seed):
+    # 11 dB SNR: the first syllables of these greetings sit below the band-energy margin.
+    rng = np.random.default_rng(seed)
+    samples, truth = make_call(rng, rings=1, snr_db=11.0, turns=2)
+    tl = build_timeline(Audio("call.wav", samples, RATE))
+    assert tl.ring_count == 1
+    assert -0.1 <= tl.answer_onset_s - truth["answer_s"] <= 0.3
+    assert tl.speech["agent"][0].start_s == tl.answer_onset_s  # the greeting's start is speech for the ASR
+
+
+def wandering_noise(n, rng, level_dbfs):
+    """Line noise whose level drifts by a few dB over seconds, as on an analogue loop."""
+    wander = np.interp(np.arange(n), np.linspace(0, n, 6), 1.0 + 0.3 * rng.standard_normal(6))
+    return noise(n, rng, level_dbfs) * wander
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_drifting_line_noise_does_not_pull_the_answer_early(seed):
+    rng = np.random.default_rng(40 + seed)
+    voice, spans = speech_like(3.0, rng, pitch_hz=200.0)
+    n = 10 * RATE
+    agent = np.zeros(n)
+    agent[5 * RATE:5 * RATE + len(voice)] = set_level(telephone_band(voice, RATE), -20)
+    chans = [mu_law(telephone_band(agent, RATE) + wandering_noise(n, rng, -50)),
+             mu_law(wandering_noise(n, rng, -50))]
+    tl = build_timeline(Audio("call.wav", np.stack(chans).astype(np.float32), RATE))
+    assert abs(tl.answer_onset_s - (5.0 + spans[0][0])) <= 0.1
+
+
+def test_answer_onset_never_moves_into_ringing():
+    # Ringback on both channels; the answer cuts the fourth ring after 0.5 s and the
+    # agent starts 0.15 s later, softly, at 12 dB SNR.
+    rng = np.random.default_rng(11)
+    ring, bursts = ringback((450.0,), 1.0, 4.0, 3, rng, level_dbfs=-24.0)
+    cut = tone_burst((450.0,), 0.5, level_dbfs=-24.0)
+    cut_at = bursts[-1][0] + 5.0
+    voice, spans = speech_like(3.0, rng, pitch_hz=200.0)
+    voice = set_level(telephone_band(voice, RATE), -20)
+    answer = cut_at + 0.5 + 0.15
+    n = int((answer + 4.0) * RATE)
+    agent, customer = np.zeros(n), np.zeros(n)
+    for ch in (agent, customer):
+        place(ch, ring, 0.0)
+        place(ch, cut, cut_at)
+    place(agent, voice, answer)
+    chans = [mu_law(telephone_band(c, RATE) + noise(n, rng, -32)) for c in (agent, customer)]
+    tl = build_timeline(Audio("call.wav", np.stack(chans).astype(np.float32), RATE))
+    assert tl.ring_count == 4  # the cut ring was heard for 0.5 s: it counts
+    assert tl.answer_onset_s >= cut_at + 0.5
+    assert tl.answer_onset_s - (answer + spans[0][0]) <= 0.3
+
+
+def test_digital_silence_before_the_answer_is_not_speech():
+    rng = np.random.default_rng(12)
+    ring, _ = ringback((450.0,), 1.0, 4.0, 2, rng)
+    voice, spans = speech_like(3.0, rng, pitch_hz=200.0, level_dbfs=-35.0)
+    n = 14 * RATE
+    agent = np.zeros(n, np.float32)
+    agent[10 * RATE:10 * RATE + len(voice)] = telephone(voice, RATE)  # nothing but zeros before the agent
+    customer = telephone(place(np.zeros(n), ring, 0.0) + noise(n, rng, -55), RATE)
+    tl = build_timeline(Audio("call.wav", np.stack([agent, customer]).astype(np.float32), RATE))
+    assert tl.ring_count == 2
+    assert abs(tl.answer_onset_s - (10.0 + spans[0][0])) <= 0.1
+
+
+# ---------------------------------------------------------------- overlaps are turns
+def iv(*pairs):
+    return tuple(Interval(a, b) for a, b in pairs)
+
+
+def test_fragmented_double_talk_is_one_overlap():
+    speech = {"agent": iv((20.4, 20.8), (20.8, 20.9), (21.0, 21.4), (21.7, 21.9), (22.0, 23.6)),
+              "customer": iv((14.7, 20.5), (20.6, 21.0), (21.1, 21.3), (21.4, 22.0), (22.1, 22.2), (22.7, 22.9))}
+    assert turn_overlaps(speech) == (Overlap(20.4, 22.9, "agent", "customer"),)
+    # Without joining turns the same double talk falls apart into slivers.
+    slivers = turn_overlaps(speech, SignalOptions(turn_gap_s=0.0, min_overlap_s=0.05))
+    assert len(slivers) > 3 and all(o.end_s - o.start_s < 0.6 for o in slivers)
+
+
+def test_a_turn_bridged_over_a_short_reply_is_no_double_talk():
+    # The agent pauses 0.4 s, the customer says 嗯 in the pause, the agent goes on.
+    speech = {"agent": iv((1.0, 3.0), (3.4, 6.0)), "customer": iv((3.05, 3.35))}
+    assert speech_turns(speech["agent"], 0.5) == [Interval(1.0, 6.0)]
+    assert turn_overlaps(speech) == ()
+
+
+def test_backchannel_and_who_started():
+    speech = {"agent": iv((1.0, 6.0), (9.0, 12.0)), "customer": iv((3.0, 3.4), (7.0, 10.5))}
+    assert turn_overlaps(speech) == (Overlap(3.0, 3.4, "customer", "agent"),   # 嗯 over the agent
+                                     Overlap(9.0, 10.5, "agent", "customer"))  # the agent cut in
+    assert turn_overlaps(speech, SignalOptions(min_overlap_s=0.5)) == (Overlap(9.0, 10.5, "agent", "customer"),)
+    assert turn_overlaps({"agent": iv((1.0, 2.0)), "unknown": iv((1.0, 2.0))}) == ()
+
+
+def test_double_talk_with_natural_pauses_is_one_overlap():
+    rng = np.random.default_rng(21)
+    n = 12 * RATE
+    chans = np.zeros((2, n))
+    placed = {}
+    for ch, at, seconds, pitch in ((1, 1.0, 6.0, 115.0), (0, 4.0, 5.0, 210.0)):  # the agent cuts in at 4 s
+        x, spans = speech_like(seconds, rng, pitch_hz=pitch, pause_s=0.35)
+        chans[ch, int(at * RATE):int(at * RATE) + len(x)] += x
+        placed[ch] = [(at + a, at + b) for a, b in spans]
+    chans = chans + 0.05 * chans[::-1]
+    samples = np.stack([telephone(c + noise(n, rng, -60), RATE) for c in chans]).astype(np.float32)
+    tl = build_timeline(Audio("call.wav", samples, RATE))
+    long = [o for o in tl.overlaps if o.end_s - o.start_s >= 1.0]
+    assert len(long) == 1
+    assert (long[0].interrupter, long[0].interrupted) == ("agent", "customer")
+    both_end = min(placed[0][-1][1], placed[1][-1][1])
+    assert abs(long[0].start_s - placed[0][0][0]) <= 0.2 and abs(long[0].end_s - both_end) <= 0.3

@@ -54,7 +54,7 @@ def _num(value: float | None, fmt: str = ".1f") -> str:
 
 
 @click.command()
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("directory")  # a folder, or an object-store URL such as s3://bucket/day/
 @DB_OPTION
 @click.option("--metadata", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="CSV with call_id, agent_id, team, started_at, direction, ring_seconds (more columns kept).")
@@ -72,7 +72,7 @@ def _num(value: float | None, fmt: str = ".1f") -> str:
 @model_options
 def score(directory, db, metadata, rulebook, workers, engine_name, address, gpus_per_worker, force, quiet, model,
           model_dir, beam_size, sequential):
-    """Score every new or changed recording under DIRECTORY (wav, flac, mp3, ogg) into the database.
+    """Score every new or changed recording under DIRECTORY (a folder or an fsspec URL; wav, flac, mp3, ogg).
 
     Up-to-date calls are skipped, errored files retried; a killed run resumes
     where it stopped. Per-file problems are listed at the end and do not

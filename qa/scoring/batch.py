@@ -13,6 +13,7 @@ process pool; a cluster engine only has to implement `map`.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -24,7 +25,8 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 from qa.records import CallResult, TranscribeOptions
 from qa.scoring import store
 from qa.scoring.metadata import AUDIO_SUFFIXES, Metadata, MetadataProblem
-from qa.scoring.score import init_worker, score_call, sha256_file
+from qa.scoring.score import init_worker
+from qa.scoring.sources import SourceError, discover_urls, is_url, score_source, sha256_of
 
 log = logging.getLogger("callqa.batch")
 
@@ -67,7 +69,7 @@ def _died(task: ScoreTask, why: str) -> CallResult:
 class LocalEngine:
     """This process (workers=1) or a pool of `workers` processes, each loading the model once."""
 
-    def __init__(self, workers: int = 1, *, score_fn: ScoreFn = score_call,
+    def __init__(self, workers: int = 1, *, score_fn: ScoreFn = score_source,
                  initializer: Callable[..., None] | None = init_worker, threads: int | None = None):
         self.workers = max(1, int(workers))
         self.score_fn = score_fn
@@ -91,7 +93,9 @@ class LocalEngine:
     def _pool_map(self, tasks: list[ScoreTask], initargs: tuple) -> Iterator[CallResult]:
         queue = list(reversed(tasks))
         while queue:
-            pool = ProcessPoolExecutor(self.workers, initializer=self.initializer, initargs=initargs)
+            # spawn, not fork: a process that has already run the model hangs in a forked child's encode().
+            pool = ProcessPoolExecutor(self.workers, initializer=self.initializer, initargs=initargs,
+                                       mp_context=multiprocessing.get_context("spawn"))
             running: dict[Future, ScoreTask] = {}
             try:
                 while queue or running:
@@ -115,8 +119,13 @@ class LocalEngine:
                 pool.shutdown(wait=True, cancel_futures=True)
 
 
-def discover(directory: str | Path) -> list[tuple[str, Path]]:
-    """(call_id, path) of every recording under `directory`, sorted by call_id."""
+def discover(directory: str | Path) -> list[tuple[str, Path | str]]:
+    """(call_id, path or URL) of every recording under `directory` (a folder or a URL), sorted by call_id."""
+    if is_url(str(directory)):
+        try:
+            return [(c.call_id, c.url) for c in discover_urls(str(directory))]
+        except SourceError as exc:
+            raise BatchError(str(exc)) from exc
     root = Path(directory)
     if not root.is_dir():
         raise BatchError(f"{directory}: no such folder")
@@ -173,10 +182,10 @@ def plan(found: list[tuple[str, Path]], prints: Mapping[str, store.Fingerprint],
         if old is not None and not force and old.status == "scored" and old.rulebook_version == rulebook.version \
                 and old.options_json == wanted_options and old.metadata_json == store.metadata_json(row):
             try:
-                if sha256_file(path) == old.sha256:
+                if sha256_of(path) == old.sha256:
                     skipped += 1
                     continue
-            except OSError:
+            except (OSError, SourceError):
                 pass  # unreadable now: score it, and the error is recorded
         tasks.append(ScoreTask(str(path), call_id, dict(row), rulebook, options))
     return tasks, skipped

@@ -88,28 +88,37 @@ def earlier_onset(
     # Mean noise power per bin: the median of an exponential is ln 2 times its mean.
     noise = np.median(power[: s0 - ref_lo][ref], axis=0) / np.log(2)
     noise = np.maximum(noise, noise.max() * 1e-6 + 1e-30)
-    gamma = np.maximum(power / noise, 1e-6)
+    gamma = power / noise
+    # Line noise drifts in level; speech changes the spectrum's shape. Scaling each
+    # frame by a low quantile of its bins (the bins between harmonics, noise alone;
+    # an exponential's 30th percentile is -ln 0.7 of its mean) keeps the shape, drops the drift.
+    level = np.percentile(gamma, 30, axis=1, keepdims=True) / -np.log(0.7)
+    gamma = np.maximum(gamma / (level + 1e-30), 1e-6)
     score = uniform_filter1d(np.mean(gamma - np.log(gamma) - 1, axis=1), max(1, int(round(_SMOOTH_S / hop))))
     ref_score = score[: s0 - ref_lo][ref]
     # Non-stationary noise spreads its own scores and so raises the bar.
     p10, p50 = np.percentile(ref_score, [10, 50])
     bar = max(options.onset_score, 4 * (p50 - p10))
-    import sys; print("thr", p10, p50, bar, "lo", lo, "s0", s0, "ref_lo", ref_lo, "tonal", np.flatnonzero(frames.tone_like[lo:s0]) + lo, "bleed", np.flatnonzero(bleed_frames(frames.level_db, other_db, options)[lo:s0]) + lo, file=sys.stderr)
     usable = ~blocked[ref_lo:end]
     strong = (score > p50 + bar) & usable
     weak = (score > p50 + bar / 2) & usable  # hysteresis: a syllable's softer edges belong to it
 
-    # Walk back from the detected start through syllables no further apart than onset_gap_s.
-    onset, floor_idx = s0 - ref_lo, lo - ref_lo
+    # Walk back from the detected start through syllables no further apart than
+    # onset_gap_s. A faint one (weak frames only) carries the chain on, but only a
+    # clear one (strong frames) moves the onset: noise alone rarely makes either.
+    onset = reach = s0 - ref_lo
+    floor_idx = lo - ref_lo
     gap = int(round(options.onset_gap_s / hop))
     min_run = int(round(_MIN_SYLLABLE_S / hop))
     for a, b in reversed(_runs(weak[:onset])):
-        if b < onset - gap or b <= floor_idx:
+        if b < reach - gap or b <= floor_idx:
             break
         a = max(a, floor_idx)
         if strong[a:b].sum() >= min_run or b == onset:  # a syllable, or the rising edge of the detected speech
-            onset = a
-    first = ref_lo + onset
+            onset = reach = a
+        else:
+            reach = a
+    first = ref_lo + onset + int(round(_SMOOTH_S / hop)) // 2  # smoothing spreads a rise by half its width
     if first >= s0:
         return start_s
     return round(first * hop + half - hop / 2, 3)

@@ -59,10 +59,7 @@ def build_timeline(
     activity, blockers = [], []
     for i, (x, fr) in enumerate(zip(signals, frames)):
         other_db = None if mono else frames[1 - i].level_db if len(frames) == 2 else None
-        # Ringing is never speech. A tone burst after the last ring is not ringing
-        # (the answer stops it): there the tone-like test and Silero judge it, since
-        # a rising vowel can pass for a burst of ringback.
-        exclude = tuple(b for b in bursts_by_channel[i] if not chain or b.start_s <= chain[-1].end_s) + all_chain
+        exclude = tuple(b for b in bursts_by_channel[i] if _ringing(b, spec, chain)) + all_chain
         blockers.append({"exclude": exclude, "other_db": other_db})
         activity.append(activity_from_frames(fr, x, options, exclude=exclude, other_db=other_db))
 
@@ -132,6 +129,22 @@ def _find_ringback(signals, options: SignalOptions):
         if best[0] is None or len(chain) > len(best[2]):
             best = (spec, bursts, chain)
     return best
+
+
+def _ringing(burst: Interval, spec: RingbackSpec, chain) -> bool:
+    """A tone burst that cannot be speech: a whole ring long, within the rings, or the
+    next ring of their cadence (cut short by the answer).
+
+    Any other short burst is not ringing by the cadence rule, and a rising vowel can
+    pass for one: the tone-like test and Silero judge it like any tone.
+    """
+    if spec.on_s * (1 - spec.jitter) <= burst.duration_s:
+        return True
+    if not chain:
+        return False
+    last = chain[-1]
+    next_ring = abs(burst.start_s - last.start_s - spec.period_s) <= spec.jitter * spec.period_s
+    return burst.start_s <= last.end_s or next_ring
 
 
 def _metadata_spec(options: SignalOptions) -> RingbackSpec:

@@ -4,46 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from qa.records import Interval, RuleResult
+from qa.records import RuleResult
 from qa.scoring.checks.base import CallView, finding, outcome, param, utterance_text_between
 
 
-DEFAULT_BRIDGE_S = 0.5
-
-
-def turns(intervals, bridge_s: float) -> list[Interval]:
-    """Speech runs with pauses shorter than `bridge_s` bridged.
-
-    During double talk each channel's activity breaks into fragments (the
-    other voice bleeds in and is gated out), so pairwise overlaps of raw
-    intervals come out as many 0.2 s slivers; whole turns do not.
-    """
-    runs: list[Interval] = []
-    for iv in sorted(intervals, key=lambda i: i.start_s):
-        if runs and iv.start_s - runs[-1].end_s <= bridge_s:
-            runs[-1] = Interval(runs[-1].start_s, max(runs[-1].end_s, iv.end_s))
-        else:
-            runs.append(iv)
-    return runs
-
-
 def check_interruption(rule: Any, call: CallView) -> RuleResult:
-    """The agent starts a turn while the customer's turn goes on, for at least `min_overlap_s`."""
+    """The agent starts talking while the customer's turn goes on, for at least `min_overlap_s`.
+
+    The timeline's overlaps are whole episodes of double talk between turns, each
+    naming who started over whom (`qa.transcribe.timeline.turn_overlaps`).
+    """
     if not call.timeline.stereo:
         return outcome(rule, (), "mono recording: overlaps cannot be told apart", na=True)
     min_overlap_s = param(rule, "min_overlap_s", 1.0)
-    bridge_s = param(rule, "bridge_s", DEFAULT_BRIDGE_S)
-    customer = turns(call.speech("customer"), bridge_s)
     findings = []
-    for a in turns(call.speech("agent"), bridge_s):
-        for c in customer:
-            if not c.start_s < a.start_s < c.end_s:
-                continue
-            end = min(a.end_s, c.end_s)
-            if end - a.start_s < min_overlap_s:
-                continue
-            said = utterance_text_between(call, "agent", a.start_s, end) or "(坐席插话)"
-            findings.append(finding(rule, a.start_s, end, f"打断客户{end - a.start_s:.1f}秒: {said}"))
+    for ov in call.timeline.overlaps:
+        if ov.interrupter != "agent" or ov.end_s - ov.start_s < min_overlap_s:
+            continue
+        said = utterance_text_between(call, "agent", ov.start_s, ov.end_s) or "(坐席插话)"
+        findings.append(finding(rule, ov.start_s, ov.end_s, f"打断客户{ov.end_s - ov.start_s:.1f}秒: {said}"))
     return outcome(rule, findings, f"{len(findings)} interruption(s)")
 
 
