@@ -280,10 +280,16 @@ def batch_inputs():
 
 
 @pytest.fixture(scope="module")
-def local_rows(calls_dir, batch_inputs, tmp_path_factory):
+def local_rows(calls_dir, tmp_path_factory):
+    """The local engine's rows, computed in a process set up like a Ray worker
+    (one BLAS/OpenMP thread), so the engines differ only in how calls travel."""
     db = tmp_path_factory.mktemp("local") / "local.duckdb"
-    summary = run_batch(calls_dir, db, engine=LocalEngine(1, threads=1), **batch_inputs)
-    assert summary.scored == len(SUBSET) and not summary.errors
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "qa", "score", str(calls_dir), "--db", str(db), "--metadata",
+                           str(SAMPLES / "metadata.csv"), "--workers", "1", "--quiet"],
+                          env=env, capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stderr
+    assert f"{len(SUBSET)} scored, 0 up to date, 0 errors" in done.stdout, done.stdout
     return _table_rows(db)
 
 

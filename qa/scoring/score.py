@@ -22,7 +22,8 @@ log = logging.getLogger("callqa.score")
 
 __all__ = ["apply_rules", "init_worker", "rescore_transcript", "score_call", "sha256_file"]
 
-_transcribers: dict[TranscribeOptions, Any] = {}
+_transcribers: dict[tuple[TranscribeOptions, int], Any] = {}
+_worker_threads = 0  # CTranslate2 threads of models loaded in this process (0: its default)
 
 
 def sha256_file(path: str | Path) -> str:
@@ -34,16 +35,21 @@ def sha256_file(path: str | Path) -> str:
 
 
 def _transcriber(options: TranscribeOptions):
-    t = _transcribers.get(options)
+    # Keyed by thread count too: int8 decoding can differ in the last beam
+    # step between thread counts, and engines compare their rows.
+    key = (options, _worker_threads)
+    t = _transcribers.get(key)
     if t is None:
         from qa.transcribe.pipeline import Transcriber
 
-        t = _transcribers[options] = Transcriber(options)
+        t = _transcribers[key] = Transcriber(options, cpu_threads=_worker_threads)
     return t
 
 
 def init_worker(options: TranscribeOptions, threads: int | None = None) -> None:
     """Pool initializer: share the cores between workers, then load the model once."""
+    global _worker_threads
+    _worker_threads = int(threads or 0)
     if threads:
         # CTranslate2 sizes its thread pool from OMP_NUM_THREADS when the model loads.
         os.environ["OMP_NUM_THREADS"] = str(threads)

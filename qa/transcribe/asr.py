@@ -71,8 +71,10 @@ def _split_long(clip: Interval, signal: np.ndarray, rate: int, max_clip_s: float
 class Recognizer:
     """Loads the model once; transcribes 16 kHz float32 signals."""
 
-    def __init__(self, options: TranscribeOptions | None = None, model=None, model_dir: str | None = None):
+    def __init__(self, options: TranscribeOptions | None = None, model=None, model_dir: str | None = None,
+                 cpu_threads: int = 0):
         self.options = options or TranscribeOptions()
+        self.cpu_threads = cpu_threads  # 0: CTranslate2's default
         self._model = model
         self._model_dir = model_dir
         self._batched = None
@@ -81,7 +83,8 @@ class Recognizer:
     def model(self):
         if self._model is None:
             o = self.options
-            self._model = load_model(o.model, model_dir=self._model_dir, device=o.device, compute_type=o.compute_type)
+            self._model = load_model(o.model, model_dir=self._model_dir, device=o.device, compute_type=o.compute_type,
+                                     cpu_threads=self.cpu_threads)
         return self._model
 
     def _common_kwargs(self) -> dict:

@@ -39,10 +39,10 @@ class Transcriber:
     """Transcribes files with one loaded model; reuse it across calls."""
 
     def __init__(self, options: TranscribeOptions | None = None, signal_options: SignalOptions | None = None,
-                 model_dir: str | None = None, recognizer: Recognizer | None = None):
+                 model_dir: str | None = None, recognizer: Recognizer | None = None, cpu_threads: int = 0):
         self.options = options or TranscribeOptions()
         self.signal_options = signal_options or SignalOptions()
-        self.recognizer = recognizer or Recognizer(self.options, model_dir=model_dir)
+        self.recognizer = recognizer or Recognizer(self.options, model_dir=model_dir, cpu_threads=cpu_threads)
 
     def transcribe_file(self, path: str | Path, ring_seconds: float | None = None) -> Transcript:
         audio = load_audio(path, max_duration_s=self.options.max_duration_s)
