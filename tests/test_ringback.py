@@ -1,8 +1,10 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from qa.transcribe.activity import SignalOptions
-from qa.transcribe.audio import Audio
+from qa.transcribe.audio import Audio, load_audio
 from qa.transcribe.ringback import (
     CHINA,
     NORTH_AMERICA,
@@ -124,3 +126,31 @@ def test_a_single_long_tone_is_not_a_ring():
     x = np.concatenate([np.zeros(RATE), tone_burst((450.0,), 6.0), np.zeros(RATE)])
     x = telephone(x + noise(len(x), rng, -50), RATE)
     assert count_rings(tone_bursts(x, RATE, CHINA), CHINA) == ()
+
+
+def test_a_voice_near_440_480_hz_is_no_north_american_ring():
+    """A sung or drawn-out vowel whose harmonic wanders over 440-480 Hz fills the
+    gap between the two tones; a real dual tone leaves a dip there."""
+    rate = 8000
+    t = np.arange(int(2.4 * rate)) / rate
+    f0 = 230 + 8 * np.sin(2 * np.pi * 5 * t)  # vibrato around 230 Hz: 2nd harmonic near 460
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    voice = sum(0.2 / k * np.sin(k * phase) for k in range(1, 8))
+    x = np.concatenate([np.zeros(rate), voice, np.zeros(rate)]).astype(np.float32)
+    x += np.random.default_rng(4).normal(0, 1e-3, len(x)).astype(np.float32)
+    assert tone_bursts(x, rate, NORTH_AMERICA) == []
+    ring = np.zeros(4 * rate, np.float32)
+    tt = np.arange(2 * rate) / rate
+    ring[rate:3 * rate] = 0.1 * (np.sin(2 * np.pi * 440 * tt) + np.sin(2 * np.pi * 480 * tt))
+    assert len(tone_bursts(ring, rate, NORTH_AMERICA)) == 1
+
+
+def test_real_read_speech_has_no_rings():
+    clip = Path(__file__).resolve().parents[2] / "shared" / "real_speech" / "BAC009S0764W0121.wav"
+    if not clip.exists():
+        pytest.skip("../shared/real_speech is not beside the repository")
+    audio = load_audio(clip)
+    timeline = build_timeline(audio, ("mixed",))
+    assert timeline.ring_count == 0 and timeline.rings == ()
+    spoken = sum(iv.duration_s for ivs in timeline.speech.values() for iv in ivs)
+    assert spoken > 0.8 * audio.duration_s

@@ -166,9 +166,31 @@ def _tone_frames(power: np.ndarray, spec: RingbackSpec) -> np.ndarray:
         ratio = tone.max(axis=1) / (np.median(power[:, neighbours], axis=1) + 1e-20)
         present &= ratio >= 10 ** (spec.tone_snr_db / 10)
     present &= tone_sum / total >= spec.min_dominance
+    present &= _tones_resolved(power, freqs, spec)
     # Numerical guard only: digital silence holds no tone.
     present &= tone_sum > 1e-10 * _N_FFT
     return present
+
+
+def _tones_resolved(power: np.ndarray, freqs: np.ndarray, spec: RingbackSpec, dip_db: float = 10.0) -> np.ndarray:
+    """Frames where each pair of the spec's tones shows as two peaks with a dip between.
+
+    A dual tone (440 + 480 Hz) is two lines 40 Hz apart; a voice whose
+    harmonic wanders across both bands fills the gap instead.
+    """
+    ok = np.ones(len(power), bool)
+    fs = sorted(spec.freqs_hz)
+    rows = np.arange(len(power))
+    for lo, hi in zip(fs, fs[1:]):
+        peaks = []
+        for f in (lo, hi):
+            idx = np.flatnonzero(np.abs(freqs - f) <= spec.drift_hz + 4)
+            peaks.append(idx[np.argmax(power[:, idx], axis=1)])
+        mid = (peaks[0] + peaks[1]) // 2
+        between = np.minimum.reduce([power[rows, np.clip(mid + d, 0, power.shape[1] - 1)] for d in (-1, 0, 1)])
+        weaker = np.minimum(power[rows, peaks[0]], power[rows, peaks[1]])
+        ok &= weaker >= between * 10 ** (dip_db / 10)
+    return ok
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
