@@ -161,6 +161,7 @@ def test_real_batch_on_the_sample_recordings(tmp_path):
                         metadata=load_metadata(meta) if meta.exists() else None)
     assert summary.scored == len(labels) and not summary.errors
     agree = total = 0
+    wrong = []
     with reading(db) as con:
         outcomes = dict(((c, r), o) for c, r, o in con.execute("SELECT call_id, rule_id, outcome FROM rule_results").fetchall())
         assert con.execute("SELECT count(DISTINCT rulebook_version) FROM scores").fetchone()[0] == 1
@@ -168,8 +169,11 @@ def test_real_batch_on_the_sample_recordings(tmp_path):
         expected = json.loads(label.read_text("utf-8"))["expected"]
         for rule_id, want in expected.items():
             total += 1
-            agree += outcomes.get((label.stem, rule_id)) == want
-    assert agree / total >= 0.9, f"{agree}/{total} rule outcomes agree with the labels"
+            got = outcomes.get((label.stem, rule_id))
+            agree += got == want
+            if got != want:
+                wrong.append(f"{label.stem} {rule_id}: {got} (label {want})")
+    assert agree / total >= 0.9, f"{agree}/{total} rule outcomes agree with the labels:\n" + "\n".join(wrong)
     again = run_batch(SAMPLES, db, rulebook=book, workers=1,
                       metadata=load_metadata(meta) if meta.exists() else None)
     assert (again.scored, again.skipped) == (0, len(labels))

@@ -175,7 +175,8 @@ def test_open_call_play_from_finding_and_record_verdict(server, browser, store):
     audio = _wait(browser, lambda d: d.find_elements(By.TAG_NAME, "audio"))[0]
     _wait(browser, lambda d: d.execute_script("return arguments[0].readyState", audio) >= 1)
     position = browser.execute_script("return arguments[0].currentTime", audio)
-    assert position == pytest.approx(expected, abs=1.0)
+    # The player starts at the finding (it may already have played a moment on a busy machine).
+    assert expected - 0.5 <= position <= expected + 3.0, position
     _shot(browser, "04_playing_from_finding")
 
     reviewer = browser.find_element(By.CSS_SELECTOR, 'input[aria-label="Reviewer"]')
