@@ -80,6 +80,9 @@ class TranscribeOptions:
     batched: bool = True
     batch_size: int = 8
     vad: bool = True
+    # Pack a channel's speech regions into few 30 s windows: about 2x faster,
+    # slightly higher CER (0.161 vs 0.131 on the samples), so off by default.
+    pack_regions: bool = False
     initial_prompt: str | None = None
     channel_roles: tuple[str, ...] = ("agent", "customer")
     max_duration_s: float = 4 * 3600.0

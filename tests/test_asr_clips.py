@@ -45,3 +45,16 @@ def test_regions_never_merge_past_the_window():
     assert all(c.duration_s <= MAX_CLIP_S for c in clips)
     for r in regions:  # every region lies whole inside one clip
         assert any(c.start_s <= r.start_s and r.end_s <= c.end_s for c in clips)
+
+
+def test_compacted_regions_map_back_to_call_time():
+    from qa.transcribe.asr import compact
+
+    signal = np.ones(ASR_RATE * 30, np.float32)
+    packed = compact(signal, [Interval(2.0, 4.0), Interval(10.0, 11.0), Interval(25.0, 27.5)], pad_s=0.0)
+    assert len(packed.signal) == int((2.0 + 1.0 + 2.5 + 3 * 0.3) * ASR_RATE)
+    assert [round(r.start_s, 3) for r in packed.regions] == [0.0, 2.3, 3.6]
+    assert packed.to_call_time(0.5) == 2.5
+    assert packed.to_call_time(2.8) == 10.5
+    assert packed.to_call_time(3.6 + 2.4) == 27.4
+    assert packed.to_call_time(2.1) == 4.0  # inside a joining gap: the end of the region before it

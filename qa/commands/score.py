@@ -71,7 +71,7 @@ def _num(value: float | None, fmt: str = ".1f") -> str:
 @click.option("--quiet", is_flag=True, help="No progress bar (for cron); the summary is still printed.")
 @model_options
 def score(directory, db, metadata, rulebook, workers, engine_name, address, gpus_per_worker, force, quiet, model,
-          model_dir, beam_size, sequential):
+          model_dir, beam_size, sequential, pack_regions):
     """Score every new or changed recording under DIRECTORY (a folder or an fsspec URL; wav, flac, mp3, ogg).
 
     Up-to-date calls are skipped, errored files retried; a killed run resumes
@@ -87,7 +87,7 @@ def score(directory, db, metadata, rulebook, workers, engine_name, address, gpus
     book = _load_rulebook(rulebook)
     if model_dir:
         os.environ["CALLQA_MODEL_DIR"] = str(model_dir)  # worker processes assemble the model there
-    options = build_options(model, beam_size, sequential)
+    options = build_options(model, beam_size, sequential, pack_regions=pack_regions)
     engine = None
     if engine_name == "ray":  # Ray itself is imported only when there is work to send
         options = gpu_options(options, gpus_per_worker)

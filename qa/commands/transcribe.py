@@ -16,6 +16,8 @@ from qa.transcribe.model import EMBEDDED, ModelError
 def model_options(f):
     """--model/--model-dir/--beam-size/--sequential, shared by every command that runs ASR."""
     f = click.option("--sequential", is_flag=True, help="Plain sequential decoding instead of the batched pipeline.")(f)
+    f = click.option("--pack-regions", is_flag=True,
+                     help="Decode each channel's speech packed into few windows: about 2x faster, slightly less accurate.")(f)
     f = click.option("--beam-size", default=5, show_default=True, type=click.IntRange(1, 10))(f)
     f = click.option("--model-dir", type=click.Path(file_okay=False), envvar="CALLQA_MODEL_DIR",
                      help="Where the embedded model is assembled (default: the user cache).")(f)
@@ -24,8 +26,9 @@ def model_options(f):
     return f
 
 
-def build_options(model: str, beam_size: int, sequential: bool, roles: str = "agent,customer") -> TranscribeOptions:
-    return TranscribeOptions(model=model, beam_size=beam_size, batched=not sequential,
+def build_options(model: str, beam_size: int, sequential: bool, roles: str = "agent,customer",
+                  pack_regions: bool = False) -> TranscribeOptions:
+    return TranscribeOptions(model=model, beam_size=beam_size, batched=not sequential, pack_regions=pack_regions,
                              channel_roles=tuple(r.strip() for r in roles.split(",")))
 
 
@@ -36,11 +39,11 @@ def build_options(model: str, beam_size: int, sequential: bool, roles: str = "ag
               help="Role of each stereo channel, left first (mono calls are attributed by speaker).")
 @click.option("--ring-seconds", type=float, help="Ring time from the switch (CDR); overrides ringback detection.")
 @model_options
-def transcribe(file, as_json, roles, ring_seconds, model, model_dir, beam_size, sequential):
+def transcribe(file, as_json, roles, ring_seconds, model, model_dir, beam_size, sequential, pack_regions):
     """Transcribe one recording: utterances by role with word times, rings and answer onset."""
     from qa.transcribe.pipeline import Transcriber, transcript_to_dict
 
-    options = build_options(model, beam_size, sequential, roles)
+    options = build_options(model, beam_size, sequential, roles, pack_regions)
     try:
         transcript = Transcriber(options, model_dir=model_dir).transcribe_file(file, ring_seconds=ring_seconds)
     except (AudioError, ModelError) as exc:

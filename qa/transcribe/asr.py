@@ -68,6 +68,54 @@ def _split_long(clip: Interval, signal: np.ndarray, rate: int, max_clip_s: float
             + _split_long(Interval(cut, clip.end_s), signal, rate, max_clip_s))
 
 
+@dataclass(frozen=True)
+class Compacted:
+    """Speech regions laid end to end with short gaps, and the way back to call time.
+
+    Whisper's encoder always runs on a 30 s window, so ten 2 s regions decoded
+    one by one cost ten windows; packed together they cost one.
+    """
+
+    signal: np.ndarray
+    regions: list[Interval]  # in compacted time
+    starts: np.ndarray  # compacted start of each region
+    origins: np.ndarray  # call-time start of each region
+    lengths: np.ndarray
+
+    def to_call_time(self, t: float) -> float:
+        if not len(self.starts):
+            return t
+        k = max(0, int(np.searchsorted(self.starts, t, side="right")) - 1)
+        offset = min(max(0.0, t - self.starts[k]), self.lengths[k])
+        return round(float(self.origins[k] + offset), 3)
+
+
+def compact(signal: np.ndarray, regions: Sequence[Interval], rate: int = ASR_RATE, gap_s: float = 0.3,
+            pad_s: float = PAD_S) -> Compacted:
+    """Cut the padded speech regions out of `signal` and join them with `gap_s` of silence."""
+    duration = len(signal) / rate
+    spans: list[list[float]] = []
+    for r in sorted(regions, key=lambda r: r.start_s):
+        a, b = max(0.0, r.start_s - pad_s), min(duration, r.end_s + pad_s)
+        if b <= a:
+            continue
+        if spans and a <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], b)
+        else:
+            spans.append([a, b])
+    gap = np.zeros(int(gap_s * rate), np.float32)
+    pieces, starts, out_regions, t = [], [], [], 0.0
+    for a, b in spans:
+        piece = np.asarray(signal[int(a * rate): int(b * rate)], np.float32)
+        starts.append(t)
+        out_regions.append(Interval(t, t + len(piece) / rate))
+        pieces += [piece, gap]
+        t += (len(piece) + len(gap)) / rate
+    joined = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+    return Compacted(joined, out_regions, np.array(starts), np.array([a for a, _ in spans]),
+                     np.array([b - a for a, b in spans]))
+
+
 class Recognizer:
     """Loads the model once; transcribes 16 kHz float32 signals."""
 
@@ -121,6 +169,13 @@ class Recognizer:
             per.sort(key=lambda s: s.start_s)
         return results
 
+    def transcribe_regions(self, signals: Sequence[np.ndarray], regions: Sequence[Sequence[Interval]]) -> list[list[AsrSegment]]:
+        """Decode the speech regions of each signal, packed into few windows; call-time results."""
+        packed = [compact(s, r) for s, r in zip(signals, regions)]
+        clips = [plan_clips(c.regions, c.signal, pad_s=0.0, merge_gap_s=MERGE_GAP_S) for c in packed]
+        decoded = self.transcribe_clips([c.signal for c in packed], clips)
+        return [[_to_call_time(seg, c) for seg in segs] for segs, c in zip(decoded, packed)]
+
     def _sequential(self, signal: np.ndarray, clips: Sequence[Interval]):
         """The plain decoder over the same clips (no batching)."""
         stamps = []
@@ -133,6 +188,12 @@ class Recognizer:
         """Whole-signal sequential decoding with Silero VAD: the reference pipeline."""
         segments, _ = self.model.transcribe(signal, vad_filter=vad, **self._common_kwargs())
         return [_to_segment(s, 0.0) for s in segments]
+
+
+def _to_call_time(seg: AsrSegment, packed: Compacted) -> AsrSegment:
+    words = tuple(Word(w.text, packed.to_call_time(w.start_s), packed.to_call_time(w.end_s), w.probability)
+                  for w in seg.words)
+    return AsrSegment(packed.to_call_time(seg.start_s), packed.to_call_time(seg.end_s), seg.text, words)
 
 
 def _to_segment(seg, shift: float) -> AsrSegment:

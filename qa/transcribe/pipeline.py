@@ -56,8 +56,10 @@ class Transcriber:
             regions = [sorted((iv for ivs in timeline.speech.values() for iv in ivs), key=lambda iv: iv.start_s)]
         else:
             regions = [speech_regions(timeline, role) for role in roles]
-        clips = [plan_clips(r, s) for r, s in zip(regions, signals)]
-        decoded = self.recognizer.transcribe_clips(signals, clips)
+        if self.options.pack_regions:
+            decoded = self.recognizer.transcribe_regions(signals, regions)
+        else:
+            decoded = self.recognizer.transcribe_clips(signals, [plan_clips(r, s) for r, s in zip(regions, signals)])
 
         utterances: list[Utterance] = []
         if roles == (MIXED,):
