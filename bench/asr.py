@@ -4,7 +4,9 @@ Both run in the same process on the same files:
 - plain: faster-whisper's sequential decoder over each whole channel, Silero
   VAD on, beam 5, word timestamps (what one writes first);
 - callqa: the signal timeline, speech regions decoded in batches, crosstalk
-  gate and hallucination guards.
+  gate and hallucination guards;
+- callqa packed (`--pack-regions`): the same, each channel's regions packed
+  into few 30 s windows before decoding.
 CER is per call and role, against the labels' scripts, after both sides are
 normalized (Simplified, no punctuation). Real human clips from
 ../shared/real_speech are measured too when present.
@@ -99,12 +101,15 @@ def main() -> None:
         labels = labels[: args.limit]
     options = TranscribeOptions()
     ours = Transcriber(options)
+    packed = Transcriber(TranscribeOptions(pack_regions=True),
+                         recognizer=Recognizer(TranscribeOptions(pack_regions=True), model=ours.recognizer.model))
     plain = Recognizer(TranscribeOptions(batched=False, beam_size=5), model=ours.recognizer.model)
     ours.transcribe_audio(load_audio(str(Path(args.calls) / json.loads(labels[0].read_text())["audio"])))  # warm-up
 
-    totals = {"plain": [0, 0, 0.0], "callqa": [0, 0, 0.0]}
+    totals = {"plain": [0, 0, 0.0], "callqa": [0, 0, 0.0], "packed": [0, 0, 0.0]}
     audio_s = 0.0
-    print(f"{'call':28} {'dur_s':>6} {'CER plain':>9} {'CER ours':>9} {'RTF plain':>9} {'RTF ours':>9}")
+    print(f"{'call':28} {'dur_s':>6} {'CER plain':>9} {'CER ours':>9} {'CER packed':>10} "
+          f"{'RTF plain':>9} {'RTF ours':>9} {'RTF packed':>10}")
     for lp in labels:
         label = json.loads(lp.read_text())
         path = str(Path(args.calls) / label["audio"])
@@ -112,7 +117,9 @@ def main() -> None:
         roles = ["mixed"] if audio.channels == 1 else list(channel_roles_for(audio, options))
         ref = reference(label)
         row = {}
-        for name, fn in (("plain", lambda: plain_transcripts(plain, path, roles)), ("callqa", lambda: ours_transcripts(ours, path))):
+        for name, fn in (("plain", lambda: plain_transcripts(plain, path, roles)),
+                         ("callqa", lambda: ours_transcripts(ours, path)),
+                         ("packed", lambda: ours_transcripts(packed, path))):
             t0 = time.perf_counter()
             hyp = fn()
             elapsed = time.perf_counter() - t0
@@ -123,13 +130,13 @@ def main() -> None:
             row[name] = (d / max(1, n), elapsed / audio.duration_s)
         audio_s += audio.duration_s
         print(f"{label['call_id']:28} {audio.duration_s:6.1f} {row['plain'][0]:9.3f} {row['callqa'][0]:9.3f} "
-              f"{row['plain'][1]:9.3f} {row['callqa'][1]:9.3f}")
+              f"{row['packed'][0]:10.3f} {row['plain'][1]:9.3f} {row['callqa'][1]:9.3f} {row['packed'][1]:10.3f}")
 
     print()
     for name, (d, n, el) in totals.items():
         print(f"{name:7} CER {d / max(1, n):.3f}  RTF {el / audio_s:.3f}  ({audio_s:.0f} s of calls)")
-    speedup = totals["plain"][2] / max(1e-9, totals["callqa"][2])
-    print(f"speed ratio plain/callqa: {speedup:.2f}x")
+    for name in ("callqa", "packed"):
+        print(f"speed ratio plain/{name}: {totals['plain'][2] / max(1e-9, totals[name][2]):.2f}x")
 
     if REAL_SPEECH.is_dir():
         print("\nreal human speech (16 kHz, whole clip), CER plain vs callqa:")
