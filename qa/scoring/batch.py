@@ -26,6 +26,7 @@ from qa.records import CallResult, TranscribeOptions
 from qa.scoring import store
 from qa.scoring.metadata import AUDIO_SUFFIXES, Metadata, MetadataProblem
 from qa.scoring.score import init_worker
+from qa.scoring.scorecard import ScoreTally
 from qa.scoring.sources import SourceError, discover_urls, is_url, score_source, sha256_of
 
 log = logging.getLogger("callqa.batch")
@@ -137,24 +138,14 @@ def discover(directory: str | Path) -> list[tuple[str, Path | str]]:
 
 
 @dataclass
-class BatchSummary:
+class BatchSummary(ScoreTally):
     found: int = 0
     scored: int = 0
     skipped: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)  # (file, problem)
     metadata_problems: list[MetadataProblem] = field(default_factory=list)
-    scores: list[float] = field(default_factory=list)
-    passed: int = 0
     audio_s: float = 0.0
     elapsed_s: float = 0.0
-
-    @property
-    def mean_score(self) -> float | None:
-        return sum(self.scores) / len(self.scores) if self.scores else None
-
-    @property
-    def pass_rate(self) -> float | None:
-        return self.passed / self.scored if self.scored else None
 
     @property
     def audio_hours_per_wall_hour(self) -> float | None:

@@ -25,6 +25,7 @@ from qa.phrases.matcher import prepare, reuse_utterance_work
 from qa.records import CallResult
 from qa.scoring import store
 from qa.scoring.score import rescore_transcript
+from qa.scoring.scorecard import ScoreTally
 
 log = logging.getLogger("callqa.rescore")
 
@@ -36,20 +37,10 @@ MIN_POOL_CALLS = 600  # below this a pool costs more to start than it saves
 
 
 @dataclass
-class RescoreSummary:
+class RescoreSummary(ScoreTally):
     rescored: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)  # (call_id, problem)
-    scores: list[float] = field(default_factory=list)
-    passed: int = 0
     elapsed_s: float = 0.0
-
-    @property
-    def mean_score(self) -> float | None:
-        return sum(self.scores) / len(self.scores) if self.scores else None
-
-    @property
-    def pass_rate(self) -> float | None:
-        return self.passed / self.rescored if self.rescored else None
 
     @property
     def calls_per_second(self) -> float | None:

@@ -8,7 +8,7 @@ critical forbidden phrase such as 有本事就投诉我), fails the call outrigh
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from qa.records import RuleResult
@@ -47,3 +47,20 @@ def score_card(results: Iterable[RuleResult], rulebook: Any, pass_mark: float | 
     score = 0.0 if critical else max(0.0, FULL_MARKS - deducted)
     judged = sum(1 for r in results if r.outcome != "na")
     return ScoreCard(round(score, 2), not critical and score >= pass_mark, round(deducted, 2), critical, judged)
+
+
+@dataclass
+class ScoreTally:
+    """The scores and passes of the calls a run scored; its summaries derive the rest."""
+
+    scores: list[float] = field(default_factory=list)
+    passed: int = 0
+
+    @property
+    def mean_score(self) -> float | None:
+        return sum(self.scores) / len(self.scores) if self.scores else None
+
+    @property
+    def pass_rate(self) -> float | None:
+        return self.passed / len(self.scores) if self.scores else None
+
