@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from common import date_range, query, require_scored_calls, sidebar
+from common import date_range, query, scored_page
 
-st.set_page_config(page_title="callqa overview", layout="wide")
-st.title("Call quality overview")
-sidebar()
-require_scored_calls()
-
-options = query("filter_options")
-first, last = options["first_call"].date(), options["last_call"].date()
+_, first, last = scored_page("callqa overview", "Call quality overview")
 date_from, date_to = date_range(st.date_input("Nights", value=(first, last), min_value=first, max_value=last), first, last)
 
 summary = query("overview", date_from, date_to)

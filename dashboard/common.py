@@ -166,3 +166,15 @@ def rulebook() -> tuple[Any, str]:
         return load_rulebook(), ""
     except (RulebookError, OSError) as exc:
         return None, str(exc)
+
+
+def scored_page(page_title: str, title: str) -> tuple[dict, date, date]:
+    """The top of a page over scored calls: config, title, sidebar, the empty-store
+    notice, then the filter options with the first and last call dates."""
+    st.set_page_config(page_title=page_title, layout="wide")
+    st.title(title)
+    sidebar()
+    require_scored_calls()
+    options = query("filter_options")
+    return options, options["first_call"].date(), options["last_call"].date()
+

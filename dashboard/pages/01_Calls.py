@@ -7,16 +7,10 @@ from dataclasses import replace
 
 import streamlit as st
 
-from common import date_range, query, require_scored_calls, sidebar
+from common import date_range, query, scored_page
 from qa.scoring.queries import REVIEW_STATUSES, SORT_COLUMNS, CallFilter
 
-st.set_page_config(page_title="callqa calls", layout="wide")
-st.title("Calls")
-sidebar()
-require_scored_calls()
-
-options = query("filter_options")
-first, last = options["first_call"].date(), options["last_call"].date()
+options, first, last = scored_page("callqa calls", "Calls")
 with st.expander("Filters", expanded=True):
     c1, c2, c3 = st.columns(3)
     date_from, date_to = date_range(

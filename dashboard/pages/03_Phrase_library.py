@@ -7,16 +7,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from common import date_range, fmt_time, query, require_scored_calls, sidebar
+from common import date_range, fmt_time, query, scored_page
 from qa.scoring.clips import Clip, clips_csv, clips_zip
 
-st.set_page_config(page_title="callqa phrase library", layout="wide")
-st.title("Phrase library")
-sidebar()
-require_scored_calls()
-
-options = query("filter_options")
-first, last = options["first_call"].date(), options["last_call"].date()
+_, first, last = scored_page("callqa phrase library", "Phrase library")
 c1, c2, c3 = st.columns([3, 2, 2])
 phrase = c1.text_input("Phrase", placeholder="e.g. 不知道 or 欢迎致电", key="lib_phrase").strip()
 roles = c2.multiselect("Spoken by", ["agent", "customer", "unknown"], default=["agent"], key="lib_roles")
