@@ -114,6 +114,29 @@ def test_greeting_silent_agent_fails():
     assert run(GREETING, timeline(customer=[(1, 3)]), ()).outcome == "fail"
 
 
+GREETING_PARTS = rule("greeting", phrases={"greeting": ["您好,宇鑫客服中心,工号"], "salutation": ["您好", "欢迎致电"],
+                                         "introduction": ["客服部", "号为您服务"]}, window_s=8)
+
+
+@pytest.mark.parametrize("said, expected", [
+    ("欢迎致电富茂汽车客服部,请讲", "pass"),  # both parts, no script
+    ("您好,2100号为您服务", "pass"),
+    ("您好,请讲", "fail"),  # a salutation alone introduces no one
+    ("富茂汽车客服部,什么事", "fail"),  # an introduction without a greeting
+])
+def test_greeting_by_its_parts(said, expected):
+    utts = [utt("agent", 1, 4, said)]
+    res = run(GREETING_PARTS, conversation(utts, answer=0.5), utts)
+    assert res.outcome == expected
+    if expected == "pass":
+        assert "parts" in res.detail
+
+
+def test_greeting_parts_must_both_fall_in_the_window():
+    utts = [utt("agent", 1, 3, "您好"), utt("agent", 20, 22, "客服部")]
+    assert run(GREETING_PARTS, conversation(utts, answer=0.5), utts).outcome == "fail"
+
+
 # ------------------------------------------------------------------ closing.farewell
 CLOSING = rule("closing", phrases={"offer_help": ["请问还有什么可以帮助您"],
                                    "farewell": ["感谢您的来电", PhraseSpec("再见", exclusions=("再见面",))]},

@@ -275,3 +275,33 @@ def test_double_talk_with_natural_pauses_is_one_overlap():
     assert (long[0].interrupter, long[0].interrupted) == ("agent", "customer")
     assert abs(long[0].start_s - placed[0][0][0]) <= 0.2
     assert long[0].end_s - long[0].start_s >= 2.0 and long[0].end_s <= placed[1][-1][1] + 0.3
+
+
+@pytest.mark.parametrize("seed", [21, 22, 23])
+def test_line_noise_just_before_the_first_ring_is_not_the_answer(seed):
+    # The line noise wanders: the recording opens 4 dB louder than later, and the
+    # first ring starts 0.4 s in. The ring's rise must not lend that noise the
+    # modulation of speech.
+    rng = np.random.default_rng(seed)
+    lead = 0.4
+    ring, bursts = ringback((450.0,), 1.0, 4.0, 2, rng, level_dbfs=-26.0)
+    ring = ring[int(bursts[0][0] * RATE):]  # the first burst at the very start of `ring`
+    first_end = bursts[0][1] - bursts[0][0]
+    voice, spans = speech_like(3.0, rng, pitch_hz=200.0)
+    voice = set_level(telephone_band(voice, RATE), -20)
+    answer = lead + bursts[-1][1] - bursts[0][0] + 2.0
+    n = int((answer + 4.0) * RATE)
+    agent, customer = np.zeros(n), np.zeros(n)
+    for ch in (agent, customer):
+        place(ch, ring, lead)
+    place(agent, voice, answer)
+    louder = int((lead + first_end) * RATE)
+    chans = []
+    for c in (agent, customer):
+        hiss = noise(n, rng, -56)
+        hiss[:louder] *= 10 ** (4 / 20)
+        chans.append(mu_law(telephone_band(c, RATE) + hiss))
+    tl = build_timeline(Audio("call.wav", np.stack(chans).astype(np.float32), RATE))
+    assert tl.ring_count == 2
+    assert abs(tl.answer_onset_s - (answer + spans[0][0])) <= 0.3
+    assert all(iv.start_s >= answer - 0.3 for iv in tl.speech["agent"])

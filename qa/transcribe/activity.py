@@ -214,7 +214,9 @@ def activity_from_frames(
         # Speech rises and falls with its syllables; a stretch whose level stays put
         # (a step in line noise) is not speech. The context lets short segments
         # show their rise from the floor.
-        seg = level[max(0, s - ctx):e + ctx]
+        # Ringing is not context: its rise would lend line noise next to it a modulation.
+        lo, hi = max(0, s - ctx), e + ctx
+        seg = level[lo:hi][~excluded[lo:hi]]
         flat.append(np.percentile(seg, 90) - np.percentile(seg, 10) < options.min_modulation_db)
     merged = [m for m, f in zip(merged, flat) if not f]
     min_len = options.min_speech_s / hop

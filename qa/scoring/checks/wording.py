@@ -19,13 +19,36 @@ def check_greeting(rule: Any, call: CallView) -> RuleResult:
     if onset is None:
         onset = min((iv.start_s for ivs in call.timeline.speech.values() for iv in ivs), default=0.0)
     deadline = onset + window_s
-    greetings = [m for m in call.matches(rule, "greeting", roles=call.required_roles(rule)) if m.start_s <= deadline]
+    roles = call.required_roles(rule)
+    greetings = [m for m in call.matches(rule, "greeting", roles=roles) if m.start_s <= deadline]
     if greetings:
         best = max(greetings, key=lambda m: m.similarity)
         return outcome(rule, (), f"greeting at {best.start_s:.1f} s ({best.similarity:.2f})")
+    parts = _greeting_parts(rule, call, roles, deadline)
+    if parts:
+        return outcome(rule, (), parts)
     said = utterance_text_between(call, "agent", onset, deadline) or "(坐席未说话)"
     evidence = f"开头{window_s:g}秒内没有标准问候语: {said}"
     return outcome(rule, [finding(rule, onset, deadline, evidence)], "no greeting in the opening window")
+
+
+# Phrase groups of a greeting rule that count only together.
+GREETING_PARTS = ("salutation", "introduction")
+
+
+def _greeting_parts(rule: Any, call: CallView, roles: tuple[str, ...], deadline: float) -> str | None:
+    """Both parts every standard asks for, a salutation and the agent's introduction
+    (company or 工号), when the wording as a whole matches no script: agents vary the
+    order and the filler, and a recognizer garbles some words of a long greeting."""
+    if not all(group in rule.phrases for group in GREETING_PARTS):
+        return None
+    found = []
+    for group in GREETING_PARTS:
+        hits = [m for m in call.matches(rule, group, roles=roles) if m.start_s <= deadline]
+        if not hits:
+            return None
+        found.append(f"{group} {hits[0].text!r} at {hits[0].start_s:.1f} s")
+    return "greeting by its parts: " + ", ".join(found)
 
 
 def check_closing(rule: Any, call: CallView) -> RuleResult:
