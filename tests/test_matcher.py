@@ -116,6 +116,22 @@ def test_exclusion_cancels_only_inside_context():
     assert [(m.utterance_idx, m.span) for m in hits] == [(1, (7, 10))]
 
 
+def test_a_syllable_misheard_by_a_letter_scores_above_one_misheard_outright():
+    # 啦 (la) heard as 了 (le) shares the initial; 吗 (ma) shares nothing with 啦 but the final.
+    spec = PhraseSpec("喂,你出声啦")
+    near, far = (find([spec], [Utterance("agent", 0, 0, 1, t)], min_similarity=0.0)[0].similarity
+                 for t in ("喂你出声了", "喂你出声哦"))
+    assert near > far
+    assert find([spec], [Utterance("agent", 0, 0, 1, "喂你出声了")])  # at the shipped threshold
+
+
+def test_misheard_legit_context_still_excuses_a_longer_phrase():
+    # The opening question, garbled, must not pass for the closing one (请问还有…).
+    spec = PhraseSpec("请问还有什么可以帮助您", exclusions=("请问有什么可以帮助您",))
+    assert find([spec], [Utterance("agent", 0, 0, 1, "您好,宇鑫客服中心,请问房什么可以帮助您")]) == []
+    assert find([spec], [Utterance("agent", 0, 0, 1, "好的,请问还有什么可以帮您")])
+
+
 def test_threshold_is_respected():
     u = [Utterance("agent", 0, 0, 1, "很高兴位您府")]
     [m] = find([PhraseSpec("很高兴为您服务")], u)

@@ -40,7 +40,8 @@ DEFAULT_MIN_SIMILARITY = 0.8
 OPEN_SLOT_GAP = {"company": 14, "agent_no": 8}
 OTHER_SLOT_GAP = 8
 FRAGMENT_SLACK = 2  # recognizers insert a character or two around slot values
-LEVEL_WEIGHTS = (0.2, 0.4, 0.4)  # characters, tone-less pinyin, near-homophones: sums to 1
+# Characters, tone-less syllables, near-homophones, pinyin letters: sums to 1.
+LEVEL_WEIGHTS = (0.2, 0.1, 0.3, 0.4)
 HOMOPHONE_SIMILARITY = 0.95  # a short phrase heard as same-sounding other characters
 SHORT_LEN = 3
 EXCLUSION_SLACK = 1  # a fuzzy hit may spill one character past its legit context
@@ -62,7 +63,10 @@ class _Compiled:
     short: Keyed | None  # set for phrases of <= SHORT_LEN characters without slots
     grams: frozenset[str]
     n_chars: int
-    exclusions: tuple[str, ...]  # near-homophone codes of the legit contexts
+    exclusions: tuple[Keyed, ...]  # the legit contexts
+    # Contexts that are the phrase less a word or two (请问有… for 请问还有…): a
+    # garbled text that lacks those words is better explained by the context.
+    fuzzy_exclusions: tuple[Keyed, ...]
 
 
 def _bigrams(codes: str) -> set[str]:
@@ -115,8 +119,15 @@ def _compile(spec: PhraseSpec, closed: tuple[tuple[str, tuple[str, ...]], ...]) 
             and len(only.fragments[0].text.key) <= SHORT_LEN:
         short = only.fragments[0].text
     n_chars = min((sum(len(f.text.key) for f in v.fragments) for v in variants), default=0)
-    exclusions = tuple(k.near for e in spec.exclusions if (k := keyed(e)).key)
-    return _Compiled(spec, variants, short, frozenset(grams), n_chars, exclusions)
+    exclusions = tuple(k for e in spec.exclusions if (k := keyed(e)).key)
+    whole = ["".join(f.text.near for f in v.fragments) for v in variants]
+    fuzzy = tuple(e for e in exclusions if any(_subsequence(e.near, w) for w in whole))
+    return _Compiled(spec, variants, short, frozenset(grams), n_chars, exclusions, fuzzy)
+
+
+def _subsequence(short: str, long: str) -> bool:
+    rest = iter(long)
+    return len(short) < len(long) and all(ch in rest for ch in short)
 
 
 @dataclass(frozen=True)
@@ -171,13 +182,23 @@ def _in_dictionary(word: str) -> bool:
     return jieba.dt.FREQ.get(word, 0) > 0
 
 
-def _excluded(c: _Compiled, k: Keyed, start: int, end: int) -> bool:
+def _excluded(c: _Compiled, k: Keyed, start: int, end: int, similarity: float | None = None) -> bool:
+    """The hit lies inside a legit context: found as is (near-homophones), or, for
+    a fuzzy hit of `similarity`, a context that is the phrase less some words
+    and explains the same text at least as well as the phrase does."""
     for context in c.exclusions:
-        at = k.near.find(context)  # a misheard legit context still excuses
+        at = k.near.find(context.near)  # a misheard legit context still excuses
         while at != -1:
-            if at - EXCLUSION_SLACK <= start and end <= at + len(context) + EXCLUSION_SLACK:
+            if at - EXCLUSION_SLACK <= start and end <= at + len(context.near) + EXCLUSION_SLACK:
                 return True
-            at = k.near.find(context, at + 1)
+            at = k.near.find(context.near, at + 1)
+    if similarity is None:
+        return False
+    for context in c.fuzzy_exclusions:
+        reach = len(context.key) + EXCLUSION_SLACK
+        score, s, e = _align(context, k, max(0, start - reach), min(len(k.key), end + reach))
+        if score >= similarity and s - EXCLUSION_SLACK <= start and end <= e + EXCLUSION_SLACK:
+            return True
     return False
 
 
@@ -221,8 +242,9 @@ def _align(frag: Keyed, k: Keyed, lo: int, hi: int) -> tuple[float, int, int]:
     # Indel ratio 2*LCS/(n+w) turned into LCS/n: the share of the phrase that is
     # there, so a window shorter than the phrase is not rewarded for being short
     share = (n + e - s) / (2 * n * 100.0)
-    score = share * sum(w * fuzz.ratio(needle, text[s:e]) for w, needle, text in
-                        zip(LEVEL_WEIGHTS, (frag.key, frag.py, frag.near), (k.key, k.py, k.near)))
+    needles = (frag.key, frag.py, frag.near, "".join(frag.syllables))
+    texts = (k.key[s:e], k.py[s:e], k.near[s:e], "".join(k.syllables[s:e]))
+    score = share * sum(w * fuzz.ratio(needle, text) for w, needle, text in zip(LEVEL_WEIGHTS, needles, texts) if w)
     wanted = set(frag.near)
     while s < e and k.near[s] not in wanted:
         s += 1
@@ -252,7 +274,7 @@ def _fuzzy_hit(c: _Compiled, k: Keyed) -> tuple[float, int, int] | None:
                 while pos < len(k.key) and k.key[pos] in _AGENT_NO_CHARS:
                     pos += 1
             best = (total / weight, start, pos)
-    if best is not None and _excluded(c, k, best[1], best[2]):
+    if best is not None and _excluded(c, k, best[1], best[2], best[0]):
         return None
     return best
 

@@ -4,7 +4,8 @@ A text is reduced to a compact key (Simplified, no punctuation or spaces, digits
 and 幺/〇 as Chinese numerals, 您 folded to 你 because recognizers write either)
 plus two code strings of the same length, one code character per key
 character: the tone-less syllable and a coarser "near-homophone" syllable
-(zh/z, ch/c, sh/s, n/l, f/h, r/l initials; in/ing, en/eng, an/ang finals merged).
+(zh/z, ch/c, sh/s, n/l, f/h, r/l initials; in/ing, en/eng, an/ang finals merged),
+and the syllables spelled out in pinyin letters.
 Because every level has one code per character, an alignment found on any
 level maps straight back to character positions in the original text.
 """
@@ -53,8 +54,8 @@ def _near(syllable: str) -> str:
 
 
 @lru_cache(maxsize=None)
-def char_codes(ch: str) -> tuple[str, str]:
-    """(syllable code, near-homophone code) of one key character.
+def char_codes(ch: str) -> tuple[str, str, str]:
+    """(syllable code, near-homophone code, tone-less syllable) of one key character.
 
     The default reading of the single character is used, not the reading in
     context: contextual pinyin costs ~13 us per character, a dictionary hit
@@ -62,8 +63,8 @@ def char_codes(ch: str) -> tuple[str, str]:
     """
     if "\u4e00" <= ch <= "\u9fff":
         syllable = pinyin(ch, style=Style.NORMAL, strict=False)[0][0]
-        return _code(syllable), _code("~" + _near(syllable))
-    return ch, ch
+        return _code(syllable), _code("~" + _near(syllable)), syllable
+    return ch, ch, ch
 
 
 def _keep(ch: str) -> bool:
@@ -80,6 +81,9 @@ class Keyed:
     pos: tuple[int, ...]
     py: str  # tone-less syllable codes, len(key)
     near: str  # near-homophone codes, len(key)
+    # Tone-less syllables spelled out, one per key character: here 么 (me) and
+    # 默 (mo) differ by a letter, where the syllable codes call them unrelated.
+    syllables: tuple[str, ...] = ()
     grams: frozenset[str] = frozenset()  # near-code bigrams and unigrams (the matcher's index keys)
 
     def span(self, start: int, end: int) -> tuple[int, int]:
@@ -112,6 +116,7 @@ def keyed(text: str) -> Keyed:
         pos=tuple(pos),
         py="".join(c[0] for c in codes),
         near=near,
+        syllables=tuple(c[2] for c in codes),
         grams=frozenset({near[i:i + 2] for i in range(len(near) - 1)} | set(near)),
     )
 
