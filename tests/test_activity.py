@@ -79,6 +79,31 @@ def test_a_step_in_line_noise_is_not_speech():
     assert detect_activity(mu_law(x), RATE) == []
 
 
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_line_noise_wandering_up_over_seconds_is_not_speech(seed):
+    # An analogue loop's hiss can rise by 10 dB over ten seconds: slower than any syllable.
+    rng = np.random.default_rng(seed)
+    n = 24 * RATE
+    gain = np.interp(np.arange(n), [0, 8 * RATE, 18 * RATE, n], db_to_amp(np.array([-59.0, -59.0, -48.0, -50.0])))
+    hiss = rng.standard_normal(n) * gain
+    assert detect_activity(mu_law(telephone_band(hiss, RATE)), RATE) == []
+
+
+def test_line_noise_between_the_other_partys_words_is_not_speech():
+    # A silent caller's channel: the agent's bleed, and hiss a few dB above the
+    # floor in the agent's pauses. Neither is the caller speaking.
+    rng = np.random.default_rng(6)
+    voice, _ = speech_like(4.0, rng, pitch_hz=200)
+    n = 10 * RATE
+    agent = np.zeros(n)
+    agent[2 * RATE:2 * RATE + len(voice)] = voice
+    hiss = noise(n, rng, -52)
+    hiss[: 7 * RATE] *= db_to_amp(5)  # louder while the agent talks, then back to the floor
+    a_ch = telephone(agent + noise(n, rng, -65), RATE)
+    c_ch = telephone(db_to_amp(-25) * agent + hiss, RATE)
+    assert detect_activity(c_ch, RATE, other=a_ch) == []
+
+
 @pytest.mark.parametrize("standard", [((450.0,), 1.0, 4.0), ((440.0, 480.0), 2.0, 4.0)])
 def test_ringback_alone_is_not_speech(standard):
     rng = np.random.default_rng(3)

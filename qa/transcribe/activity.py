@@ -44,7 +44,8 @@ class SignalOptions:
     dynamic_range_db: float = 50.0  # the floor never sits further below the channel's loud frames
     margin_db: float = 5.0  # a segment must reach floor + margin
     hold_db: float = 2.0  # and lasts while above floor + hold
-    min_modulation_db: float = 6.0  # p90 - p10 level within a segment; less is noise
+    min_modulation_db: float = 6.0  # p90 - p10 level within a segment, around its slow trend; less is noise
+    modulation_trend_s: float = 1.0  # the slow trend: a running median this long (line noise wanders slower)
     edge_db: float = 25.0  # segment edges this far below its peak are trimmed
     min_speech_s: float = 0.12
     min_gap_s: float = 0.3  # shorter pauses inside speech are bridged
@@ -209,14 +210,19 @@ def activity_from_frames(
         else:
             merged.append([s, e])
     ctx = int(round(0.1 / hop))
+    # Syllables rise and fall several times a second; line noise that wanders up
+    # over seconds does not, so levels are taken around their running median.
+    # Ringing and the other party's bleed are not this channel's sound: the floor stands in for them.
+    own = np.where(blocked, floor, level)
+    swing = own - median_filter(own, size=max(1, int(round(options.modulation_trend_s / hop))), mode="nearest")
     flat = []
     for s, e in merged:
         # Speech rises and falls with its syllables; a stretch whose level stays put
         # (a step in line noise) is not speech. The context lets short segments
         # show their rise from the floor.
-        # Ringing is not context: its rise would lend line noise next to it a modulation.
+        # Ringing and bleed are not context: their rise would lend line noise next to them a modulation.
         lo, hi = max(0, s - ctx), e + ctx
-        seg = level[lo:hi][~excluded[lo:hi]]
+        seg = swing[lo:hi][~blocked[lo:hi]]
         flat.append(np.percentile(seg, 90) - np.percentile(seg, 10) < options.min_modulation_db)
     merged = [m for m, f in zip(merged, flat) if not f]
     min_len = options.min_speech_s / hop
