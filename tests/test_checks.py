@@ -265,6 +265,14 @@ def test_silent_line_on_mono_needs_the_procedure_in_words():
     assert run(SILENT, _with(silent, stereo=False), utts).outcome == "pass"
 
 
+def test_silent_line_on_mono_with_the_agents_speech_partly_unattributed():
+    # Attribution named some of the agent's lines, left the threat unknown: still a silent line.
+    silent, utts = silent_call([(1, 3, HELLO), (5.5, 7.5, HELLO), (9, 11, "喂,再不说话我就挂了"), (13, 18, BYE)], 21)
+    speech = {"agent": silent.speech["agent"][:2], "unknown": silent.speech["agent"][2:]}
+    res = run(SILENT, _with(silent, stereo=False, speech=speech), utts)
+    assert res.outcome == "fail" and "威胁" in res.findings[0].evidence, res.detail
+
+
 def test_silent_line_garbled_second_greeting_still_counts_as_a_greeting():
     tl, utts = silent_call([(1, 3, HELLO), (5.5, 7.5, "您好青文又什么"), (10, 15, BYE)], 17.5)
     assert run(SILENT, tl, utts).outcome == "pass"

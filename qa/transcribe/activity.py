@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import scipy.fft
 from scipy.ndimage import label, median_filter, minimum_filter1d
 
@@ -46,6 +47,7 @@ class SignalOptions:
     hold_db: float = 2.0  # and lasts while above floor + hold
     min_modulation_db: float = 6.0  # p90 - p10 level within a segment, around its slow trend; less is noise
     modulation_trend_s: float = 1.0  # the slow trend: a running median this long (line noise wanders slower)
+    modulation_window_s: float = 0.3  # segment edges are trimmed to where the swing over this window starts
     edge_db: float = 25.0  # segment edges this far below its peak are trimmed
     min_speech_s: float = 0.12
     min_gap_s: float = 0.3  # shorter pauses inside speech are bridged
@@ -212,24 +214,43 @@ def activity_from_frames(
     ctx = int(round(0.1 / hop))
     # Syllables rise and fall several times a second; line noise that wanders up
     # over seconds does not, so levels are taken around their running median.
-    # Ringing and the other party's bleed are not this channel's sound: the floor stands in for them.
-    own = np.where(blocked, floor, level)
-    swing = own - median_filter(own, size=max(1, int(round(options.modulation_trend_s / hop))), mode="nearest")
-    flat = []
+    # Ringing and the other party's bleed are not this channel's sound: they are
+    # left out of the median and of every spread below.
+    own = np.where(blocked, np.nan, level.astype(np.float64))
+    trend_n = max(1, int(round(options.modulation_trend_s / hop)))
+    win = max(1, int(round(options.modulation_window_s / hop)))
+    kept = []
     for s, e in merged:
+        lo, hi = max(0, s - ctx), min(n, e + ctx)
+        a, b = max(0, lo - trend_n // 2), min(n, hi + trend_n // 2)
+        swing = own[lo:hi] - _running(own[a:b], trend_n, 50)[lo - a:hi - a]
+        # A stretch of hiss above a lagging floor can lead into or trail speech:
+        # a still lead or tail at least a window long is cut off.
+        spread = _running(swing, win, 90) - _running(swing, win, 10)
+        on = np.flatnonzero(spread[s - lo:e - lo] >= options.min_modulation_db)
+        if not len(on):
+            continue
+        lead, tail = int(on[0]), e - s - int(on[-1]) - 1
+        s, e = s + (lead if lead >= win else 0), e - (tail if tail >= win else 0)
         # Speech rises and falls with its syllables; a stretch whose level stays put
         # (a step in line noise) is not speech. The context lets short segments
         # show their rise from the floor.
-        # Ringing and bleed are not context: their rise would lend line noise next to them a modulation.
-        lo, hi = max(0, s - ctx), e + ctx
-        seg = swing[lo:hi][~blocked[lo:hi]]
-        flat.append(np.percentile(seg, 90) - np.percentile(seg, 10) < options.min_modulation_db)
-    merged = [m for m, f in zip(merged, flat) if not f]
+        part = swing[max(0, s - ctx - lo):e + ctx - lo]
+        part = part[~np.isnan(part)]
+        if len(part) and np.percentile(part, 90) - np.percentile(part, 10) >= options.min_modulation_db:
+            kept.append([s, e])
+    merged = kept
     min_len = options.min_speech_s / hop
     # Frame i is centred at i*hop + frame/2; report edges at the frame centres.
     half = options.frame_s / 2
     return [Interval(round(s * hop + half - hop / 2, 3), round((e - 1) * hop + half + hop / 2, 3))
             for s, e in merged if e - s >= min_len]
+
+
+def _running(values: np.ndarray, size: int, q: float) -> np.ndarray:
+    """The q-th percentile of `values` over a window of `size` centred on each
+    value, NaN left out (NaN where a window holds nothing else)."""
+    return pd.Series(values).rolling(size, center=True, min_periods=1).quantile(q / 100).to_numpy()
 
 
 def excluded_frames(n: int, hop_s: float, exclude) -> np.ndarray:

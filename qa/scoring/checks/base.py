@@ -95,13 +95,15 @@ class CallView:
         On mono the voices are separated by guesswork, so a customer merged
         into the agent's voice would look silent: there the call must also
         show the silent-line procedure in words (its closing line or a threat).
+        For the same reason speech left unattributed on mono does not speak
+        against a silent line: it is as often the agent's own.
         """
         silent = silent_rule or next((r for r in self.rules.values() if r.kind == "silent_line"), None)
         limit = self.shared_param(silent, "max_customer_speech_s", "silent_line", 1.0)
-        if self.others_speech_seconds() > limit:
-            return False
         if self.timeline.stereo:
-            return True
+            return self.others_speech_seconds() <= limit
+        if self.speech_seconds("customer") + self.speech_seconds("mixed") > limit:
+            return False
         if silent is None:
             return False
         words = [m for g in ("silent_closing", "threat") if silent.phrases.get(g)
