@@ -130,8 +130,10 @@ def _print_batch(s, db: Path, version: str) -> None:
 @click.command()
 @DB_OPTION
 @RULEBOOK_OPTION
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Processes running the rules (default: one per core; only large stores use them).")
 @click.option("--quiet", is_flag=True, help="No progress output.")
-def rescore(db, rulebook, quiet):
+def rescore(db, rulebook, workers, quiet):
     """Apply the (changed) rulebook to every stored transcript again, without ASR."""
     from qa.scoring.db import StoreError
     from qa.scoring.rescore import run_rescore
@@ -140,7 +142,7 @@ def rescore(db, rulebook, quiet):
     if not db.exists():
         raise click.ClickException(f"{db}: no such database; score some calls first (callqa score DIR --db {db})")
     try:
-        s = run_rescore(db, book)
+        s = run_rescore(db, book, workers=workers or os.cpu_count() or 1)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     out = Console(soft_wrap=True)
