@@ -197,6 +197,28 @@ def test_forbidden_exclusion_and_clean_call_pass():
     assert run(FORBIDDEN, conversation(utts), utts).outcome == "pass"
 
 
+def test_forbidden_sentence_in_unattributed_mono_speech_is_a_marked_finding():
+    utts = [utt("agent", 1, 3, "您好,请讲"), utt("unknown", 4, 7, "这个我不清楚,有本事就投诉我")]
+    tl = _with(conversation(utts), stereo=False)
+    res = run(FORBIDDEN, tl, utts)
+    assert res.outcome == "fail"
+    # 不清楚 is three characters: both sides say it, so unattributed it is not evidence
+    assert [(f.matched_phrase, f.role) for f in res.findings] == [("有本事就投诉我", "unknown")]
+    assert "说话人未确认" in res.findings[0].evidence
+
+
+@pytest.mark.parametrize("stereo", [True, False])
+def test_forbidden_word_in_unattributed_speech_passes(stereo):
+    utts = [utt("agent", 1, 3, "您好,请讲"), utt("unknown", 4, 7, "我也不知道,不行就算了")]
+    assert run(FORBIDDEN, _with(conversation(utts), stereo=stereo), utts).outcome == "pass"
+
+
+def test_forbidden_in_unattributed_speech_can_be_turned_off():
+    strict = rule("forbidden", phrases=FORBIDDEN.phrases, unattributed_min_chars=99)
+    utts = [utt("unknown", 4, 7, "有本事就投诉我")]
+    assert run(strict, _with(conversation(utts), stereo=False), utts).outcome == "pass"
+
+
 # ------------------------------------------------------------------ silent_line.procedure
 SILENT = rule("silent_line", pause_s=2.0, max_customer_speech_s=1.0, phrases={
     "greeting": ["您好,请问有什么可以帮助您"],

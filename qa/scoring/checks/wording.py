@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from qa.phrases.textnorm import keyed
 from qa.records import RuleResult
 from qa.scoring.checks.base import CallView, finding, outcome, param, utterance_text_between
+
+
+UNATTRIBUTED = "unknown"  # mono speech the voices could not assign to a party
 
 
 def _roles(rule: Any, default: tuple[str, ...] = ("agent",)) -> tuple[str, ...]:
@@ -75,13 +79,27 @@ def check_closing(rule: Any, call: CallView) -> RuleResult:
 
 
 def check_forbidden(rule: Any, call: CallView) -> RuleResult:
-    """Each forbidden phrase the agent says is a finding with that phrase's severity."""
+    """Each forbidden phrase the agent says is a finding with that phrase's severity.
+
+    On mono some speech stays attributed to neither party. A forbidden
+    sentence heard there (at least `unattributed_min_chars` characters: 你问我,
+    我问谁 is said to a caller, while 不行 or 不知道 are said by both sides) is a
+    finding too, marked as such for the inspector to confirm.
+    """
     phrases = {p.text: p for p in rule.phrases.get("forbidden", ())}
+    roles = _roles(rule)
+    min_chars = param(rule, "unattributed_min_chars", 4)
+    if not call.timeline.stereo and UNATTRIBUTED not in roles:
+        roles += (UNATTRIBUTED,)
     findings = []
-    for m in call.matches(rule, "forbidden", roles=_roles(rule)):
+    for m in call.matches(rule, "forbidden", roles=roles):
         spec = phrases.get(m.phrase)
+        if m.role == UNATTRIBUTED and UNATTRIBUTED not in _roles(rule) and len(keyed(m.phrase).key) < min_chars:
+            continue
         severity = getattr(spec, "severity", None) or rule.severity
         u = call.utterances[m.utterance_idx] if 0 <= m.utterance_idx < len(call.utterances) else None
         evidence = u.text if u is not None else m.text
+        if m.role == UNATTRIBUTED:
+            evidence = f"(单声道录音, 说话人未确认) {evidence}"
         findings.append(finding(rule, m.start_s, m.end_s, evidence, role=m.role, match=m, severity=severity))
     return outcome(rule, findings, f"{len(findings)} forbidden phrase(s)")
