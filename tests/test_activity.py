@@ -123,6 +123,27 @@ def test_agent_speech_starts_at_its_syllables_not_in_the_hiss_before_it(seed):
     assert found and abs(found[0].start_s - (8.0 + spans[0][0])) <= 0.3
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_pause_filled_with_hiss_above_a_quieter_floor_still_splits_the_speech(seed):
+    # The line is quiet before the answer; after it the hiss sits 8 dB higher,
+    # never under the floor + hold the speech runs on. The 2.5 s pause between
+    # the agent's two lines (a silent line's second greeting and closing), close
+    # enough to the quiet part that the floor stays low, is still a pause: the silent-line rule measures it.
+    rng = np.random.default_rng(seed)
+    first, spans1 = speech_like(2.0, rng, pitch_hz=200)
+    second, spans2 = speech_like(3.0, rng, pitch_hz=200)
+    n = 14 * RATE
+    voice = np.zeros(n)
+    voice[int(3.2 * RATE):int(3.2 * RATE) + len(first)] = set_level(first, -20)
+    voice[int(7.7 * RATE):int(7.7 * RATE) + len(second)] = set_level(second, -20)
+    gain = np.where(np.arange(n) < 3 * RATE, db_to_amp(-66.0), db_to_amp(-58.0))
+    found = detect_activity(telephone(voice + rng.standard_normal(n) * gain, RATE), RATE)
+    end_first, start_second = 3.2 + spans1[-1][1], 7.7 + spans2[0][0]
+    gaps = [b.start_s - a.end_s for a, b in zip(found, found[1:])
+            if a.end_s <= start_second and b.start_s >= end_first - 0.3]
+    assert gaps and max(gaps) >= (start_second - end_first) - 0.4
+
+
 @pytest.mark.parametrize("standard", [((450.0,), 1.0, 4.0), ((440.0, 480.0), 2.0, 4.0)])
 def test_ringback_alone_is_not_speech(standard):
     rng = np.random.default_rng(3)

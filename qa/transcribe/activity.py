@@ -219,32 +219,59 @@ def activity_from_frames(
     own = np.where(blocked, np.nan, level.astype(np.float64))
     trend_n = max(1, int(round(options.modulation_trend_s / hop)))
     win = max(1, int(round(options.modulation_window_s / hop)))
+    pause_n = max(win, int(round(options.min_silence_s / hop)))
     kept = []
     for s, e in merged:
         lo, hi = max(0, s - ctx), min(n, e + ctx)
         a, b = max(0, lo - trend_n // 2), min(n, hi + trend_n // 2)
         swing = own[lo:hi] - _running(own[a:b], trend_n, 50)[lo - a:hi - a]
-        # A stretch of hiss above a lagging floor can lead into or trail speech:
-        # a still lead or tail at least a window long is cut off.
         spread = _running(swing, win, 90) - _running(swing, win, 10)
-        on = np.flatnonzero(spread[s - lo:e - lo] >= options.min_modulation_db)
-        if not len(on):
-            continue
-        lead, tail = int(on[0]), e - s - int(on[-1]) - 1
-        s, e = s + (lead if lead >= win else 0), e - (tail if tail >= win else 0)
-        # Speech rises and falls with its syllables; a stretch whose level stays put
-        # (a step in line noise) is not speech. The context lets short segments
-        # show their rise from the floor.
-        part = swing[max(0, s - ctx - lo):e + ctx - lo]
-        part = part[~np.isnan(part)]
-        if len(part) and np.percentile(part, 90) - np.percentile(part, 10) >= options.min_modulation_db:
-            kept.append([s, e])
+        moving = spread >= options.min_modulation_db
+        # Hiss that stays above a lagging floor can bridge a real pause into one
+        # segment: a still run at least a counted silence long, far below the
+        # segment's peak, splits it there.
+        quiet = level[lo:hi] < level[s:e].max() - options.edge_db
+        pieces, start = [], s
+        for ps, pe in _still_runs(moving[s - lo:e - lo] | ~quiet[s - lo:e - lo], pause_n):
+            pieces.append((start, s + ps))
+            start = s + pe
+        pieces.append((start, e))
+        for ps, pe in pieces:
+            piece = _modulated(ps, pe, lo, swing, moving, win, ctx, options)
+            if piece:
+                kept.append(piece)
     merged = kept
     min_len = options.min_speech_s / hop
     # Frame i is centred at i*hop + frame/2; report edges at the frame centres.
     half = options.frame_s / 2
     return [Interval(round(s * hop + half - hop / 2, 3), round((e - 1) * hop + half + hop / 2, 3))
             for s, e in merged if e - s >= min_len]
+
+
+def _still_runs(active: np.ndarray, min_len: int) -> list[tuple[int, int]]:
+    """Interior runs of False at least `min_len` long, as (start, end) offsets."""
+    runs = _label_spans(*label(~active))
+    return [(a, b) for a, b in runs if b - a >= min_len and a > 0 and b < len(active)]
+
+
+def _modulated(s: int, e: int, lo: int, swing: np.ndarray, moving: np.ndarray, win: int, ctx: int,
+               options: SignalOptions) -> list[int] | None:
+    """Frames [s, e) trimmed of a still lead or tail, or None when they never move like speech."""
+    on = np.flatnonzero(moving[s - lo:e - lo])
+    if not len(on):
+        return None
+    # A stretch of hiss above a lagging floor can lead into or trail speech:
+    # a still lead or tail at least a window long is cut off.
+    lead, tail = int(on[0]), e - s - int(on[-1]) - 1
+    s, e = s + (lead if lead >= win else 0), e - (tail if tail >= win else 0)
+    # Speech rises and falls with its syllables; a stretch whose level stays put
+    # (a step in line noise) is not speech. The context lets short segments
+    # show their rise from the floor.
+    part = swing[max(0, s - ctx - lo):e + ctx - lo]
+    part = part[~np.isnan(part)]
+    if len(part) and np.percentile(part, 90) - np.percentile(part, 10) >= options.min_modulation_db:
+        return [s, e]
+    return None
 
 
 def _running(values: np.ndarray, size: int, q: float) -> np.ndarray:
