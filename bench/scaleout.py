@@ -43,13 +43,27 @@ from qa.phrases.rulebook import load_rulebook  # noqa: E402
 from qa.records import TranscribeOptions  # noqa: E402
 from qa.scoring.batch import LocalEngine, discover, run_batch  # noqa: E402
 from qa.scoring.metadata import load_metadata  # noqa: E402
+from qa.transcribe.audio import AudioError, load_audio  # noqa: E402
 
 
 def pick_calls(src: Path, limit: int | None, out: Path) -> Path:
-    """Copy the `limit` shortest recordings (by size) of `src` into `out`."""
+    """Copy the `limit` shortest readable recordings (by size) of `src` into `out`.
+
+    Unreadable files (a generated set holds a few on purpose) are left out, so
+    every engine times `limit` real calls.
+    """
     found = sorted(discover(src), key=lambda c: c[1].stat().st_size)
     if limit:
-        found = found[:limit]
+        readable = []
+        for call_id, path in found:
+            try:
+                load_audio(path)
+            except AudioError:
+                continue
+            readable.append((call_id, path))
+            if len(readable) == limit:
+                break
+        found = readable
     out.mkdir(parents=True, exist_ok=True)
     for call_id, path in found:
         target = out / f"{call_id}{path.suffix}"
