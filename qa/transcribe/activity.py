@@ -230,9 +230,9 @@ def activity_from_frames(
         # Hiss that stays above a lagging floor can bridge a real pause into one
         # segment: a still run at least a counted silence long, far below the
         # segment's peak, splits it there.
-        quiet = level[lo:hi] < level[s:e].max() - options.edge_db
+        quiet = level[s:e] < level[s:e].max() - options.edge_db
         pieces, start = [], s
-        for ps, pe in _still_runs(moving[s - lo:e - lo] | ~quiet[s - lo:e - lo], pause_n):
+        for ps, pe in _still_runs(moving[s - lo:e - lo] | ~quiet, pause_n):
             pieces.append((start, s + ps))
             start = s + pe
         pieces.append((start, e))

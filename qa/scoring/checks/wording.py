@@ -88,13 +88,12 @@ def check_forbidden(rule: Any, call: CallView) -> RuleResult:
     """
     phrases = {p.text: p for p in rule.phrases.get("forbidden", ())}
     roles = _roles(rule)
+    widened = not call.timeline.stereo and UNATTRIBUTED not in roles
     min_chars = param(rule, "unattributed_min_chars", 4)
-    if not call.timeline.stereo and UNATTRIBUTED not in roles:
-        roles += (UNATTRIBUTED,)
     findings = []
-    for m in call.matches(rule, "forbidden", roles=roles):
+    for m in call.matches(rule, "forbidden", roles=roles + (UNATTRIBUTED,) if widened else roles):
         spec = phrases.get(m.phrase)
-        if m.role == UNATTRIBUTED and UNATTRIBUTED not in _roles(rule) and len(keyed(m.phrase).key) < min_chars:
+        if widened and m.role == UNATTRIBUTED and len(keyed(m.phrase).key) < min_chars:
             continue
         severity = getattr(spec, "severity", None) or rule.severity
         u = call.utterances[m.utterance_idx] if 0 <= m.utterance_idx < len(call.utterances) else None
