@@ -11,6 +11,12 @@ phrases are also scored as events: a finding of phrase.forbidden counts when
 it starts within 2 s of a labelled phrase (one finding per labelled phrase).
 The baseline printed beside each rule is "always fail" (recall 1, precision
 = the share of calls that fail it), measured on the same labels.
+
+With --reference-text the rules also run over each call's script (what was
+said, by whom, when) on its measured signal timeline: a rule that is right on
+the script and wrong on the recognized words fails on recognition, not on its
+logic. (Speech rate still counts the measured speech time, which on mono rests
+on the voice attribution.)
 """
 
 from __future__ import annotations
@@ -20,12 +26,16 @@ import json
 import sys
 import tempfile
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from qa.phrases.rulebook import load_rulebook
+from qa.records import Transcript, Utterance
+from qa.scoring import store
 from qa.scoring.batch import run_batch
 from qa.scoring.db import reading
 from qa.scoring.metadata import load_metadata
+from qa.scoring.score import apply_rules
 
 EVENT_TOLERANCE_S = 2.0
 
@@ -59,44 +69,101 @@ def event_match(labelled: list[dict], found: list[tuple[float, float, str]]) -> 
     return tp, len(unused), len(labelled) - tp
 
 
-def evaluate(folder: Path, db: Path) -> int:
-    labels = load_labels(folder)
+Outcomes = dict[tuple[str, str], str]  # (call_id, rule_id) -> pass/fail/na
+Events = dict[str, list[tuple[float, float, str]]]  # call_id -> forbidden findings (start, end, phrase)
+
+
+def stored_outcomes(db: Path) -> tuple[Outcomes, Events]:
     with reading(db) as con:
         outcomes = {(c, r): o for c, r, o in con.execute("SELECT call_id, rule_id, outcome FROM rule_results").fetchall()}
-        findings = con.execute(
+        rows = con.execute(
             "SELECT call_id, start_s, end_s, matched_phrase FROM findings WHERE rule_id = 'phrase.forbidden'"
         ).fetchall()
+    events: Events = {}
+    for call_id, start, end, phrase in rows:
+        events.setdefault(call_id, []).append((start, end, phrase or ""))
+    return outcomes, events
+
+
+def reference_transcript(stored: store.StoredCall, label: dict) -> Transcript:
+    """The stored call with its words replaced by the label's script: what was said, by whom,
+    when. The signal timeline (rings, speech, silences) stays the measured one."""
+    roles = label.get("channel_roles") or []
+    utterances = tuple(
+        Utterance(line["role"], roles.index(line["role"]) if line["role"] in roles else 0,
+                  line["start_s"], line["end_s"], line["text"])
+        for line in label["script"] if line["text"].strip())
+    return replace(stored.transcript, utterances=utterances)
+
+
+def reference_outcomes(db: Path, labels: dict[str, dict]) -> tuple[Outcomes, Events]:
+    """The rules over the reference transcripts of the stored calls: their accuracy with
+    recognition and speaker attribution taken out."""
+    book = load_rulebook()
+    outcomes: Outcomes = {}
+    events: Events = {}
+    for stored in store.iter_stored_calls(db):
+        label = labels.get(stored.call_id)
+        if label is None:
+            continue
+        result = apply_rules(stored.call_id, stored.path, stored.sha256, reference_transcript(stored, label),
+                             stored.metadata, book)
+        for r in result.rule_results:
+            outcomes[(stored.call_id, r.rule_id)] = r.outcome
+            events.setdefault(stored.call_id, []).extend(
+                (f.start_s, f.end_s, f.matched_phrase or "") for f in r.findings if r.rule_id == "phrase.forbidden")
+    return outcomes, events
+
+
+def rule_counts(labels: dict[str, dict], outcomes: Outcomes, rule: str) -> Counter:
+    counts: Counter = Counter()
+    for call_id, lab in labels.items():
+        want, got = lab["expected"].get(rule), outcomes.get((call_id, rule), "missing")
+        counts["agree"] += want == got
+        counts["tp"] += want == "fail" and got == "fail"
+        counts["fp"] += want != "fail" and got == "fail"
+        counts["fn"] += want == "fail" and got != "fail"
+    return counts
+
+
+def event_prf(labels: dict[str, dict], events: Events) -> tuple[float, float, float, int, int, int]:
+    tp = fp = fn = 0
+    for call_id, lab in labels.items():
+        a, b, c = event_match([e for e in lab.get("forbidden", []) if e.get("role", "agent") == "agent"],
+                              events.get(call_id, []))
+        tp, fp, fn = tp + a, fp + b, fn + c
+    return (*prf(tp, fp, fn), tp, fp, fn)
+
+
+def evaluate(folder: Path, db: Path, reference: bool = False) -> int:
+    labels = load_labels(folder)
+    outcomes, events = stored_outcomes(db)
+    ref = reference_outcomes(db, labels) if reference else None
     rules = sorted({r for lab in labels.values() for r in lab["expected"]})
     print(f"{len(labels)} labelled calls in {folder}")
-    print(f"{'rule':24} {'P':>5} {'R':>5} {'F1':>5}   {'tp':>3} {'fp':>3} {'fn':>3}  agree   baseline F1 (always fail)")
+    ref_head = "   F1 on the script text" if ref else ""
+    print(f"{'rule':24} {'P':>5} {'R':>5} {'F1':>5}   {'tp':>3} {'fp':>3} {'fn':>3}  agree   "
+          f"baseline F1 (always fail){ref_head}")
     worst = 1.0
     for rule in rules:
-        counts: Counter = Counter()
-        agree = 0
-        for call_id, lab in labels.items():
-            want, got = lab["expected"].get(rule), outcomes.get((call_id, rule), "missing")
-            agree += want == got
-            counts["tp"] += want == "fail" and got == "fail"
-            counts["fp"] += want != "fail" and got == "fail"
-            counts["fn"] += want == "fail" and got != "fail"
+        counts = rule_counts(labels, outcomes, rule)
         p, r, f = prf(counts["tp"], counts["fp"], counts["fn"])
         positives = sum(lab["expected"].get(rule) == "fail" for lab in labels.values())
         _, _, base = prf(positives, len(labels) - positives, 0)
         if positives:
             worst = min(worst, f)
+        ref_col = ""
+        if ref:
+            rc = rule_counts(labels, ref[0], rule)
+            ref_col = f"   {prf(rc['tp'], rc['fp'], rc['fn'])[2]:5.2f} (fp {rc['fp']}, fn {rc['fn']})"
         print(f"{rule:24} {p:5.2f} {r:5.2f} {f:5.2f}   {counts['tp']:3d} {counts['fp']:3d} {counts['fn']:3d}"
-              f"  {agree:2d}/{len(labels):<2d}  {base:5.2f}")
-    per_call: dict[str, list] = {}
-    for call_id, start, end, phrase in findings:
-        per_call.setdefault(call_id, []).append((start, end, phrase or ""))
-    tp = fp = fn = 0
-    for call_id, lab in labels.items():
-        a, b, c = event_match([e for e in lab.get("forbidden", []) if e.get("role", "agent") == "agent"],
-                              per_call.get(call_id, []))
-        tp, fp, fn = tp + a, fp + b, fn + c
-    p, r, f = prf(tp, fp, fn)
+              f"  {counts['agree']:2d}/{len(labels):<2d}  {base:5.2f}{' ' * 20}{ref_col}")
+    p, r, f, tp, fp, fn = event_prf(labels, events)
     print(f"forbidden-phrase events (within {EVENT_TOLERANCE_S:g} s): precision {p:.2f}, recall {r:.2f}, "
           f"F1 {f:.2f} (tp {tp}, fp {fp}, fn {fn})")
+    if ref:
+        p, r, f, tp, fp, fn = event_prf(labels, ref[1])
+        print(f"  on the script text: precision {p:.2f}, recall {r:.2f}, F1 {f:.2f} (tp {tp}, fp {fp}, fn {fn})")
     print(f"lowest per-rule F1 of fail: {worst:.2f}")
     return 0
 
@@ -107,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--db", type=Path, help="DuckDB file to score into (kept; reruns are incremental)")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--no-score", action="store_true", help="only compare what --db already holds")
+    ap.add_argument("--reference-text", action="store_true",
+                    help="also score each call's script text (the label) over its measured timeline, "
+                         "to tell rule errors from recognition errors")
     args = ap.parse_args(argv)
     db = args.db or Path(tempfile.mkdtemp(prefix="callqa-acc-")) / "accuracy.duckdb"
     if not args.no_score:
@@ -117,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
               f"in {summary.elapsed_s:.0f} s (database {db})")
         for path, problem in summary.errors:
             print(f"  error {problem}")
-    return evaluate(args.folder, db)
+    return evaluate(args.folder, db, reference=args.reference_text)
 
 
 if __name__ == "__main__":

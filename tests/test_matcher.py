@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.scoring.checks.wording import GREETING_PARTS
+from qa.scoring.checks.wording import GREETING_PARTS, greeting_complete
 from qa.phrases import PhraseSpec, find, load_rulebook
 from qa.phrases import matcher
 from qa.records import Utterance, Word
@@ -38,16 +38,16 @@ def matched_rules(rulebook, utterances, **kwargs) -> dict[int, set[str]]:
     """Rule ids per utterance: any phrase group alone, or the greeting's parts together."""
     found: dict[int, set[str]] = {}
     for rule in rulebook.rules.values():
-        parts: dict[int, int] = {}
+        parts: dict[int, set[str]] = {}
         for name, group in rule.phrases.items():
             hit = {m.utterance_idx for m in find(group, utterances, roles=rule.roles, slots=rulebook.slots, **kwargs)}
             for i in hit:
                 if name in GREETING_PARTS:
-                    parts[i] = parts.get(i, 0) + 1
+                    parts.setdefault(i, set()).add(name)
                 else:
                     found.setdefault(i, set()).add(rule.rule_id)
-        for i, n in parts.items():
-            if n == len(GREETING_PARTS):
+        for i, names in parts.items():
+            if greeting_complete(names):
                 found.setdefault(i, set()).add(rule.rule_id)
     return found
 

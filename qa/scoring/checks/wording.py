@@ -36,23 +36,40 @@ def check_greeting(rule: Any, call: CallView) -> RuleResult:
     return outcome(rule, [finding(rule, onset, deadline, evidence)], "no greeting in the opening window")
 
 
-# Phrase groups of a greeting rule that count only together.
-GREETING_PARTS = ("salutation", "introduction")
+# Phrase groups of a greeting rule that count only together: the standards'
+# greeting has all three, a salutation, the agent's introduction and the offer
+# to help.
+GREETING_PARTS = ("salutation", "introduction", "offer")
+
+
+def greeting_complete(parts: set[str] | frozenset[str]) -> bool:
+    """An introduction (who answers) with a salutation or an offer to help.
+
+    Two suffice because the first syllable of a call is the one a recognizer
+    most often loses: 您好 is heard as 也好 or 你好, or clipped, while the
+    introduction and the offer that follow it come through.
+    """
+    return "introduction" in parts and bool(parts & {"salutation", "offer"})
 
 
 def _greeting_parts(rule: Any, call: CallView, roles: tuple[str, ...], deadline: float) -> str | None:
-    """Both parts every standard asks for, a salutation and the agent's introduction
-    (company or 工号), when the wording as a whole matches no script: agents vary the
-    order and the filler, and a recognizer garbles some words of a long greeting."""
-    if not all(group in rule.phrases for group in GREETING_PARTS):
+    """A greeting by its parts, when the wording as a whole matches no script:
+    agents vary the order and the filler, and a recognizer garbles some words
+    of a long greeting."""
+    if not all(group in rule.phrases for group in ("salutation", "introduction")):
         return None
-    found = []
+    found = {}
     for group in GREETING_PARTS:
-        hits = [m for m in call.matches(rule, group, roles=roles) if m.start_s <= deadline]
-        if not hits:
-            return None
-        found.append(f"{group} {hits[0].text!r} at {hits[0].start_s:.1f} s")
-    return "greeting by its parts: " + ", ".join(found)
+        hits = [m for m in call.matches(rule, group, roles=roles) if m.start_s <= deadline] \
+            if group in rule.phrases else []
+        if hits:
+            found[group] = f"{group} {hits[0].text!r} at {hits[0].start_s:.1f} s"
+    if not greeting_complete(set(found)):
+        return None
+    detail = "greeting by its parts: " + ", ".join(found.values())
+    if "salutation" not in found:
+        detail += "; no salutation heard (您好 may be misrecognized)"
+    return detail
 
 
 def check_closing(rule: Any, call: CallView) -> RuleResult:

@@ -1,0 +1,36 @@
+"""The accuracy bench's reference mode: the label's script over the measured timeline."""
+
+from __future__ import annotations
+
+from bench.accuracy import event_match, reference_transcript, rule_counts
+from qa.scoring.store import StoredCall
+from tests.built_calls import sample_call
+
+LABEL = {
+    "channel_roles": ["agent", "customer"],
+    "script": [
+        {"role": "agent", "start_s": 1.0, "end_s": 2.5, "text": "您好,客服中心"},
+        {"role": "customer", "start_s": 3.0, "end_s": 6.0, "text": "我的快递丢了"},
+        {"role": "agent", "start_s": 7.0, "end_s": 9.0, "text": " "},  # a pause line, no words
+        {"role": "agent", "start_s": 9.5, "end_s": 11.0, "text": "这个我不清楚"},
+    ],
+}
+
+
+def test_reference_transcript_takes_the_script_words_and_keeps_the_measured_timeline():
+    result = sample_call("c1", variant=1)
+    stored = StoredCall("c1", result.path, result.sha256, result.transcript, {})
+    ref = reference_transcript(stored, LABEL)
+    assert [(u.role, u.channel, u.start_s, u.text) for u in ref.utterances] == [
+        ("agent", 0, 1.0, "您好,客服中心"), ("customer", 1, 3.0, "我的快递丢了"), ("agent", 0, 9.5, "这个我不清楚")]
+    assert all(not u.words for u in ref.utterances)  # times come from the spans, proportionally
+    assert ref.timeline == result.transcript.timeline
+
+
+def test_rule_counts_and_events_score_fail_as_the_positive_class():
+    labels = {"a": {"expected": {"r": "fail"}}, "b": {"expected": {"r": "pass"}}, "c": {"expected": {"r": "na"}}}
+    counts = rule_counts(labels, {("a", "r"): "fail", ("b", "r"): "fail", ("c", "r"): "na"}, "r")
+    assert (counts["tp"], counts["fp"], counts["fn"], counts["agree"]) == (1, 1, 0, 2)
+    labelled = [{"start_s": 10.0, "end_s": 11.0, "phrase": "不知道"}, {"start_s": 30.0, "end_s": 31.0, "phrase": "不行"}]
+    found = [(10.5, 11.0, "不知道"), (12.9, 13.0, "不知道"), (50.0, 51.0, "不行")]
+    assert event_match(labelled, found) == (1, 2, 1)  # one hit, two stray findings, one miss
