@@ -136,6 +136,17 @@ def test_greeting_by_its_parts(said, expected):
         assert ("no salutation heard" in res.detail) == expected.endswith("without salutation")
 
 
+@pytest.mark.parametrize("min_similarity, expected", [(None, "pass"), (1.0, "fail")])
+def test_a_rule_can_ask_for_the_exact_wording(min_similarity, expected):
+    """`min_similarity` 1.0 takes only the phrase's own characters; the default also
+    takes a misheard one (来店 for 来电)."""
+    params = {"window_s": 8} if min_similarity is None else {"window_s": 8, "min_similarity": min_similarity}
+    greeting = rule("greeting", phrases={"greeting": ["您好,宇鑫客服中心,很高兴为您服务"]}, **params)
+    utts = [utt("agent", 1, 4, "您好,宇鑫客服中新,很高兴为您服务")]
+    res = CHECKS["greeting"](greeting, CallView(conversation(utts, answer=0.5), tuple(utts), {}, {}))
+    assert res.outcome == expected
+
+
 def test_greeting_parts_without_an_offer_group_need_the_salutation():
     """A custom rulebook with no `offer` group keeps the two-part rule."""
     book = rule("greeting", phrases={"greeting": ["您好,宇鑫客服中心,工号"], "salutation": ["您好"],

@@ -134,6 +134,7 @@ def test_version_is_stable_and_follows_content(tmp_path, default):
     ('[rules."greeting.opening".phrases]\ngreeting = ["您好,{shop}为您服务"]\n', 2, "unknown slot {shop}"),
     ('[rules."answer.rings"]\nmax_ring = 3\n', 2, "unknown key 'max_ring'"),
     ('[rules."answer.rings"]\nroles = ["boss"]\n', 2, "unknown role 'boss'"),
+    ('[rules."closing.farewell".params]\nwindow_s = 20\nmin_similarity = 0.3\n', 3, "min_similarity must be"),
 ])
 def test_broken_files_name_file_line_and_problem(tmp_path, text, line, problem):
     path = write(tmp_path, text)

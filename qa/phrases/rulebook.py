@@ -153,6 +153,11 @@ class _Checker:
         for name, value in raw.get("params", {}).items():
             if not isinstance(value, (int, float, str, bool)):
                 self.fail(rule_id, name, f"rule {rule_id!r}: param {name} must be a number, text or bool")
+        similarity = raw.get("params", {}).get("min_similarity")
+        if similarity is not None and (isinstance(similarity, bool) or not isinstance(similarity, (int, float))
+                                       or not 0.5 <= similarity <= 1.0):
+            self.fail(rule_id, "min_similarity", f"rule {rule_id!r}: min_similarity must be a number "
+                                                 f"from 0.5 to 1.0 (1.0: exact wording only)")
         for group, value in raw.get("phrases", {}).items():
             self.group(rule_id, group, value)
 

@@ -43,7 +43,8 @@ class CallView:
             raise CheckError(f"rule {rule.rule_id}: no phrase group '{group}' in the rulebook")
         if not phrases:
             return []
-        found = self.find(phrases, self.utterances, roles=tuple(roles) if roles else None, slots=self.slots or None)
+        found = self.find(phrases, self.utterances, roles=tuple(roles) if roles else None, slots=self.slots or None,
+                          min_similarity=rule.params.get("min_similarity"))
         return sorted(found, key=lambda m: (m.start_s, m.end_s))
 
     def shared_param(self, rule: Any | None, name: str, kind: str, default: float) -> float:
