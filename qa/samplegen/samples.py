@@ -143,7 +143,7 @@ SAMPLES = (
             Ring(3),
             Say(A, "您好,宇鑫公司客服中心,工号3301,请问有什么可以帮助您?", ("greeting",)),
             Say(A, "喂?喂,说话呀!再不说话我就挂了!", ("forbidden", "threat"), gap=3.0,
-                forbidden=("喂,说话呀", "再不说话我就挂了")),
+                forbidden=("喂", "喂,说话呀", "再不说话我就挂了")),
             Pause(1.0),
         ),
         expected=_expect(closing__farewell="na", phrase__forbidden="fail",
