@@ -38,6 +38,7 @@ from qa.scoring.metadata import load_metadata
 from qa.scoring.score import apply_rules
 
 EVENT_TOLERANCE_S = 2.0
+NEAR_MISS_MARK = "疑似识别误差"  # qa.scoring.checks.base.near_miss_note
 
 
 def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
@@ -164,8 +165,28 @@ def evaluate(folder: Path, db: Path, reference: bool = False) -> int:
     if ref:
         p, r, f, tp, fp, fn = event_prf(labels, ref[1])
         print(f"  on the script text: precision {p:.2f}, recall {r:.2f}, F1 {f:.2f} (tp {tp}, fp {fp}, fn {fn})")
+    said, unsaid = near_miss_hints(db, labels)
+    print(f"misheard-line hints on greeting/closing findings: {said[0]} of {said[1]} where the line was said "
+          f"(false fails), {unsaid[0]} of {unsaid[1]} where it was not")
     print(f"lowest per-rule F1 of fail: {worst:.2f}")
     return 0
+
+
+def near_miss_hints(db: Path, labels: dict[str, dict]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(hinted, findings) of greeting/closing fail findings, on calls whose label says the
+    line was said (pass) and on those where it was not (fail)."""
+    with reading(db) as con:
+        rows = con.execute("SELECT call_id, rule_id, evidence FROM findings "
+                           "WHERE rule_id IN ('greeting.opening', 'closing.farewell')").fetchall()
+    counts = {"said": [0, 0], "unsaid": [0, 0]}
+    for call_id, rule_id, evidence in rows:
+        want = labels.get(call_id, {}).get("expected", {}).get(rule_id)
+        if want is None:
+            continue
+        c = counts["unsaid" if want == "fail" else "said"]
+        c[0] += NEAR_MISS_MARK in (evidence or "")
+        c[1] += 1
+    return tuple(counts["said"]), tuple(counts["unsaid"])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -168,6 +168,32 @@ TALK = [utt("agent", 1, 4, GREET), utt("customer", 5, 9, "我想查一下我的�
         utt("agent", 10, 20, "好的,已经帮您查到了,明天送达")]
 
 
+def _closing_with_matcher(offer: str, farewell: str = "感谢您的来电", *others):
+    """The closing check with the real fuzzy matcher (no substring stand-in)."""
+    utts = TALK + [utt("agent", 25, 28, offer), utt("customer", 29, 30, "没有了"), utt("agent", 31, 33, farewell)]
+    rules = {r.rule_id: r for r in (CLOSING, *others)}
+    return CHECKS["closing"](CLOSING, CallView(conversation(utts), tuple(utts), {}, rules))
+
+
+def test_a_missing_closing_line_points_to_a_likely_misheard_one():
+    res = _closing_with_matcher("还有神马可以帮助你")  # 0.72: below the 0.8 floor, above 0.6
+    assert res.outcome == "fail"
+    [f] = res.findings
+    assert "疑似识别误差" in f.evidence and "还有神马可以帮助你" in f.evidence and "请听录音核实" in f.evidence
+
+
+def test_no_near_miss_for_a_line_that_is_not_there_or_is_another_rules_phrase():
+    assert "疑似识别误差" not in _closing_with_matcher("好的,没别的事我先挂了").findings[0].evidence
+    offer = "请问还有什么可以帮助您"
+    # 感谢您的耐心 comes near 感谢您的来电 (0.79), but where a hold rule says 感谢您的耐心等待
+    # the words are that phrase, heard well, not a misheard farewell.
+    alone = _closing_with_matcher(offer, "感谢您的耐心等待")
+    assert "疑似识别误差" in alone.findings[0].evidence
+    hold = rule("hold", phrases={"wait_request": ["请您稍等"], "thanks": ["感谢您的耐心等待"]})
+    explained = _closing_with_matcher(offer, "感谢您的耐心等待", hold)
+    assert explained.outcome == "fail" and "疑似识别误差" not in explained.findings[0].evidence
+
+
 def test_closing_pass():
     utts = TALK + [utt("agent", 25, 28, "请问还有什么可以帮助您"), utt("customer", 29, 30, "没有了"),
                    utt("agent", 31, 33, "感谢您的来电,再见")]

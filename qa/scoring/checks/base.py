@@ -14,6 +14,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from qa.records import Finding, Interval, Match, RuleResult, Timeline, Utterance
 
 FindFn = Callable[..., list[Match]]
+# Below a rule's floor, a wording this close is reported beside a missing line.
+NEAR_MISS_SIMILARITY = 0.6
 
 
 class CheckError(Exception):
@@ -46,6 +48,29 @@ class CallView:
         found = self.find(phrases, self.utterances, roles=tuple(roles) if roles else None, slots=self.slots or None,
                           min_similarity=rule.params.get("min_similarity"))
         return sorted(found, key=lambda m: (m.start_s, m.end_s))
+
+    def near_miss(self, rule: Any, groups: Sequence[str], roles: Sequence[str], start_s: float,
+                  end_s: float) -> Match | None:
+        """The closest wording of `groups` heard between start_s and end_s that fell short
+        of the rule's floor (from NEAR_MISS_SIMILARITY up): a missing mandated line that
+        was likely said and misheard, for the inspector to check against the audio."""
+        phrases = tuple(p for g in groups for p in rule.phrases.get(g, ()))
+        if not phrases:
+            return None
+        found = self.find(phrases, self.utterances, roles=tuple(roles), slots=self.slots or None,
+                          min_similarity=NEAR_MISS_SIMILARITY)
+        near = [m for m in found if m.end_s >= start_s and m.start_s <= end_s]
+        if near:
+            # Words that are another phrase of the rulebook, heard well (请问您需要什么帮助 of
+            # the greeting, 感谢您的耐心等待 of a hold), are that phrase, not this one misheard.
+            said = [m for other in self.rules.values() if other is not rule for group in other.phrases.values()
+                    if group
+                    for m in self.find(group, self.utterances, roles=None, slots=self.slots or None,
+                                       min_similarity=other.params.get("min_similarity"))]
+            near = [m for m in near if not any(
+                o.utterance_idx == m.utterance_idx and o.span[0] < m.span[1] and m.span[0] < o.span[1]
+                and o.similarity > m.similarity for o in said)]
+        return max(near, key=lambda m: m.similarity, default=None)
 
     def shared_param(self, rule: Any | None, name: str, kind: str, default: float) -> float:
         """A setting of this rule, else of the rulebook's rule of `kind`, else the default.
@@ -110,6 +135,13 @@ class CallView:
         words = [m for g in ("silent_closing", "threat") if silent.phrases.get(g)
                  for m in self.find(silent.phrases[g], self.utterances, roles=None, slots=self.slots or None)]
         return bool(words)
+
+
+def near_miss_note(match: Match | None) -> str:
+    """The evidence's pointer to a likely misheard mandated line."""
+    if match is None:
+        return ""
+    return f"; 疑似识别误差: “{match.text}”接近“{match.phrase}”(相似度{match.similarity:.2f}), 请听录音核实"
 
 
 def param(rule: Any, name: str, default: float) -> float:

@@ -6,7 +6,7 @@ from typing import Any
 
 from qa.phrases.textnorm import keyed
 from qa.records import RuleResult
-from qa.scoring.checks.base import CallView, finding, outcome, param, utterance_text_between
+from qa.scoring.checks.base import CallView, finding, near_miss_note, outcome, param, utterance_text_between
 
 
 UNATTRIBUTED = "unknown"  # mono speech the voices could not assign to a party
@@ -32,8 +32,10 @@ def check_greeting(rule: Any, call: CallView) -> RuleResult:
     if parts:
         return outcome(rule, (), parts)
     said = utterance_text_between(call, "agent", onset, deadline) or "(坐席未说话)"
-    evidence = f"开头{window_s:g}秒内没有标准问候语: {said}"
-    return outcome(rule, [finding(rule, onset, deadline, evidence)], "no greeting in the opening window")
+    near = call.near_miss(rule, ("greeting",), roles, onset, deadline)
+    evidence = f"开头{window_s:g}秒内没有标准问候语: {said}{near_miss_note(near)}"
+    detail = "no greeting in the opening window" + (f"; near miss {near.similarity:.2f}" if near else "")
+    return outcome(rule, [finding(rule, onset, deadline, evidence)], detail)
 
 
 # Phrase groups of a greeting rule that count only together: the standards'
@@ -91,7 +93,8 @@ def check_closing(rule: Any, call: CallView) -> RuleResult:
             found.append(f"{group} at {hits[-1].start_s:.1f} s")
             continue
         said = utterance_text_between(call, "agent", start, end) or "(坐席未说话)"
-        findings.append(finding(rule, start, end, f"{missing}: {said}"))
+        near = call.near_miss(rule, (group,), call.required_roles(rule), start, end)
+        findings.append(finding(rule, start, end, f"{missing}: {said}{near_miss_note(near)}"))
     return outcome(rule, findings, "; ".join(found) or "no closing phrase")
 
 
