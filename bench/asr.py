@@ -11,7 +11,9 @@ CER is per call and role, against the labels' scripts, after both sides are
 normalized (Simplified, no punctuation). Real human clips from
 ../shared/real_speech are measured too when present.
 
-    .venv/bin/python bench/asr.py [--calls recordings_sample] [--limit N]
+    .venv/bin/python bench/asr.py [--calls recordings_sample] [--limit N] [--beam-size 5]
+
+`--beam-size` sets callqa's beam (1: greedy); the plain baseline stays at beam 5.
 """
 
 from __future__ import annotations
@@ -94,15 +96,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--calls", default=str(ROOT / "recordings_sample"))
     ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--beam-size", type=int, default=TranscribeOptions().beam_size,
+                    help="beam of callqa's decoding, both layouts (1: greedy)")
     args = ap.parse_args()
 
     labels = sorted(Path(args.calls).glob("*.json"))
     if args.limit:
         labels = labels[: args.limit]
-    options = TranscribeOptions()
+    options = TranscribeOptions(beam_size=args.beam_size)
     ours = Transcriber(options)
-    packed = Transcriber(TranscribeOptions(pack_regions=True),
-                         recognizer=Recognizer(TranscribeOptions(pack_regions=True), model=ours.recognizer.model))
+    packed_options = TranscribeOptions(beam_size=args.beam_size, pack_regions=True)
+    packed = Transcriber(packed_options, recognizer=Recognizer(packed_options, model=ours.recognizer.model))
     plain = Recognizer(TranscribeOptions(batched=False, beam_size=5), model=ours.recognizer.model)
     ours.transcribe_audio(load_audio(str(Path(args.calls) / json.loads(labels[0].read_text())["audio"])))  # warm-up
 
