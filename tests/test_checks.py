@@ -378,6 +378,15 @@ def test_hold_missing_request_and_thanks():
     assert res.findings[0].end_s == 11.0 and res.findings[1].start_s == 26.0
 
 
+def test_hold_thanks_misheard_is_pointed_out():
+    tl, utts = hold_call("好的,请您稍等", "您的来行等待,查到了", 15)  # 感谢您的耐心等待, 0.65
+    res = CHECKS["hold"](HOLD, CallView(tl, tuple(utts), {}, {HOLD.rule_id: HOLD}))
+    [f] = res.findings
+    assert res.outcome == "fail" and "疑似识别误差" in f.evidence and "感谢您的耐心等待" in f.evidence
+    tl, utts = hold_call("好的,请您稍等", "查到了", 15)
+    assert "疑似识别误差" not in CHECKS["hold"](HOLD, CallView(tl, tuple(utts), {}, {})).findings[0].evidence
+
+
 def test_hold_na_for_short_silence_and_for_silent_line():
     tl, utts = hold_call("好的", "查到了", 5)
     assert run(HOLD, tl, utts).outcome == "na"

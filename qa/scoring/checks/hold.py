@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from qa.records import Interval, RuleResult
-from qa.scoring.checks.base import CallView, all_speech, finding, outcome, param, silences
+from qa.scoring.checks.base import CallView, all_speech, finding, near_miss_note, outcome, param, silences
 
 EDGE_SLACK_S = 0.5  # word times and speech-activity edges disagree by a few hundred ms
 
@@ -32,18 +32,21 @@ def check_hold(rule: Any, call: CallView) -> RuleResult:
     asks = call.matches(rule, "wait_request", roles=call.required_roles(rule))
     afters = call.matches(rule, "after_hold", roles=call.required_roles(rule))
     findings = []
+    roles = call.required_roles(rule)
     for h in found:
         asked = [m for m in asks if h.start_s - window_s <= m.start_s and m.end_s <= h.start_s + EDGE_SLACK_S]
         thanked = [m for m in afters if h.end_s - EDGE_SLACK_S <= m.start_s <= h.end_s + window_s]
         if not asked:
+            start, end = max(0.0, h.start_s - window_s), h.start_s
+            near = call.near_miss(rule, ("wait_request",), roles, start, end + EDGE_SLACK_S)
             findings.append(finding(
-                rule, max(0.0, h.start_s - window_s), h.start_s,
-                f"让客户等待{h.duration_s:.0f}秒前没有征询客户意见",
+                rule, start, end, f"让客户等待{h.duration_s:.0f}秒前没有征询客户意见{near_miss_note(near)}",
             ))
         if not thanked:
+            start, end = h.end_s, h.end_s + window_s
+            near = call.near_miss(rule, ("after_hold",), roles, start - EDGE_SLACK_S, end)
             findings.append(finding(
-                rule, h.end_s, h.end_s + window_s,
-                f"等待{h.duration_s:.0f}秒后没有感谢或致歉",
+                rule, start, end, f"等待{h.duration_s:.0f}秒后没有感谢或致歉{near_miss_note(near)}",
             ))
     detail = ", ".join(f"hold {h.start_s:.1f}-{h.end_s:.1f} s" for h in found)
     return outcome(rule, findings, detail)
