@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from bench.accuracy import event_match, reference_transcript, rule_counts
+from dataclasses import replace
+
+from bench.accuracy import event_match, near_miss_hints, reference_transcript, rule_counts
+from qa.records import Finding, RuleResult
+from qa.scoring import store
 from qa.scoring.store import StoredCall
 from tests.built_calls import sample_call
 
@@ -34,3 +38,17 @@ def test_rule_counts_and_events_score_fail_as_the_positive_class():
     labelled = [{"start_s": 10.0, "end_s": 11.0, "phrase": "不知道"}, {"start_s": 30.0, "end_s": 31.0, "phrase": "不行"}]
     found = [(10.5, 11.0, "不知道"), (12.9, 13.0, "不知道"), (50.0, 51.0, "不行")]
     assert event_match(labelled, found) == (1, 2, 1)  # one hit, two stray findings, one miss
+
+
+def test_misheard_line_hints_are_judged_by_the_tagged_line_in_the_finding_window(tmp_path):
+    db = tmp_path / "qa.duckdb"
+    hint = "开头8秒内没有标准问候语: 也好; 疑似识别误差: “也好”接近“您好”(相似度0.70), 请听录音核实"
+    labels = {}
+    for call_id, said, evidence in (("a", True, hint), ("b", True, "开头8秒内没有标准问候语: 也好"),
+                                    ("c", False, "开头8秒内没有标准问候语: 什么问题"), ("d", False, hint)):
+        greeting = RuleResult("greeting.opening", "fail", 15.0,
+                              (Finding("greeting.opening", 1.0, 9.0, "agent", evidence),))
+        store.save_call(db, replace(sample_call(call_id), rule_results=(greeting,)))
+        line = {"role": "agent", "start_s": 1.2, "end_s": 3.0, "text": "您好", "tags": ["greeting"] if said else []}
+        labels[call_id] = {"expected": {"greeting.opening": "pass" if said else "fail"}, "script": [line]}
+    assert near_miss_hints(db, labels) == ((1, 2), (1, 2))  # (hinted, findings): line said / not said
