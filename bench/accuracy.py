@@ -30,6 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from qa.phrases.rulebook import load_rulebook
+from qa.phrases.textnorm import match_key
 from qa.records import Transcript, Utterance
 from qa.scoring import store
 from qa.scoring.batch import run_batch
@@ -58,14 +59,24 @@ def load_labels(folder: Path) -> dict[str, dict]:
 
 
 def event_match(labelled: list[dict], found: list[tuple[float, float, str]]) -> tuple[int, int, int]:
-    """One-to-one: each labelled phrase takes the nearest unused finding within the tolerance."""
+    """Each labelled phrase takes the nearest unused finding within the tolerance; a
+    finding of a longer phrase that contains it (喂,说话呀!再不说话我就挂了啊 holds both
+    喂,说话呀 and 再不说话我就挂了) may serve every labelled phrase it contains."""
     unused = list(found)
+    used: list[tuple[float, float, str]] = []
     tp = 0
     for ev in sorted(labelled, key=lambda e: e["start_s"]):
-        near = [f for f in unused if ev["start_s"] - EVENT_TOLERANCE_S <= f[0] <= ev["end_s"] + EVENT_TOLERANCE_S]
-        if near:
-            best = min(near, key=lambda f: (f[2] != ev["phrase"], abs(f[0] - ev["start_s"])))
+        def near(pool):
+            return [f for f in pool if ev["start_s"] - EVENT_TOLERANCE_S <= f[0] <= ev["end_s"] + EVENT_TOLERANCE_S]
+        wanted = match_key(ev["phrase"])
+        covering = [f for f in near(used) if wanted and wanted in match_key(f[2])]
+        if covering:
+            tp += 1
+            continue
+        if near(unused):
+            best = min(near(unused), key=lambda f: (f[2] != ev["phrase"], abs(f[0] - ev["start_s"])))
             unused.remove(best)
+            used.append(best)
             tp += 1
     return tp, len(unused), len(labelled) - tp
 

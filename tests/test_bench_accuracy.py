@@ -52,3 +52,11 @@ def test_misheard_line_hints_are_judged_by_the_tagged_line_in_the_finding_window
         line = {"role": "agent", "start_s": 1.2, "end_s": 3.0, "text": "您好", "tags": ["greeting"] if said else []}
         labels[call_id] = {"expected": {"greeting.opening": "pass" if said else "fail"}, "script": [line]}
     assert near_miss_hints(db, labels) == ((1, 2), (1, 2))  # (hinted, findings): line said / not said
+
+
+def test_a_finding_of_a_longer_phrase_serves_each_labelled_phrase_it_contains():
+    labelled = [{"start_s": 20.0, "end_s": 23.0, "phrase": "喂,说话呀"},
+                {"start_s": 20.0, "end_s": 23.0, "phrase": "再不说话我就挂了"},
+                {"start_s": 20.0, "end_s": 23.0, "phrase": "你自己去看"}]
+    found = [(20.1, 22.9, "喂,说话呀!再不说话我就挂了啊")]
+    assert event_match(labelled, found) == (2, 0, 1)  # 你自己去看 is not in it

@@ -117,12 +117,24 @@ def test_exclusion_cancels_only_inside_context():
 
 
 def test_a_syllable_misheard_by_a_letter_scores_above_one_misheard_outright():
-    # 啦 (la) heard as 了 (le) shares the initial; 吗 (ma) shares nothing with 啦 but the final.
+    # 声 (sheng) heard as 身 (shen) shares most letters; 多 (duo) shares none.
     spec = PhraseSpec("喂,你出声啦")
     near, far = (find([spec], [Utterance("agent", 0, 0, 1, t)], min_similarity=0.0)[0].similarity
-                 for t in ("喂你出声了", "喂你出声哦"))
+                 for t in ("喂你出身啦", "喂你出多啦"))
     assert near > far
-    assert find([spec], [Utterance("agent", 0, 0, 1, "喂你出声了")])  # at the shipped threshold
+    assert find([spec], [Utterance("agent", 0, 0, 1, "喂你出身啦")])  # at the shipped threshold
+
+
+@pytest.mark.parametrize("heard", ["喂你出声了", "喂你出声哦", "喂你出声"])
+def test_a_final_particle_heard_as_another_or_lost_does_not_count_against_the_phrase(heard):
+    [m] = find([PhraseSpec("喂,你出声啦")], [Utterance("agent", 0, 0, 1, heard)])
+    assert m.similarity == 1.0
+
+
+@pytest.mark.parametrize("phrase, heard", [("懂了吧", "我懂了"), ("您还需要其它帮助吗", "您还需要其它帮助")])
+def test_short_phrases_and_questions_keep_their_final_particle(phrase, heard):
+    found = find([PhraseSpec(phrase)], [Utterance("agent", 0, 0, 1, heard)])
+    assert all(m.similarity < 1.0 for m in found)  # 懂了 is everywhere; 吗 makes the question
 
 
 def test_misheard_legit_context_still_excuses_a_longer_phrase():

@@ -6,6 +6,8 @@ alignment; the similarity is the best level, discounted for the coarser ones.
 Templates are split at their slots into fragments that must appear in order,
 each within a bounded gap of the previous one ({company}, {agent_no} accept any
 text; closed slots such as {holiday} are expanded from the rulebook's values).
+A phrase that ends in a sentence-final particle (啦, 吧, 了...) is also matched
+without it: recognizers swap and drop those, and they carry tone, not words.
 
 Phrases of at most three characters are too short for fuzzy matching: one
 character must match exactly, two or three must match syllable by syllable,
@@ -47,6 +49,10 @@ SHORT_LEN = 3
 EXCLUSION_SLACK = 1  # a fuzzy hit may spill one character past its legit context
 _AGENT_NO_CHARS = NUMERAL_CHARS | {"号"}
 PREFILTER = True  # the bigram index; off only to prove it loses nothing
+# Sentence-final particles carry a line's tone, not its words, and recognizers
+# swap them (啦 heard as 了): a phrase ending in one also matches without it.
+FINAL_PARTICLE_RE = re.compile(r"[啦了吧呀啊嘛哦]\W*$")
+MIN_STRIPPED_CHARS = 4  # 懂了吧 stays whole: 懂了 alone is everywhere
 MEMO_LIMIT = 200_000  # utterance texts remembered per phrase group before the memo starts over
 
 
@@ -61,8 +67,10 @@ class _Compiled:
     spec: PhraseSpec
     variants: tuple[_Variant, ...]
     short: Keyed | None  # set for phrases of <= SHORT_LEN characters without slots
-    grams: frozenset[str]
-    n_chars: int
+    grams: frozenset[str]  # of all variants together: what the index files the phrase under
+    # Per variant: (its own bigrams, its characters), so that the index asks of
+    # a text only what one variant needs (a slot value or a final particle less).
+    variant_sizes: tuple[tuple[int, int], ...]
     exclusions: tuple[Keyed, ...]  # the legit contexts
     # Contexts that are the phrase less a word or two (请问有… for 请问还有…): a
     # garbled text that lacks those words is better explained by the context.
@@ -106,23 +114,34 @@ def _variant(text: str) -> _Variant:
     return _Variant(tuple(frags), slot[0] if parts else None, slot[-1] if parts else None)
 
 
+def _without_final_particle(text: str) -> str | None:
+    """The phrase less its sentence-final particle, when what is left is long enough."""
+    m = FINAL_PARTICLE_RE.search(text)
+    if m is None or len(keyed(text[:m.start()]).key) < MIN_STRIPPED_CHARS:
+        return None
+    return text[:m.start()]
+
+
 @lru_cache(maxsize=4096)
 def _compile(spec: PhraseSpec, closed: tuple[tuple[str, tuple[str, ...]], ...]) -> _Compiled:
-    variants = tuple(v for text in _expand(spec.text, dict(closed)) if (v := _variant(text)).fragments)
+    texts = _expand(spec.text, dict(closed))
+    texts += [t for text in texts if (t := _without_final_particle(text))]
+    variants = tuple(v for text in texts if (v := _variant(text)).fragments)
     grams: set[str] = set()
+    sizes = []
     for v in variants:
-        for frag in v.fragments:
-            grams |= _bigrams(frag.text.near)
+        own = set().union(*(_bigrams(frag.text.near) for frag in v.fragments))
+        sizes.append((len(own), sum(len(f.text.key) for f in v.fragments)))
+        grams |= own
     short = None
     only = variants[0] if len(variants) == 1 else None
     if only and len(only.fragments) == 1 and not (only.lead_slot or only.trail_slot) \
             and len(only.fragments[0].text.key) <= SHORT_LEN:
         short = only.fragments[0].text
-    n_chars = min((sum(len(f.text.key) for f in v.fragments) for v in variants), default=0)
     exclusions = tuple(k for e in spec.exclusions if (k := keyed(e)).key)
     whole = ["".join(f.text.near for f in v.fragments) for v in variants]
     fuzzy = tuple(e for e in exclusions if any(_subsequence(e.near, w) for w in whole))
-    return _Compiled(spec, variants, short, frozenset(grams), n_chars, exclusions, fuzzy)
+    return _Compiled(spec, variants, short, frozenset(grams), tuple(sizes), exclusions, fuzzy)
 
 
 def _subsequence(short: str, long: str) -> bool:
@@ -367,7 +386,7 @@ def _utterance_hits(index: _Index, k: Keyed, role: str, roles: Sequence[str] | N
         else:
             # Each error breaks about two bigrams; a margin of three keeps the
             # index a pure speed-up (bench/phrases.py measures it against no index).
-            needed = max(1, len(c.grams) - 3 * round(c.n_chars * (1 - threshold)))
+            needed = max(1, min(g - 3 * round(n * (1 - threshold)) for g, n in c.variant_sizes))
             hit = _fuzzy_hit(c, k) if hits >= needed else None
         if hit is None or hit[0] < threshold:
             continue
