@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from built_calls import conversation, rule, rulebook, substring_find, timeline, utt
+from built_calls import conversation, rule, rulebook, speech_of, substring_find, timeline, utt
 from qa.phrases.rulebook import PhraseSpec
 from qa.records import Interval
 from qa.scoring.checks import CHECKS, CallView, CheckError, run_rules, validate_rulebook
@@ -385,6 +385,20 @@ def test_hold_thanks_misheard_is_pointed_out():
     assert res.outcome == "fail" and "疑似识别误差" in f.evidence and "感谢您的耐心等待" in f.evidence
     tl, utts = hold_call("好的,请您稍等", "查到了", 15)
     assert "疑似识别误差" not in CHECKS["hold"](HOLD, CallView(tl, tuple(utts), {}, {})).findings[0].evidence
+
+
+def test_hold_music_blips_with_no_words_do_not_split_a_hold():
+    """A hold-music note's attack detected as 0.12 s of 'speech' every 3 s."""
+    utts = BEFORE + [utt("agent", 9, 11, "好的"), utt("agent", 24, 26, "查到了"), utt("customer", 27, 29, "好的谢谢")]
+    speech = speech_of(utts, "agent") + ((12.0, 12.12), (15.0, 15.12), (18.0, 18.12), (21.0, 21.12))
+    tl = timeline(30, agent=speech, customer=speech_of(utts, "customer"))
+    res = run(HOLD, tl, utts)
+    assert res.outcome == "fail" and "hold 11.0-24.0" in res.detail
+    guessed = utts + [utt("agent", 17.6, 18.5, "你")]  # one character written over a blip
+    assert "hold 11.0-24.0" in run(HOLD, tl, guessed).detail
+    said = utts + [utt("customer", 18.0, 18.3, "好的")]  # words heard there: two pauses, no hold
+    tl = timeline(30, agent=speech, customer=speech_of(said, "customer"))
+    assert run(HOLD, tl, said).outcome == "na"
 
 
 def test_hold_na_for_short_silence_and_for_silent_line():

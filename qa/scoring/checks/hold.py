@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from qa.phrases.textnorm import keyed
 from qa.records import Interval, RuleResult
 from qa.scoring.checks.base import CallView, all_speech, finding, near_miss_note, outcome, param, silences
 
 EDGE_SLACK_S = 0.5  # word times and speech-activity edges disagree by a few hundred ms
+# A sound this short with at most one character heard in it (a hold-music
+# note's attack, a click, which the recognizer may still write as 你 or 请)
+# does not end a hold: the silences on both sides of it are one wait.
+BLIP_S = 0.3
 
 
 def holds(call: CallView, min_hold_s: float) -> list[Interval]:
@@ -18,7 +23,21 @@ def holds(call: CallView, min_hold_s: float) -> list[Interval]:
     first = min(iv.start_s for iv in speech)
     last = max(iv.end_s for iv in speech)
     gaps = call.timeline.mutual_silence or tuple(silences(speech, first, last))
+    gaps = _across_blips(call, sorted(gaps, key=lambda g: g.start_s))
     return [g for g in gaps if g.start_s >= first and g.end_s <= last and g.duration_s >= min_hold_s]
+
+
+def _across_blips(call: CallView, gaps: list[Interval]) -> list[Interval]:
+    joined: list[Interval] = []
+    for g in gaps:
+        prev = joined[-1] if joined else None
+        if prev is not None and g.start_s - prev.end_s <= BLIP_S and not any(
+                u.start_s < g.start_s and u.end_s > prev.end_s and len(keyed(u.text).key) > 1
+                for u in call.utterances):
+            joined[-1] = Interval(prev.start_s, g.end_s)
+        else:
+            joined.append(g)
+    return joined
 
 
 def check_hold(rule: Any, call: CallView) -> RuleResult:
