@@ -34,12 +34,12 @@ from qa.phrases.textnorm import match_key
 from qa.records import Transcript, Utterance
 from qa.scoring import store
 from qa.scoring.batch import run_batch
+from qa.scoring.checks.base import NEAR_MISS_MARK
 from qa.scoring.db import reading
 from qa.scoring.metadata import load_metadata
 from qa.scoring.score import apply_rules
 
 EVENT_TOLERANCE_S = 2.0
-NEAR_MISS_MARK = "疑似识别误差"  # qa.scoring.checks.base.near_miss_note
 
 
 def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
@@ -66,15 +66,14 @@ def event_match(labelled: list[dict], found: list[tuple[float, float, str]]) -> 
     used: list[tuple[float, float, str]] = []
     tp = 0
     for ev in sorted(labelled, key=lambda e: e["start_s"]):
-        def near(pool):
-            return [f for f in pool if ev["start_s"] - EVENT_TOLERANCE_S <= f[0] <= ev["end_s"] + EVENT_TOLERANCE_S]
+        lo, hi = ev["start_s"] - EVENT_TOLERANCE_S, ev["end_s"] + EVENT_TOLERANCE_S
         wanted = match_key(ev["phrase"])
-        covering = [f for f in near(used) if wanted and wanted in match_key(f[2])]
-        if covering:
+        if any(lo <= f[0] <= hi and wanted and wanted in match_key(f[2]) for f in used):
             tp += 1
             continue
-        if near(unused):
-            best = min(near(unused), key=lambda f: (f[2] != ev["phrase"], abs(f[0] - ev["start_s"])))
+        near = [f for f in unused if lo <= f[0] <= hi]
+        if near:
+            best = min(near, key=lambda f: (f[2] != ev["phrase"], abs(f[0] - ev["start_s"])))
             unused.remove(best)
             used.append(best)
             tp += 1

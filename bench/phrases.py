@@ -6,7 +6,8 @@ Builds the labelled corpus (bench/phrase_corpus.py), tunes min_similarity on
 the dev split (highest recall at precision >= 0.98), and reports precision and
 recall per phrase family on the held-out test split for exact matching and
 for the fuzzy matcher at the tuned threshold and at the shipped ones (the
-matcher's default, or a rule's own min_similarity), all in this run. Then measures matches per second (with and without the bigram index).
+matcher's default, or a rule's own min_similarity), all in this run. Then
+measures matches per second (with and without the bigram index).
 If bench/out/asr_samples.json exists (real ASR of the sample calls), it is
 scored too, against the labels in recordings_sample/<call_id>.json.
 """

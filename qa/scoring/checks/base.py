@@ -9,6 +9,7 @@ the rules again on stored transcripts alone.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from qa.records import Finding, Interval, Match, RuleResult, Timeline, Utterance
@@ -16,6 +17,7 @@ from qa.records import Finding, Interval, Match, RuleResult, Timeline, Utterance
 FindFn = Callable[..., list[Match]]
 # Below a rule's floor, a wording this close is reported beside a missing line.
 NEAR_MISS_SIMILARITY = 0.6
+NEAR_MISS_MARK = "疑似识别误差"  # how the evidence says so
 
 
 class CheckError(Exception):
@@ -60,17 +62,20 @@ class CallView:
         found = self.find(phrases, self.utterances, roles=tuple(roles), slots=self.slots or None,
                           min_similarity=NEAR_MISS_SIMILARITY)
         near = [m for m in found if m.end_s >= start_s and m.start_s <= end_s]
-        if near:
-            # Words that are another phrase of the rulebook, heard well (请问您需要什么帮助 of
-            # the greeting, 感谢您的耐心等待 of a hold), are that phrase, not this one misheard.
-            said = [m for other in self.rules.values() if other is not rule for group in other.phrases.values()
-                    if group
-                    for m in self.find(group, self.utterances, roles=None, slots=self.slots or None,
-                                       min_similarity=other.params.get("min_similarity"))]
-            near = [m for m in near if not any(
-                o.utterance_idx == m.utterance_idx and o.span[0] < m.span[1] and m.span[0] < o.span[1]
-                and o.similarity > m.similarity for o in said)]
+        # Words that are another phrase of the rulebook, heard well (请问您需要什么帮助 of
+        # the greeting, 感谢您的耐心等待 of a hold), are that phrase, not this one misheard.
+        said = [m for rule_id, m in self._rulebook_hits if rule_id != rule.rule_id] if near else ()
+        near = [m for m in near if not any(
+            o.utterance_idx == m.utterance_idx and o.span[0] < m.span[1] and m.span[0] < o.span[1]
+            and o.similarity > m.similarity for o in said)]
         return max(near, key=lambda m: m.similarity, default=None)
+
+    @cached_property
+    def _rulebook_hits(self) -> tuple[tuple[str, Match], ...]:
+        """Every phrase of every rule heard at its rule's floor, found once per call."""
+        return tuple((other.rule_id, m) for other in self.rules.values() for group in other.phrases.values()
+                     if group for m in self.find(group, self.utterances, roles=None, slots=self.slots or None,
+                                                 min_similarity=other.params.get("min_similarity")))
 
     def shared_param(self, rule: Any | None, name: str, kind: str, default: float) -> float:
         """A setting of this rule, else of the rulebook's rule of `kind`, else the default.
@@ -141,7 +146,7 @@ def near_miss_note(match: Match | None) -> str:
     """The evidence's pointer to a likely misheard mandated line."""
     if match is None:
         return ""
-    return f"; 疑似识别误差: “{match.text}”接近“{match.phrase}”(相似度{match.similarity:.2f}), 请听录音核实"
+    return f"; {NEAR_MISS_MARK}: “{match.text}”接近“{match.phrase}”(相似度{match.similarity:.2f}), 请听录音核实"
 
 
 def param(rule: Any, name: str, default: float) -> float:

@@ -48,10 +48,10 @@ def check_hold(rule: Any, call: CallView) -> RuleResult:
     found = holds(call, min_hold_s)
     if not found:
         return outcome(rule, (), f"no silence of {min_hold_s:g} s or more", na=True)
-    asks = call.matches(rule, "wait_request", roles=call.required_roles(rule))
-    afters = call.matches(rule, "after_hold", roles=call.required_roles(rule))
-    findings = []
     roles = call.required_roles(rule)
+    asks = call.matches(rule, "wait_request", roles=roles)
+    afters = call.matches(rule, "after_hold", roles=roles)
+    findings = []
     for h in found:
         asked = [m for m in asks if h.start_s - window_s <= m.start_s and m.end_s <= h.start_s + EDGE_SLACK_S]
         thanked = [m for m in afters if h.end_s - EDGE_SLACK_S <= m.start_s <= h.end_s + window_s]
