@@ -9,7 +9,6 @@ sidebar's refresh button). No connection outlives a function call.
 from __future__ import annotations
 
 import html
-import json
 import os
 import threading
 from datetime import date, datetime
@@ -21,6 +20,7 @@ import streamlit as st
 
 from qa.scoring import queries, queries_phrases, queries_reviews
 from qa.scoring.db import StoreBusyError, StoreError, reading, writing
+from qa.words_layout import words_from_json
 
 DB_ENV = "CALLQA_DB"
 CACHE_TTL_S = 30
@@ -123,16 +123,13 @@ def _marked_words(words_json: str | None, text: str, spans: list[tuple[float, fl
     """The utterance as HTML with the words inside any of `spans` marked."""
     if not spans:
         return html.escape(text)
-    try:
-        words = json.loads(words_json) if words_json else []
-    except ValueError:
-        words = []
+    words = words_from_json(words_json)
     if not words:  # no word times: mark the whole line
         return f"<mark>{html.escape(text)}</mark>"
     parts = []
     for word in words:
-        middle = (float(word[1]) + float(word[2])) / 2
-        piece = html.escape(str(word[0]))
+        middle = (word.start_s + word.end_s) / 2
+        piece = html.escape(word.text)
         hit = any(start - 0.05 <= middle <= end + 0.05 for start, end in spans)
         parts.append(f"<mark>{piece}</mark>" if hit else piece)
     return "".join(parts)

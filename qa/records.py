@@ -8,7 +8,7 @@ of the recording.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Role = Literal["agent", "customer", "unknown"]
 Outcome = Literal["pass", "fail", "na"]
@@ -124,6 +124,11 @@ class Finding:
     similarity: float | None = None
     clause: str = ""  # the source clause of the standard that is broken
     severity: str = "major"
+    message: str = ""  # key of the evidence in qa.scoring.messages: which line or step it is about
+    message_args: tuple[tuple[str, Any], ...] = ()  # the values the evidence was filled with
+    # A time that does not move with window settings (the answer, the last
+    # speech, the hold's edge, the phrase itself): the finding's id is built on it.
+    anchor_s: float | None = None
 
 
 @dataclass(frozen=True)

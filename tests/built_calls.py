@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from qa.phrases.rulebook import PhraseSpec, Rulebook, RuleSpec
+from qa.phrases.rulebook import PhraseSpec, Rulebook, RuleSpec, Scorecard
 from qa.records import Interval, Match, Overlap, Timeline, Utterance
 
 _PUNCT = re.compile(r"[\s,.!?;:，。！？；：、]")
@@ -34,16 +34,32 @@ def substring_find(phrases, utterances, *, roles=None, min_similarity=None, slot
     return hits
 
 
+def kind_defaults(kind: str) -> dict:
+    """The params of `kind` as the default rulebook resolves them (its only source)."""
+    from qa.phrases import load_rulebook
+
+    global _DEFAULT_BOOK
+    _DEFAULT_BOOK = _DEFAULT_BOOK or load_rulebook()
+    return dict(next(r.params for r in _DEFAULT_BOOK.rules.values() if r.kind == kind))
+
+
+_DEFAULT_BOOK = None
+
+
 def rule(kind: str, rule_id: str | None = None, *, points: float = 10, critical: bool = False,
          severity: str = "major", phrases: dict | None = None, **params) -> RuleSpec:
+    """A rule of `kind` with the default rulebook's params for that kind, `params` overriding them."""
     groups = {g: tuple(p if isinstance(p, PhraseSpec) else PhraseSpec(p) for p in items)
               for g, items in (phrases or {}).items()}
     return RuleSpec(rule_id or f"test.{kind}", kind, kind, f"clause of {kind}", float(points), critical,
-                    severity, ("agent",), groups, dict(params))
+                    severity, ("agent",), groups, {**kind_defaults(kind), **params})
 
 
-def rulebook(*rules: RuleSpec, version: str = "v-test") -> Rulebook:
-    return Rulebook("test", version, {r.rule_id: r for r in rules}, (), {})
+CARD = Scorecard(full_marks=100.0, pass_mark=80.0, points="at_most", critical_fails_call=True)
+
+
+def rulebook(*rules: RuleSpec, version: str = "v-test", scorecard: Scorecard = CARD) -> Rulebook:
+    return Rulebook("test", version, {r.rule_id: r for r in rules}, (), {}, scorecard)
 
 
 def utt(role: str, start: float, end: float, text: str) -> Utterance:

@@ -7,12 +7,12 @@ import pytest
 from built_calls import conversation, rule, rulebook, speech_of, substring_find, timeline, utt
 from qa.phrases.rulebook import PhraseSpec
 from qa.records import Interval
-from qa.scoring.checks import CHECKS, CallView, CheckError, run_rules, validate_rulebook
+from qa.scoring.checks import KINDS, CallView, CheckError, run_rules
 
 
 def run(r, tl, utts=(), others=()):
     rules = {x.rule_id: x for x in (r, *others)}
-    return CHECKS[r.kind](r, CallView(tl, tuple(utts), {}, rules, substring_find))
+    return KINDS[r.kind].check(r, CallView(tl, tuple(utts), {}, rules, substring_find))
 
 
 GREET = "您好,宇鑫客服中心,很高兴为您服务"
@@ -76,11 +76,15 @@ def test_late_apology_too_late_in_the_call_fails():
     assert res.outcome == "fail"
 
 
-def test_late_apology_reads_the_ring_limit_from_the_rings_rule():
+def test_late_apology_applies_past_its_own_ring_limit():
+    """The limit is the rule's own param (the default rulebook names the shared max_rings setting),
+    never read from whichever rings rule comes first."""
     utts = [utt("agent", 12, 14, GREET)]
     tl = conversation(utts, rings=2, ring_source="detected")
-    assert run(APOLOGY, tl, utts, [rule("rings", max_rings=1)]).outcome == "fail"
-    assert run(APOLOGY, tl, utts, [rule("rings", max_rings=2)]).outcome == "na"
+    strict = rule("late_apology", phrases=APOLOGY.phrases, max_rings=1)
+    assert run(strict, tl, utts, [rule("rings", max_rings=5)]).outcome == "fail"
+    assert run(rule("late_apology", phrases=APOLOGY.phrases, max_rings=2), tl, utts,
+               [rule("rings", max_rings=1)]).outcome == "na"
 
 
 def test_late_apology_agent_silent_fails():
@@ -143,7 +147,7 @@ def test_a_rule_can_ask_for_the_exact_wording(min_similarity, expected):
     params = {"window_s": 8} if min_similarity is None else {"window_s": 8, "min_similarity": min_similarity}
     greeting = rule("greeting", phrases={"greeting": ["您好,宇鑫客服中心,很高兴为您服务"]}, **params)
     utts = [utt("agent", 1, 4, "您好,宇鑫客服中新,很高兴为您服务")]
-    res = CHECKS["greeting"](greeting, CallView(conversation(utts, answer=0.5), tuple(utts), {}, {}))
+    res = KINDS["greeting"].check(greeting, CallView(conversation(utts, answer=0.5), tuple(utts), {}, {}))
     assert res.outcome == expected
 
 
@@ -172,7 +176,7 @@ def _closing_with_matcher(offer: str, farewell: str = "感谢您的来电", *oth
     """The closing check with the real fuzzy matcher (no substring stand-in)."""
     utts = TALK + [utt("agent", 25, 28, offer), utt("customer", 29, 30, "没有了"), utt("agent", 31, 33, farewell)]
     rules = {r.rule_id: r for r in (CLOSING, *others)}
-    return CHECKS["closing"](CLOSING, CallView(conversation(utts), tuple(utts), {}, rules))
+    return KINDS["closing"].check(CLOSING, CallView(conversation(utts), tuple(utts), {}, rules))
 
 
 def test_a_missing_closing_line_points_to_a_likely_misheard_one():
@@ -380,11 +384,11 @@ def test_hold_missing_request_and_thanks():
 
 def test_hold_thanks_misheard_is_pointed_out():
     tl, utts = hold_call("好的,请您稍等", "您的来行等待,查到了", 15)  # 感谢您的耐心等待, 0.65
-    res = CHECKS["hold"](HOLD, CallView(tl, tuple(utts), {}, {HOLD.rule_id: HOLD}))
+    res = KINDS["hold"].check(HOLD, CallView(tl, tuple(utts), {}, {HOLD.rule_id: HOLD}))
     [f] = res.findings
     assert res.outcome == "fail" and "疑似识别误差" in f.evidence and "感谢您的耐心等待" in f.evidence
     tl, utts = hold_call("好的,请您稍等", "查到了", 15)
-    assert "疑似识别误差" not in CHECKS["hold"](HOLD, CallView(tl, tuple(utts), {}, {})).findings[0].evidence
+    assert "疑似识别误差" not in KINDS["hold"].check(HOLD, CallView(tl, tuple(utts), {}, {})).findings[0].evidence
 
 
 def test_hold_music_blips_with_no_words_do_not_split_a_hold():
@@ -490,8 +494,10 @@ def test_run_rules_skips_disabled_and_rejects_unknown_kinds():
     book = rulebook(RINGS, replace(GREETING, enabled=False))
     results = run_rules(book, timeline(rings=5, ring_source="detected"), (), find=substring_find)
     assert [r.rule_id for r in results] == [RINGS.rule_id]
+    from qa.phrases.rulebook import RuleSpec
+    telepathy = RuleSpec("x.y", "telepathy", "t", "s", 1.0, False, "minor", ("agent",))
     with pytest.raises(CheckError, match="unknown kind"):
-        validate_rulebook(rulebook(rule("telepathy")))
+        run_rules(rulebook(telepathy), timeline(), (), find=substring_find)
 
 
 def test_missing_phrase_group_is_a_check_error():
@@ -502,4 +508,4 @@ def test_missing_phrase_group_is_a_check_error():
 
 def test_default_rulebook_kinds_all_have_checks():
     from qa.phrases.rulebook import load_rulebook
-    validate_rulebook(load_rulebook())
+    assert {r.kind for r in load_rulebook().rules.values()} <= set(KINDS)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.phrases import KINDS, PhraseSpec, RulebookError, load_rulebook
-from qa.phrases.rulebook import REQUIRED
+from qa.phrases import PhraseSpec, RulebookError, load_rulebook, rulebook_from_json
+from qa.scoring.checks import KINDS
 
 DESIGN_RULE_IDS = ("answer.rings", "answer.late_apology", "greeting.opening", "closing.farewell",
                    "phrase.forbidden", "silent_line.procedure", "hold.procedure",
@@ -34,8 +34,8 @@ def test_default_has_every_rule_with_source_and_required_parts(default):
         rule = default.rules[rule_id]
         assert rule.kind in KINDS and rule.title and rule.roles == ("agent",)
         assert re.match(r"00[0-4] ", rule.source), rule.source  # names the seed document
-        groups, params = REQUIRED[rule.kind]
-        assert all(rule.phrases[g] for g in groups) and all(p in rule.params for p in params)
+        kind = KINDS[rule.kind]
+        assert all(rule.phrases[g] for g in kind.groups) and set(rule.params) == set(kind.params)
     assert sum(r.points for r in default.rules.values()) == 100
     assert len(default.version) == 12 and default.sources[0].endswith("default_rulebook.toml")
 
@@ -107,7 +107,7 @@ phrases = { offer_help = ["还有别的吗"], farewell = ["谢谢"] }
     assert book.rules["closing.farewell"].phrases["farewell"] == (PhraseSpec("祝您生活愉快"),)
     assert book.rules["closing.farewell"].phrases["offer_help"] == default.rules["closing.farewell"].phrases["offer_help"]
     assert not book.rules["talk.speech_rate"].enabled and book.rules["talk.speech_rate"].title == "语速缓慢柔和"
-    assert book.rules["custom.thanks"].params == {"window_s": 20.0}
+    assert book.rules["custom.thanks"].params == {**default.rules["closing.farewell"].params, "window_s": 20.0}
     assert book.slots["company"] == ("星辰",) and book.slots["holiday"] == default.slots["holiday"]
     assert book.version != default.version
 
@@ -135,6 +135,21 @@ def test_version_is_stable_and_follows_content(tmp_path, default):
     ('[rules."answer.rings"]\nmax_ring = 3\n', 2, "unknown key 'max_ring'"),
     ('[rules."answer.rings"]\nroles = ["boss"]\n', 2, "unknown role 'boss'"),
     ('[rules."closing.farewell".params]\nwindow_s = 20\nmin_similarity = 0.3\n', 3, "min_similarity must be"),
+    # a mistyped param is refused, with the expected type, before any call is scored
+    ('[rules."closing.farewell".params]\nwindow_s = "abc"\n', 2, "param window_s must be a number (seconds)"),
+    ('[rules."answer.rings".params]\n\nmax_rings = 2.5\n', 3, "param max_rings must be a whole number"),
+    ('[kinds.hold.params]\nmin_hold_s = -1\n', 2, "param min_hold_s must be a number (seconds) above 0"),
+    ('[settings]\nmax_rings = "three"\n', 2, "param max_rings must be a whole number"),
+    ('[rules."closing.farewell".params]\nwindow = 20\n', 2, "unknown param 'window'"),
+    ('[kinds.closing.params]\nwindow = 20\n', 2, "unknown param 'window'"),
+    ('[rules."hold.procedure".phrases]\nthanks = ["谢谢"]\n', 2, "unknown phrase group 'thanks'"),
+    ('[rules."hold.procedure".phrases]\nsilent_line_words = { shared = ["nope"] }\n', 2, "no shared group 'nope'"),
+    ('[rules."answer.rings".params]\nmax_rings = { setting = "nope" }\n', 2, "names setting 'nope'"),
+    # points that add up to more than the score card's full marks
+    ('[rules."phrase.forbidden"]\npoints = 30\n', 2, "points add up to 110"),
+    ('[scorecard]\npass_mark = 120\n', 2, "pass_mark must lie from 0 to full_marks"),
+    ('[scorecard]\npoints = "sometimes"\n', 2, "points must be one of"),
+    ('[scorecard]\ncritical_fails_call = 1\n', 2, "critical_fails_call must be bool"),
 ])
 def test_broken_files_name_file_line_and_problem(tmp_path, text, line, problem):
     path = write(tmp_path, text)
@@ -147,3 +162,38 @@ def test_broken_files_name_file_line_and_problem(tmp_path, text, line, problem):
 def test_missing_file_is_a_rulebook_error(tmp_path):
     with pytest.raises(RulebookError, match="cannot read"):
         load_rulebook(tmp_path / "absent.toml")
+
+
+def test_exact_points_policy_refuses_a_total_short_of_full_marks(tmp_path):
+    path = write(tmp_path, '[scorecard]\npoints = "exact"\n\n[rules."talk.speech_rate"]\nenabled = false\n')
+    with pytest.raises(RulebookError, match="add up to 90, but must add up to the score card's full_marks"):
+        load_rulebook(path)
+    load_rulebook(write(tmp_path, '[scorecard]\npoints = "exact"\n', "exact.toml"))  # the default adds up
+
+
+def test_a_shared_setting_is_one_number_for_every_rule_that_names_it(tmp_path, default):
+    book = load_rulebook(write(tmp_path, "[settings]\nmax_rings = 4\n"))
+    assert book.rules["answer.rings"].params["max_rings"] == 4
+    assert book.rules["answer.late_apology"].params["max_rings"] == 4
+    # a rule's own value still wins for that rule alone
+    own = load_rulebook(write(tmp_path, '[rules."answer.late_apology".params]\nmax_rings = 5\n', "own.toml"))
+    assert own.rules["answer.late_apology"].params["max_rings"] == 5 and own.rules["answer.rings"].params["max_rings"] == 3
+
+
+def test_shared_groups_are_named_by_the_rules_that_use_them(tmp_path, default):
+    scripts = default.rules["greeting.opening"].phrases["greeting"]
+    silent = default.rules["silent_line.procedure"].phrases["greeting"]
+    assert silent[: len(scripts)] == scripts and len(silent) > len(scripts)
+    book = load_rulebook(write(tmp_path, '[groups.greeting_scripts]\nextend = true\nitems = ["您好,星辰客服"]\n'))
+    assert book.rules["greeting.opening"].phrases["greeting"][-1] == PhraseSpec("您好,星辰客服")
+    assert PhraseSpec("您好,星辰客服") in book.rules["silent_line.procedure"].phrases["greeting"]
+
+
+def test_a_kind_default_serves_every_rule_of_the_kind(tmp_path, default):
+    book = load_rulebook(write(tmp_path, '[kinds.closing.params]\nwindow_s = 25.0\n'))
+    assert book.rules["closing.farewell"].params["window_s"] == 25.0
+
+
+def test_the_resolved_rulebook_reads_back_with_the_same_version(tmp_path, default):
+    back = rulebook_from_json(default.resolved_json())
+    assert back.version == default.version and back.rules == default.rules and back.scorecard == default.scorecard

@@ -24,7 +24,7 @@ def test_points_are_deducted_from_100_and_na_is_excluded():
 
 
 def test_below_the_pass_mark_fails():
-    card = score_card([res("a", "fail", 15), res("b", "fail", 10)], BOOK, pass_mark=80)
+    card = score_card([res("a", "fail", 15), res("b", "fail", 10)], BOOK)
     assert card.score == 75 and not card.passed and card.critical == ()
 
 

@@ -10,10 +10,10 @@ sound (致电 -> 支店, 工号 -> 功耗), so the search runs in two steps:
 
 from __future__ import annotations
 
-import json
 import math
-from datetime import date
-from typing import Any
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
 import duckdb
 import pandas as pd
@@ -21,6 +21,7 @@ from rapidfuzz import fuzz
 
 from qa.scoring.queries import date_clause
 from qa.transcribe.normalize import normalize_text, pinyin_key
+from qa.words_layout import words_from_json
 
 __all__ = ["search_phrases", "span_times"]
 
@@ -28,6 +29,34 @@ RESULT_COLUMNS = [
     "call_id", "idx", "role", "started_at", "agent_id", "team", "path", "start_s", "end_s",
     "clip_start_s", "clip_end_s", "text", "match_text", "similarity", "matched_by", "before", "after", "words_json",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    """One candidate utterance that matched, with the matched span text[start:end]."""
+
+    call_id: str
+    idx: int
+    role: str
+    started_at: datetime | None
+    agent_id: str
+    team: str
+    path: str
+    start_s: float
+    end_s: float
+    text: str
+    start: int
+    end: int
+    similarity: float
+    matched_by: str
+
+
+class _Line(NamedTuple):
+    """A line of a hit's call: the hit's own word times, or a neighbour shown as context."""
+
+    role: str
+    text: str
+    words_json: str | None
 
 
 def _syllable_pairs(pinyin: str) -> list[str]:
@@ -65,24 +94,20 @@ def _best_span(query: str, query_pinyin: str, text: str, pinyin: str) -> tuple[f
 
 def span_times(words_json: str | None, text: str, start: int, end: int, utt_start: float, utt_end: float) -> tuple[float, float]:
     """Times of the characters text[start:end], from the utterance's word timestamps."""
-    try:
-        words = json.loads(words_json) if words_json else []
-    except ValueError:
-        words = []
-    words = [w for w in words if isinstance(w, list) and len(w) >= 3]
+    words = words_from_json(words_json)
     if not words or not text:
         return utt_start, utt_end
-    joined = "".join(str(w[0]).strip() for w in words)
+    joined = "".join(w.text.strip() for w in words)
     # word texts rarely re-join to the stored text exactly; map offsets proportionally
     scale = len(joined) / max(len(text), 1)
     lo, hi = start * scale, end * scale
     t0 = t1 = None
     pos = 0.0
     for word in words:
-        width = len(str(word[0]).strip())
+        width = len(word.text.strip())
         if pos + width > lo and pos < hi:
-            t0 = float(word[1]) if t0 is None else t0
-            t1 = float(word[2])
+            t0 = word.start_s if t0 is None else t0
+            t1 = word.end_s
         pos += width
     if t0 is None:
         return utt_start, utt_end
@@ -152,7 +177,7 @@ def search_phrases(
         """,
         hit_params + params + [need, cap],
     ).fetchall()
-    scored = []
+    scored: list[_Hit] = []
     for call_id, idx, role, started_at, agent_id, team, path, start_s, end_s, text, pinyin, _ in candidates:
         at = text.find(query)
         if at >= 0:  # the characters themselves: no need to align
@@ -160,37 +185,40 @@ def search_phrases(
         else:
             similarity, start, end, matched_by = _best_span(query, query_pinyin, text, pinyin or "")
         if similarity >= min_similarity:
-            scored.append((call_id, idx, role, started_at, agent_id, team, path, start_s, end_s, text,
-                           start, end, round(similarity, 3), matched_by))
+            scored.append(_Hit(call_id, idx, role, started_at, agent_id, team, path, start_s, end_s, text,
+                               start=start, end=end, similarity=round(similarity, 3), matched_by=matched_by))
     # equal similarity: a match on the characters before one on the sound alone, then the newest
-    scored.sort(key=lambda h: (-h[12], h[13] != "text", -h[3].timestamp() if h[3] else 0))
+    scored.sort(key=lambda h: (-h.similarity, h.matched_by != "text",
+                               -h.started_at.timestamp() if h.started_at else 0))
     if not refine:
         return _finish(con, scored[:limit])
     hits = _refine(_finish(con, scored[: 3 * limit]), query, min_similarity)
     return hits.head(limit).reset_index(drop=True)
 
 
-def _finish(con: duckdb.DuckDBPyConnection, scored: list[tuple]) -> pd.DataFrame:
+def _finish(con: duckdb.DuckDBPyConnection, scored: list[_Hit]) -> pd.DataFrame:
     """Clip times from word timestamps and the neighbouring lines, for the hits shown only."""
     if not scored:
         return pd.DataFrame(columns=RESULT_COLUMNS)
     # every line of the hits' calls (few), then the neighbours in Python
     rows = con.execute(
         "SELECT call_id, idx, role, text, words_json FROM utterances WHERE list_contains(?::VARCHAR[], call_id)",
-        [sorted({h[0] for h in scored})],
+        [sorted({h.call_id for h in scored})],
     ).fetchall()
-    lines = {(c, i): (role, text, words) for c, i, role, text, words in rows}
+    lines = {(c, i): _Line(role, text, words) for c, i, role, text, words in rows}
     out = []
-    for call_id, idx, role, started_at, agent_id, team, path, start_s, end_s, text, start, end, sim, by in scored:
-        words = lines.get((call_id, idx), (None, None, None))[2]
-        clip_start, clip_end = span_times(words, text, start, end, start_s, end_s)
-        before, after = lines.get((call_id, idx - 1)), lines.get((call_id, idx + 1))
+    for h in scored:
+        line = lines.get((h.call_id, h.idx))
+        words = line.words_json if line else None
+        clip_start, clip_end = span_times(words, h.text, h.start, h.end, h.start_s, h.end_s)
+        before, after = lines.get((h.call_id, h.idx - 1)), lines.get((h.call_id, h.idx + 1))
         out.append({
-            "call_id": call_id, "idx": idx, "role": role, "started_at": started_at, "agent_id": agent_id,
-            "team": team, "path": path, "start_s": start_s, "end_s": end_s,
-            "clip_start_s": clip_start, "clip_end_s": clip_end, "text": text, "match_text": text[start:end],
-            "similarity": sim, "matched_by": by,
-            "before": f"{before[0]}: {before[1]}" if before else "", "after": f"{after[0]}: {after[1]}" if after else "",
+            "call_id": h.call_id, "idx": h.idx, "role": h.role, "started_at": h.started_at, "agent_id": h.agent_id,
+            "team": h.team, "path": h.path, "start_s": h.start_s, "end_s": h.end_s,
+            "clip_start_s": clip_start, "clip_end_s": clip_end, "text": h.text, "match_text": h.text[h.start : h.end],
+            "similarity": h.similarity, "matched_by": h.matched_by,
+            "before": f"{before.role}: {before.text}" if before else "",
+            "after": f"{after.role}: {after.text}" if after else "",
             "words_json": words,
         })
     return pd.DataFrame(out, columns=RESULT_COLUMNS)
@@ -199,24 +227,22 @@ def _finish(con: duckdb.DuckDBPyConnection, scored: list[tuple]) -> pd.DataFrame
 def _refine(hits: pd.DataFrame, query: str, min_similarity: float) -> pd.DataFrame:
     """Keep the hits the rulebook matcher accepts, with its similarity, span and times."""
     from qa.phrases import PhraseSpec, find
-    from qa.records import Utterance, Word
+    from qa.records import Utterance
 
     if hits.empty:
         return hits
     spec = (PhraseSpec(text=query),)
-    keep = []
+    rows, best = [], []
     for i, hit in enumerate(hits.itertuples(index=False)):
-        words = json.loads(hit.words_json) if hit.words_json else []
         utterance = Utterance(hit.role, 0, float(hit.start_s), float(hit.end_s), hit.text,
-                              tuple(Word(str(w[0]), float(w[1]), float(w[2]), float(w[3]) if len(w) > 3 else 1.0)
-                                    for w in words))
+                              words_from_json(hit.words_json))
         found = find(spec, [utterance], min_similarity=min_similarity)
         if found:
-            best = max(found, key=lambda m: m.similarity)
-            keep.append((i, round(best.similarity, 3), best.text, best.start_s, best.end_s))
-    out = hits.iloc[[k[0] for k in keep]].copy()
-    out["similarity"] = [k[1] for k in keep]
-    out["match_text"] = [k[2] for k in keep]
-    out["clip_start_s"] = [k[3] for k in keep]
-    out["clip_end_s"] = [k[4] for k in keep]
+            rows.append(i)
+            best.append(max(found, key=lambda m: m.similarity))
+    out = hits.iloc[rows].copy()
+    out["similarity"] = [round(m.similarity, 3) for m in best]
+    out["match_text"] = [m.text for m in best]
+    out["clip_start_s"] = [m.start_s for m in best]
+    out["clip_end_s"] = [m.end_s for m in best]
     return out.sort_values(["similarity", "matched_by"], ascending=[False, False], kind="stable")

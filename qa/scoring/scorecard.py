@@ -1,9 +1,11 @@
-"""The score card: points deducted from 100, critical failures fail the call.
+"""The score card: points deducted from full marks, critical failures fail the call.
 
 A rule that fails deducts its points once; `na` rules deduct nothing and do
 not count. A rule marked critical, or any finding of critical severity (a
 critical forbidden phrase such as 有本事就投诉我), fails the call outright
-(一票否决) whatever the points say: the score drops to 0.
+(一票否决) whatever the points say: the score drops to 0. Full marks, the pass
+mark and whether critical findings fail the call are the rulebook's
+`[scorecard]`, validated when it loads.
 """
 
 from __future__ import annotations
@@ -12,9 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from qa.records import RuleResult
-
-FULL_MARKS = 100.0
-DEFAULT_PASS_MARK = 80.0
 
 
 @dataclass(frozen=True)
@@ -37,16 +36,16 @@ def critical_failures(results: Iterable[RuleResult], rules: dict[str, Any]) -> t
     return tuple(failed)
 
 
-def score_card(results: Iterable[RuleResult], rulebook: Any, pass_mark: float | None = None) -> ScoreCard:
-    """Score one call's rule results under `rulebook`."""
+def score_card(results: Iterable[RuleResult], rulebook: Any) -> ScoreCard:
+    """Score one call's rule results under `rulebook` and its score card settings."""
     results = tuple(results)
-    if pass_mark is None:
-        pass_mark = float(getattr(rulebook, "pass_mark", DEFAULT_PASS_MARK))
+    card = rulebook.scorecard
     deducted = sum(r.points for r in results if r.outcome == "fail")
-    critical = critical_failures(results, rulebook.rules)
-    score = 0.0 if critical else max(0.0, FULL_MARKS - deducted)
+    critical = critical_failures(results, rulebook.rules) if card.critical_fails_call else ()
+    score = 0.0 if critical else max(0.0, card.full_marks - deducted)
     judged = sum(1 for r in results if r.outcome != "na")
-    return ScoreCard(round(score, 2), not critical and score >= pass_mark, round(deducted, 2), critical, judged)
+    return ScoreCard(round(score, 2), not critical and score >= card.pass_mark, round(deducted, 2), critical,
+                     judged)
 
 
 @dataclass

@@ -22,6 +22,7 @@ from qa.transcribe.crosstalk import gate_words
 from qa.transcribe.guards import drop_repeated_utterances, drop_words_outside_speech
 from qa.transcribe.normalize import normalize_text
 from qa.transcribe.timeline import SignalOptions, build_timeline, speech_regions
+from qa.words_layout import words_to_lists
 
 MIXED = "mixed"
 WORD_TOLERANCE_S = 0.3  # word times from Whisper's alignment are this loose
@@ -148,7 +149,7 @@ def transcript_to_dict(t: Transcript) -> dict:
     d = asdict(t)
     d["utterances"] = [
         {**{k: v for k, v in asdict(u).items() if k != "words"},
-         "words": [[w.text, w.start_s, w.end_s, w.probability] for w in u.words]}
+         "words": words_to_lists(u.words)}
         for u in t.utterances
     ]
     return _plain(d)

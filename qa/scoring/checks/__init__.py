@@ -1,44 +1,38 @@
 """Check kinds, looked up by the `kind` each rulebook rule names.
 
 The rulebook is data (ids, phrases, thresholds, points, source clauses); this
-registry is the small set of code that a rule can instantiate.
+registry is the small set of code that a rule can instantiate. Each kind is
+declared once, beside its check (`Kind`: the check, the phrase groups it reads,
+its params with types and ranges); the rulebook loader validates every rule
+against it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from qa.records import RuleResult, Timeline, Utterance
-from qa.scoring.checks.answer import check_late_apology, check_rings
+from qa.scoring.checks.answer import LATE_APOLOGY, RINGS
 from qa.scoring.checks.base import CallView, CheckError, FindFn
-from qa.scoring.checks.hold import check_hold
-from qa.scoring.checks.silent_line import check_silent_line
-from qa.scoring.checks.talk import check_interruption, check_speech_rate
-from qa.scoring.checks.wording import check_closing, check_forbidden, check_greeting
+from qa.scoring.checks.hold import HOLD
+from qa.scoring.checks.kinds import Kind, Param
+from qa.scoring.checks.silent_line import SILENT_LINE
+from qa.scoring.checks.talk import INTERRUPTION, SPEECH_RATE
+from qa.scoring.checks.wording import CLOSING, FORBIDDEN, GREETING
 
-__all__ = ["CHECKS", "CallView", "CheckError", "run_rules", "validate_rulebook"]
+__all__ = ["CallView", "CheckError", "KINDS", "Kind", "Param", "run_rules"]
 
-CheckFn = Callable[[Any, CallView], RuleResult]
-
-CHECKS: dict[str, CheckFn] = {
-    "rings": check_rings,
-    "late_apology": check_late_apology,
-    "greeting": check_greeting,
-    "closing": check_closing,
-    "forbidden": check_forbidden,
-    "silent_line": check_silent_line,
-    "hold": check_hold,
-    "interruption": check_interruption,
-    "speech_rate": check_speech_rate,
+KINDS: dict[str, Kind] = {
+    "rings": RINGS,
+    "late_apology": LATE_APOLOGY,
+    "greeting": GREETING,
+    "closing": CLOSING,
+    "forbidden": FORBIDDEN,
+    "silent_line": SILENT_LINE,
+    "hold": HOLD,
+    "interruption": INTERRUPTION,
+    "speech_rate": SPEECH_RATE,
 }
-
-
-def validate_rulebook(rulebook: Any) -> None:
-    """Raise CheckError naming the first enabled rule whose kind has no check."""
-    for rule in rulebook.rules.values():
-        if getattr(rule, "enabled", True) and rule.kind not in CHECKS:
-            known = ", ".join(sorted(CHECKS))
-            raise CheckError(f"rule {rule.rule_id}: unknown kind '{rule.kind}' (known: {known})")
 
 
 def run_rules(
@@ -53,10 +47,10 @@ def run_rules(
     call = CallView(timeline, tuple(utterances), getattr(rulebook, "slots", {}) or {}, rulebook.rules, **extra)
     results = []
     for rule in rulebook.rules.values():
-        if not getattr(rule, "enabled", True):
+        if not rule.enabled:
             continue
-        check = CHECKS.get(rule.kind)
-        if check is None:
-            raise CheckError(f"rule {rule.rule_id}: unknown kind '{rule.kind}'")
-        results.append(check(rule, call))
+        kind = KINDS.get(rule.kind)
+        if kind is None:
+            raise CheckError(f"rule {rule.rule_id}: unknown kind '{rule.kind}' (known: {', '.join(sorted(KINDS))})")
+        results.append(kind.check(rule, call))
     return tuple(results)

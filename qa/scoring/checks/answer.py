@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from qa.records import RuleResult
-from qa.scoring.checks.base import CallView, finding, outcome, param, utterance_text_between
+from qa.scoring.checks.base import CallView, finding, outcome, param
+from qa.scoring.checks.kinds import SIMILARITY, Kind, Param, seconds
+from qa.scoring.messages import detail
 
-DEFAULT_MAX_RINGS = 3
+MAX_RINGS = Param(int, 1, 20, "rings")
 
 
 def _no_ring_info(call: CallView) -> bool:
@@ -29,34 +31,39 @@ def check_rings(rule: Any, call: CallView) -> RuleResult:
     without either there is nothing to judge.
     """
     if _no_ring_info(call):
-        return outcome(rule, (), "no ringback information", na=True)
-    max_rings = int(param(rule, "max_rings", DEFAULT_MAX_RINGS))
+        return outcome(rule, (), detail("no_ring_info"), na=True)
+    max_rings = int(rule.params["max_rings"])
     count = call.timeline.ring_count
-    detail = f"{count} rings ({call.timeline.ring_source}), limit {max_rings}"
+    summary = detail("rings.count", count=count, source=call.timeline.ring_source, limit=max_rings)
     if count <= max_rings:
-        return outcome(rule, (), detail)
+        return outcome(rule, (), summary)
     start, end = _ring_span(call)
-    evidence = f"响铃{count}声才接听(上限{max_rings}声)"
-    return outcome(rule, [finding(rule, start, end, evidence, role="agent")], detail)
+    return outcome(rule, [finding(rule, start, end, "rings.late", anchor_s=end, count=count, limit=max_rings)],
+                   summary)
 
 
 def check_late_apology(rule: Any, call: CallView) -> RuleResult:
-    """After a late answer the agent's first words must contain the apology."""
+    """After a late answer (more than the rule's `max_rings`) the agent's first words must hold the apology."""
     if _no_ring_info(call):
-        return outcome(rule, (), "no ringback information", na=True)
-    max_rings = int(call.shared_param(rule, "max_rings", "rings", DEFAULT_MAX_RINGS))
-    if call.timeline.ring_count <= max_rings:
-        return outcome(rule, (), f"answered in time ({call.timeline.ring_count} rings)", na=True)
-    window_s = param(rule, "window_s", 10.0)
+        return outcome(rule, (), detail("no_ring_info"), na=True)
+    if call.timeline.ring_count <= int(rule.params["max_rings"]):
+        return outcome(rule, (), detail("late_apology.in_time", count=call.timeline.ring_count), na=True)
+    window_s = param(rule, "window_s")
     starts = [call.first_speech_start(role) for role in call.required_roles(rule)]
     first = min((t for t in starts if t is not None), default=None)
     if first is None:
         onset = call.timeline.answer_onset_s or 0.0
-        return outcome(rule, [finding(rule, onset, onset, "接听晚了, 坐席没有说话")], "agent never spoke")
+        return outcome(rule, [finding(rule, onset, onset, "late_apology.agent_silent")],
+                       detail("late_apology.agent_silent"))
     deadline = first + window_s
     apologies = [m for m in call.matches(rule, "apology", roles=call.required_roles(rule)) if m.start_s <= deadline]
     if apologies:
-        return outcome(rule, (), f"apology at {apologies[0].start_s:.1f} s")
-    said = utterance_text_between(call, "agent", first, deadline) or "(无)"
-    return outcome(rule, [finding(rule, first, deadline, f"接听晚了, 开头没有致歉: {said}")],
-                   f"no apology within {window_s:g} s of the agent's first words")
+        return outcome(rule, (), detail("late_apology.found", at=apologies[0].start_s))
+    said = call.said("agent", first, deadline, "said.none")
+    return outcome(rule, [finding(rule, first, deadline, "late_apology.missing", anchor_s=first, said=said)],
+                   detail("late_apology.missing", window=window_s))
+
+
+RINGS = Kind(check_rings, params={"max_rings": MAX_RINGS})
+LATE_APOLOGY = Kind(check_late_apology, groups=("apology",), params={
+    "max_rings": MAX_RINGS, "window_s": seconds(0, 300), "min_similarity": SIMILARITY})

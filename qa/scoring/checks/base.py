@@ -13,11 +13,11 @@ from functools import cached_property
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from qa.records import Finding, Interval, Match, RuleResult, Timeline, Utterance
+from qa.scoring.messages import NEAR_MISS_MARK, evidence
 
 FindFn = Callable[..., list[Match]]
 # Below a rule's floor, a wording this close is reported beside a missing line.
 NEAR_MISS_SIMILARITY = 0.6
-NEAR_MISS_MARK = "疑似识别误差"  # how the evidence says so
 
 
 class CheckError(Exception):
@@ -37,7 +37,8 @@ class CallView:
     timeline: Timeline
     utterances: tuple[Utterance, ...]
     slots: Mapping[str, Any] = field(default_factory=dict)
-    rules: Mapping[str, Any] = field(default_factory=dict)  # the whole rulebook, for shared settings
+    # Every rule of the rulebook: a near miss is never another rule's phrase heard well.
+    rules: Mapping[str, Any] = field(default_factory=dict)
     find: FindFn = _default_find
 
     def matches(self, rule: Any, group: str, roles: Sequence[str] | None = None) -> list[Match]:
@@ -77,19 +78,6 @@ class CallView:
                      if group for m in self.find(group, self.utterances, roles=None, slots=self.slots or None,
                                                  min_similarity=other.params.get("min_similarity")))
 
-    def shared_param(self, rule: Any | None, name: str, kind: str, default: float) -> float:
-        """A setting of this rule, else of the rulebook's rule of `kind`, else the default.
-
-        The late-apology check needs the ring limit that the rings rule sets;
-        reading it from there keeps one number in one place.
-        """
-        if rule is not None and name in rule.params:
-            return float(rule.params[name])
-        for other in self.rules.values():
-            if other.kind == kind and name in other.params:
-                return float(other.params[name])
-        return float(default)
-
     def speech(self, role: str) -> tuple[Interval, ...]:
         return self.timeline.speech.get(role, ())
 
@@ -106,6 +94,10 @@ class CallView:
         starts += [u.start_s for u in self.utterances if u.role == role]
         return min(starts, default=None)
 
+    def said(self, role: str, start_s: float, end_s: float, nothing: str = "said.nothing") -> str:
+        """What `role` said in [start_s, end_s], for a finding's evidence (`nothing`'s text if silent)."""
+        return utterance_text_between(self, role, start_s, end_s) or evidence(nothing)
+
     def required_roles(self, rule: Any) -> tuple[str, ...]:
         """Roles whose words can carry a mandated phrase.
 
@@ -120,61 +112,72 @@ class CallView:
         """Speech that is not the agent's: the customer's, plus unattributed speech."""
         return self.speech_seconds("customer") + self.speech_seconds("unknown") + self.speech_seconds("mixed")
 
-    def customer_barely_speaks(self, silent_rule: Any | None = None) -> bool:
+    def customer_barely_speaks(self, rule: Any, word_groups: Sequence[str]) -> bool:
         """True on a silent line: the customer said (almost) nothing.
 
-        On mono the voices are separated by guesswork, so a customer merged
-        into the agent's voice would look silent: there the call must also
-        show the silent-line procedure in words (its closing line or a threat).
-        For the same reason speech left unattributed on mono does not speak
-        against a silent line: it is as often the agent's own.
+        The limit is the rule's own `max_customer_speech_s`. On mono the voices
+        are separated by guesswork, so a customer merged into the agent's voice
+        would look silent: there the call must also show the silent-line
+        procedure in words, the rule's `word_groups` (its closing line or a
+        threat). For the same reason speech left unattributed on mono does not
+        speak against a silent line: it is as often the agent's own.
         """
-        silent = silent_rule or next((r for r in self.rules.values() if r.kind == "silent_line"), None)
-        limit = self.shared_param(silent, "max_customer_speech_s", "silent_line", 1.0)
+        limit = float(rule.params["max_customer_speech_s"])
         if self.timeline.stereo:
             return self.others_speech_seconds() <= limit
         if self.speech_seconds("customer") + self.speech_seconds("mixed") > limit:
             return False
-        if silent is None:
-            return False
-        words = [m for g in ("silent_closing", "threat") if silent.phrases.get(g)
-                 for m in self.find(silent.phrases[g], self.utterances, roles=None, slots=self.slots or None)]
-        return bool(words)
+        phrases = tuple(p for g in word_groups for p in rule.phrases.get(g, ()))
+        return bool(phrases) and bool(self.find(phrases, self.utterances, roles=None, slots=self.slots or None,
+                                                min_similarity=rule.params.get("min_similarity")))
 
 
 def near_miss_note(match: Match | None) -> str:
     """The evidence's pointer to a likely misheard mandated line."""
     if match is None:
         return ""
-    return f"; {NEAR_MISS_MARK}: “{match.text}”接近“{match.phrase}”(相似度{match.similarity:.2f}), 请听录音核实"
+    return evidence("near_miss", heard=match.text, phrase=match.phrase, similarity=match.similarity)
 
 
-def param(rule: Any, name: str, default: float) -> float:
-    return float(rule.params.get(name, default))
+def param(rule: Any, name: str) -> float:
+    """A number param of the rule; the rulebook loader has checked it is there and in range."""
+    return float(rule.params[name])
 
 
 def finding(
     rule: Any,
     start_s: float,
     end_s: float,
-    evidence: str,
+    message: str,
     *,
+    anchor_s: float | None = None,
     role: str = "agent",
     match: Match | None = None,
     severity: str | None = None,
+    near: Match | None = None,
+    **values: Any,
 ) -> Finding:
+    """A finding whose evidence is `message` of the message table filled with `values`.
+
+    `anchor_s` is a time that window settings do not move (default: the
+    start); `near` a likely misheard wording of the missing line.
+    """
     if match is not None and not match.phrase:
         match = None  # a turn found on the signal, not a phrase
+    text = evidence(message, **values) + near_miss_note(near)
     return Finding(
         rule_id=rule.rule_id,
         start_s=round(float(start_s), 3),
         end_s=round(float(max(end_s, start_s)), 3),
         role=role,  # type: ignore[arg-type]
-        evidence=evidence,
+        evidence=text,
         matched_phrase=match.phrase if match else None,
         similarity=round(float(match.similarity), 3) if match else None,
         clause=rule.source,
         severity=severity or rule.severity,
+        message=message,
+        message_args=tuple(sorted(values.items())),
+        anchor_s=round(float(start_s if anchor_s is None else anchor_s), 3),
     )
 
 

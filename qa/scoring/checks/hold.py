@@ -6,7 +6,10 @@ from typing import Any
 
 from qa.phrases.textnorm import keyed
 from qa.records import Interval, RuleResult
-from qa.scoring.checks.base import CallView, all_speech, finding, near_miss_note, outcome, param, silences
+from qa.scoring.checks.base import CallView, all_speech, finding, outcome, param, silences
+from qa.scoring.checks.kinds import SIMILARITY, Kind, Param, seconds
+from qa.scoring.messages import detail
+from qa.scoring.checks.wording import SILENT_LINE_WORDS
 
 EDGE_SLACK_S = 0.5  # word times and speech-activity edges disagree by a few hundred ms
 # A sound this short with at most one character heard in it (a hold-music
@@ -41,13 +44,13 @@ def _across_blips(call: CallView, gaps: list[Interval]) -> list[Interval]:
 
 
 def check_hold(rule: Any, call: CallView) -> RuleResult:
-    if call.customer_barely_speaks():
-        return outcome(rule, (), "silent line: nobody is on hold", na=True)
-    min_hold_s = param(rule, "min_hold_s", 10.0)
-    window_s = param(rule, "window_s", 15.0)
+    if call.customer_barely_speaks(rule, SILENT_LINE_WORDS):
+        return outcome(rule, (), detail("hold.silent_line"), na=True)
+    min_hold_s = param(rule, "min_hold_s")
+    window_s = param(rule, "window_s")
     found = holds(call, min_hold_s)
     if not found:
-        return outcome(rule, (), f"no silence of {min_hold_s:g} s or more", na=True)
+        return outcome(rule, (), detail("hold.none", min_hold=min_hold_s), na=True)
     roles = call.required_roles(rule)
     asks = call.matches(rule, "wait_request", roles=roles)
     afters = call.matches(rule, "after_hold", roles=roles)
@@ -58,14 +61,16 @@ def check_hold(rule: Any, call: CallView) -> RuleResult:
         if not asked:
             start, end = max(0.0, h.start_s - window_s), h.start_s
             near = call.near_miss(rule, ("wait_request",), roles, start, end + EDGE_SLACK_S)
-            findings.append(finding(
-                rule, start, end, f"让客户等待{h.duration_s:.0f}秒前没有征询客户意见{near_miss_note(near)}",
-            ))
+            findings.append(finding(rule, start, end, "hold.no_request", anchor_s=h.start_s, near=near,
+                                    hold=h.duration_s))
         if not thanked:
             start, end = h.end_s, h.end_s + window_s
             near = call.near_miss(rule, ("after_hold",), roles, start - EDGE_SLACK_S, end)
-            findings.append(finding(
-                rule, start, end, f"等待{h.duration_s:.0f}秒后没有感谢或致歉{near_miss_note(near)}",
-            ))
-    detail = ", ".join(f"hold {h.start_s:.1f}-{h.end_s:.1f} s" for h in found)
-    return outcome(rule, findings, detail)
+            findings.append(finding(rule, start, end, "hold.no_thanks", anchor_s=h.end_s, near=near,
+                                    hold=h.duration_s))
+    return outcome(rule, findings, ", ".join(detail("hold.found", start=h.start_s, end=h.end_s) for h in found))
+
+
+HOLD = Kind(check_hold, groups=("wait_request", "after_hold"), optional_groups=SILENT_LINE_WORDS, params={
+    "min_hold_s": seconds(0, 3600), "window_s": seconds(0, 600), "min_similarity": SIMILARITY,
+    "max_customer_speech_s": Param(float, 0, 600, "seconds of customer speech in a silent line")})

@@ -11,10 +11,11 @@ from typing import Any
 
 from qa.records import Finding, Interval, Match, RuleResult
 from qa.scoring.checks.base import CallView, all_speech, finding, outcome, param, silences
+from qa.scoring.checks.kinds import SIMILARITY, Kind, Param, seconds
+from qa.scoring.messages import detail, evidence
 
-# Speech-activity edges are blurred by a frame or two of hangover; a pause
-# measured this much short of the limit is not held against the agent.
-DEFAULT_EDGE_SLACK_S = 0.25
+# The words that show the procedure was followed on mono, where the voices cannot prove a silent customer.
+PROCEDURE_WORDS = ("silent_closing", "threat")
 
 
 def _separate(matches: list[Match]) -> list[Match]:
@@ -32,15 +33,15 @@ def _pause(call: CallView, first: Match, second: Match) -> Interval | None:
     return max(gaps, key=lambda iv: iv.duration_s, default=None)
 
 
-def _pause_finding(rule: Any, call: CallView, first: Match, second: Match, what: str,
+def _pause_finding(rule: Any, call: CallView, first: Match, second: Match, message: str,
                    pause_s: float, slack_s: float) -> Finding | None:
     gap = _pause(call, first, second)
     measured = gap.duration_s if gap else 0.0
     if measured >= pause_s - slack_s:
         return None
     span = gap or second
-    return finding(rule, span.start_s, span.end_s,
-                   f"无声电话: {what}停顿{measured:.1f}秒, 少于{pause_s:g}秒", match=second)
+    return finding(rule, span.start_s, span.end_s, message, anchor_s=second.start_s, match=second,
+                   measured=measured, limit=pause_s)
 
 
 def _turns(call: CallView, roles: tuple[str, ...], bridge_s: float) -> list[Interval]:
@@ -57,15 +58,12 @@ def _turns(call: CallView, roles: tuple[str, ...], bridge_s: float) -> list[Inte
 def _greetings(rule: Any, call: CallView, roles: tuple[str, ...], before_s: float, pause_s: float) -> list[Match]:
     """Greeting attempts before the closing line.
 
-    A matched greeting phrase (this rule's, or the opening rule's) counts; so
-    does any other agent turn that is not a threat, because a garbled
-    recognition of 您好,请问有什么可以帮助您 is still a greeting to a caller
-    who hears nothing.
+    A matched phrase of the rule's `greeting` group counts (the rulebook
+    names the opening scripts there too); so does any other agent turn that
+    is not a threat, because a garbled recognition of 您好,请问有什么可以帮助您
+    is still a greeting to a caller who hears nothing.
     """
     phrases = call.matches(rule, "greeting", roles=roles)
-    for other in call.rules.values():
-        if other.kind == "greeting" and other.phrases.get("greeting"):
-            phrases += call.matches(other, "greeting", roles=roles)
     threats = call.matches(rule, "threat", roles=roles)
     attempts = [m for m in phrases if m.start_s < before_s]
     for turn in _turns(call, roles, bridge_s=min(1.0, pause_s / 2)):
@@ -83,33 +81,40 @@ def _steps(rule: Any, call: CallView, pause_s: float, slack_s: float) -> list[Fi
     end = call.timeline.duration_s
     greetings = _greetings(rule, call, roles, closings[0].start_s if closings else end, pause_s)
     if not greetings:
-        findings.append(finding(rule, 0.0, end, "无声电话: 坐席没有问候"))
+        findings.append(finding(rule, 0.0, end, "silent_line.no_greeting"))
     elif len(greetings) < 2:
         g1 = greetings[0]
-        findings.append(finding(rule, g1.start_s, end, f"无声电话: 没有再次问候 (只有一次: {g1.text or '问候'})",
-                                match=g1 if g1.phrase else None))
+        findings.append(finding(rule, g1.start_s, end, "silent_line.one_greeting", match=g1 if g1.phrase else None,
+                                said=g1.text or evidence("said.greeting")))
     else:
-        findings.append(_pause_finding(rule, call, greetings[0], greetings[1], "两次问候之间", pause_s, slack_s))
+        findings.append(_pause_finding(rule, call, greetings[0], greetings[1],
+                                       "silent_line.short_pause_between_greetings", pause_s, slack_s))
         if closings:
-            findings.append(_pause_finding(rule, call, greetings[1], closings[0], "结束语之前", pause_s, slack_s))
+            findings.append(_pause_finding(rule, call, greetings[1], closings[0],
+                                           "silent_line.short_pause_before_closing", pause_s, slack_s))
     last = call.last_speech_end()
     if not closings:
-        findings.append(finding(rule, max(0.0, last - 5.0), last, "无声电话: 没有说无声结束语"))
+        findings.append(finding(rule, max(0.0, last - 5.0), last, "silent_line.no_closing", anchor_s=last))
     trailing = max(0.0, end - last)
     if (greetings or closings) and trailing < pause_s - slack_s:
-        findings.append(finding(
-            rule, last, end, f"无声电话: 说完后立即挂机 (停顿{trailing:.1f}秒, 应至少{pause_s:g}秒)",
-            match=closings[-1] if closings else None,
-        ))
+        findings.append(finding(rule, last, end, "silent_line.hung_up_at_once", match=closings[-1] if closings else None,
+                                measured=trailing, limit=pause_s))
     for m in call.matches(rule, "threat", roles=("agent",)):
-        findings.append(finding(rule, m.start_s, m.end_s, f"无声电话: 催促/威胁客户: {m.text}", match=m))
+        findings.append(finding(rule, m.start_s, m.end_s, "silent_line.threat", match=m, said=m.text))
     return [f for f in findings if f is not None]
 
 
 def check_silent_line(rule: Any, call: CallView) -> RuleResult:
-    if not call.customer_barely_speaks(rule):
-        return outcome(rule, (), f"the customer spoke ({call.others_speech_seconds():.1f} s)", na=True)
-    pause_s = param(rule, "pause_s", 2.0)
-    slack_s = param(rule, "edge_slack_s", DEFAULT_EDGE_SLACK_S)
+    if not call.customer_barely_speaks(rule, PROCEDURE_WORDS):
+        return outcome(rule, (), detail("silent_line.customer_spoke", seconds=call.others_speech_seconds()), na=True)
+    pause_s = param(rule, "pause_s")
+    # Speech-activity edges are blurred by a frame or two of hangover; a pause
+    # measured `edge_slack_s` short of the limit is not held against the agent.
+    slack_s = param(rule, "edge_slack_s")
     findings = _steps(rule, call, pause_s, slack_s)
-    return outcome(rule, findings, "; ".join(f.evidence for f in findings) or "procedure followed")
+    return outcome(rule, findings, "; ".join(f.evidence for f in findings) or detail("silent_line.followed"))
+
+
+SILENT_LINE = Kind(check_silent_line, groups=("greeting", "silent_closing", "threat"), params={
+    "pause_s": seconds(0, 60), "max_customer_speech_s": Param(float, 0, 600, "seconds of customer speech"),
+    "edge_slack_s": Param(float, 0, 5, "seconds"), "min_similarity": SIMILARITY})

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from qa.records import RuleResult
-from qa.scoring.checks.base import CallView, finding, outcome, param, utterance_text_between
+from qa.scoring.checks.base import CallView, finding, outcome, param
+from qa.scoring.checks.kinds import Kind, Param, seconds
+from qa.scoring.messages import detail
 
 
 def check_interruption(rule: Any, call: CallView) -> RuleResult:
@@ -15,15 +17,16 @@ def check_interruption(rule: Any, call: CallView) -> RuleResult:
     naming who started over whom (`qa.transcribe.timeline.turn_overlaps`).
     """
     if not call.timeline.stereo:
-        return outcome(rule, (), "mono recording: overlaps cannot be told apart", na=True)
-    min_overlap_s = param(rule, "min_overlap_s", 1.0)
+        return outcome(rule, (), detail("talk.mono"), na=True)
+    min_overlap_s = param(rule, "min_overlap_s")
     findings = []
     for ov in call.timeline.overlaps:
         if ov.interrupter != "agent" or ov.end_s - ov.start_s < min_overlap_s:
             continue
-        said = utterance_text_between(call, "agent", ov.start_s, ov.end_s) or "(坐席插话)"
-        findings.append(finding(rule, ov.start_s, ov.end_s, f"打断客户{ov.end_s - ov.start_s:.1f}秒: {said}"))
-    return outcome(rule, findings, f"{len(findings)} interruption(s)")
+        said = call.said("agent", ov.start_s, ov.end_s, "said.interrupting")
+        findings.append(finding(rule, ov.start_s, ov.end_s, "talk.interruption", seconds=ov.end_s - ov.start_s,
+                                said=said))
+    return outcome(rule, findings, detail("talk.interruptions", count=len(findings)))
 
 
 def han_count(text: str) -> int:
@@ -32,18 +35,26 @@ def han_count(text: str) -> int:
 
 def check_speech_rate(rule: Any, call: CallView) -> RuleResult:
     """Agent Han characters per minute of agent speech time (from the signal)."""
-    limit = param(rule, "max_chars_per_minute", 300.0)
-    min_speech_s = param(rule, "min_speech_s", 10.0)
+    limit = param(rule, "max_chars_per_minute")
+    min_speech_s = param(rule, "min_speech_s")
     seconds = call.speech_seconds("agent")
     agent = [u for u in call.utterances if u.role == "agent"]
     chars = sum(han_count(u.text) for u in agent)
     if seconds < min_speech_s or not chars:
-        return outcome(rule, (), f"agent spoke {seconds:.1f} s: too little to judge", na=True)
+        return outcome(rule, (), detail("talk.too_little", seconds=seconds), na=True)
     rate = chars * 60.0 / seconds
-    detail = f"{rate:.0f} chars/min over {seconds:.0f} s"
+    summary = detail("talk.rate", rate=rate, seconds=seconds)
     if rate <= limit:
-        return outcome(rule, (), detail)
+        return outcome(rule, (), summary)
     # Point the inspector at the densest utterance as an example.
     fastest = max(agent, key=lambda u: han_count(u.text) / max(u.end_s - u.start_s, 0.5))
-    evidence = f"语速{rate:.0f}字/分钟, 超过{limit:g}: {fastest.text}"
-    return outcome(rule, [finding(rule, fastest.start_s, fastest.end_s, evidence)], detail)
+    # The rate is the call's; the example line is its anchor only loosely, so the finding's id rests on 0.
+    found = finding(rule, fastest.start_s, fastest.end_s, "talk.too_fast", anchor_s=0.0, rate=rate, limit=limit,
+                    said=fastest.text)
+    return outcome(rule, [found], summary)
+
+
+INTERRUPTION = Kind(check_interruption, params={"min_overlap_s": seconds(0, 60)})
+SPEECH_RATE = Kind(check_speech_rate, params={
+    "max_chars_per_minute": Param(float, 0, 5000, "characters per minute", min_exclusive=True),
+    "min_speech_s": Param(float, 0, 3600, "seconds")})

@@ -6,10 +6,13 @@ from typing import Any
 
 from qa.phrases.textnorm import keyed
 from qa.records import RuleResult
-from qa.scoring.checks.base import CallView, finding, near_miss_note, outcome, param, utterance_text_between
-
+from qa.scoring.checks.base import CallView, finding, outcome, param
+from qa.scoring.checks.kinds import SIMILARITY, Kind, Param, seconds
+from qa.scoring.messages import detail
 
 UNATTRIBUTED = "unknown"  # mono speech the voices could not assign to a party
+# A closing rule's words that mark a silent line on mono (its own group, named in the rulebook).
+SILENT_LINE_WORDS = ("silent_line_words",)
 
 
 def _roles(rule: Any, default: tuple[str, ...] = ("agent",)) -> tuple[str, ...]:
@@ -18,7 +21,7 @@ def _roles(rule: Any, default: tuple[str, ...] = ("agent",)) -> tuple[str, ...]:
 
 def check_greeting(rule: Any, call: CallView) -> RuleResult:
     """The agent greets within `window_s` of the answer."""
-    window_s = param(rule, "window_s", 10.0)
+    window_s = param(rule, "window_s")
     onset = call.timeline.answer_onset_s
     if onset is None:
         onset = min((iv.start_s for ivs in call.timeline.speech.values() for iv in ivs), default=0.0)
@@ -27,15 +30,15 @@ def check_greeting(rule: Any, call: CallView) -> RuleResult:
     greetings = [m for m in call.matches(rule, "greeting", roles=roles) if m.start_s <= deadline]
     if greetings:
         best = max(greetings, key=lambda m: m.similarity)
-        return outcome(rule, (), f"greeting at {best.start_s:.1f} s ({best.similarity:.2f})")
+        return outcome(rule, (), detail("greeting.found", at=best.start_s, similarity=best.similarity))
     parts = _greeting_parts(rule, call, roles, deadline)
     if parts:
         return outcome(rule, (), parts)
-    said = utterance_text_between(call, "agent", onset, deadline) or "(坐席未说话)"
     near = call.near_miss(rule, ("greeting",), roles, onset, deadline)
-    evidence = f"开头{window_s:g}秒内没有标准问候语: {said}{near_miss_note(near)}"
-    detail = "no greeting in the opening window" + (f"; near miss {near.similarity:.2f}" if near else "")
-    return outcome(rule, [finding(rule, onset, deadline, evidence)], detail)
+    found = finding(rule, onset, deadline, "greeting.missing", anchor_s=onset, near=near, window=window_s,
+                    said=call.said("agent", onset, deadline))
+    summary = detail("greeting.near_miss", similarity=near.similarity) if near else detail("greeting.missing")
+    return outcome(rule, [found], summary)
 
 
 # Phrase groups of a greeting rule that count only together: the standards'
@@ -58,20 +61,20 @@ def _greeting_parts(rule: Any, call: CallView, roles: tuple[str, ...], deadline:
     """A greeting by its parts, when the wording as a whole matches no script:
     agents vary the order and the filler, and a recognizer garbles some words
     of a long greeting."""
-    if not all(group in rule.phrases for group in ("salutation", "introduction")):
+    if not all(rule.phrases.get(group) for group in ("salutation", "introduction")):
         return None
     found = {}
     for group in GREETING_PARTS:
         hits = [m for m in call.matches(rule, group, roles=roles) if m.start_s <= deadline] \
-            if group in rule.phrases else []
+            if rule.phrases.get(group) else []
         if hits:
-            found[group] = f"{group} {hits[0].text!r} at {hits[0].start_s:.1f} s"
+            found[group] = detail("greeting.part", group=group, text=hits[0].text, at=hits[0].start_s)
     if not greeting_complete(set(found)):
         return None
-    detail = "greeting by its parts: " + ", ".join(found.values())
+    summary = detail("greeting.by_parts", parts=", ".join(found.values()))
     if "salutation" not in found:
-        detail += "; no salutation heard (您好 may be misrecognized)"
-    return detail
+        summary += detail("greeting.no_salutation")
+    return summary
 
 
 def check_closing(rule: Any, call: CallView) -> RuleResult:
@@ -80,22 +83,23 @@ def check_closing(rule: Any, call: CallView) -> RuleResult:
     A silent line has its own closing line (the silent-line rule), so this
     rule does not apply there.
     """
-    if call.customer_barely_speaks():
-        return outcome(rule, (), "silent line: the silent-line rule judges the closing", na=True)
-    window_s = param(rule, "window_s", 20.0)
+    if call.customer_barely_speaks(rule, SILENT_LINE_WORDS):
+        return outcome(rule, (), detail("silent_line.judges_closing"), na=True)
+    window_s = param(rule, "window_s")
     end = call.last_speech_end()
     start = max(0.0, end - window_s)
+    roles = call.required_roles(rule)
     findings = []
     found = []
-    for group, missing in (("offer_help", "结束前没有询问是否还需要帮助"), ("farewell", "没有标准结束语")):
-        hits = [m for m in call.matches(rule, group, roles=call.required_roles(rule)) if m.end_s >= start]
+    for group, missing in (("offer_help", "closing.no_offer_help"), ("farewell", "closing.no_farewell")):
+        hits = [m for m in call.matches(rule, group, roles=roles) if m.end_s >= start]
         if hits:
-            found.append(f"{group} at {hits[-1].start_s:.1f} s")
+            found.append(detail("closing.found", group=group, at=hits[-1].start_s))
             continue
-        said = utterance_text_between(call, "agent", start, end) or "(坐席未说话)"
-        near = call.near_miss(rule, (group,), call.required_roles(rule), start, end)
-        findings.append(finding(rule, start, end, f"{missing}: {said}{near_miss_note(near)}"))
-    return outcome(rule, findings, "; ".join(found) or "no closing phrase")
+        near = call.near_miss(rule, (group,), roles, start, end)
+        findings.append(finding(rule, start, end, missing, anchor_s=end, near=near,
+                                said=call.said("agent", start, end)))
+    return outcome(rule, findings, "; ".join(found) or detail("closing.none"))
 
 
 def check_forbidden(rule: Any, call: CallView) -> RuleResult:
@@ -109,7 +113,7 @@ def check_forbidden(rule: Any, call: CallView) -> RuleResult:
     phrases = {p.text: p for p in rule.phrases.get("forbidden", ())}
     roles = _roles(rule)
     widened = not call.timeline.stereo and UNATTRIBUTED not in roles
-    min_chars = param(rule, "unattributed_min_chars", 4)
+    min_chars = int(rule.params["unattributed_min_chars"])
     findings = []
     for m in call.matches(rule, "forbidden", roles=roles + (UNATTRIBUTED,) if widened else roles):
         spec = phrases.get(m.phrase)
@@ -117,8 +121,18 @@ def check_forbidden(rule: Any, call: CallView) -> RuleResult:
             continue
         severity = getattr(spec, "severity", None) or rule.severity
         u = call.utterances[m.utterance_idx] if 0 <= m.utterance_idx < len(call.utterances) else None
-        evidence = u.text if u is not None else m.text
-        if m.role == UNATTRIBUTED:
-            evidence = f"(单声道录音, 说话人未确认) {evidence}"
-        findings.append(finding(rule, m.start_s, m.end_s, evidence, role=m.role, match=m, severity=severity))
-    return outcome(rule, findings, f"{len(findings)} forbidden phrase(s)")
+        said = u.text if u is not None else m.text
+        message = "forbidden.unattributed" if m.role == UNATTRIBUTED else "forbidden.said"
+        findings.append(finding(rule, m.start_s, m.end_s, message, role=m.role, match=m, severity=severity,
+                                said=said))
+    return outcome(rule, findings, detail("forbidden.count", count=len(findings)))
+
+
+WINDOW = seconds(0, 600)
+CUSTOMER_SPEECH = Param(float, 0, 600, "seconds of customer speech in a silent line")
+GREETING = Kind(check_greeting, groups=("greeting",), optional_groups=GREETING_PARTS,
+                params={"window_s": WINDOW, "min_similarity": SIMILARITY})
+CLOSING = Kind(check_closing, groups=("offer_help", "farewell"), optional_groups=SILENT_LINE_WORDS,
+               params={"window_s": WINDOW, "min_similarity": SIMILARITY, "max_customer_speech_s": CUSTOMER_SPEECH})
+FORBIDDEN = Kind(check_forbidden, groups=("forbidden",), params={
+    "unattributed_min_chars": Param(int, 1, 100, "characters"), "min_similarity": SIMILARITY})

@@ -1,0 +1,72 @@
+"""How a check kind is declared: its check, the phrase groups and the params it reads.
+
+Each kind is declared once, beside its check. The rulebook loader checks every
+rule against its kind's declaration (groups present, params of the right type
+and range) before any call is scored; the values themselves, defaults
+included, live only in the rulebook files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+__all__ = ["Kind", "Param", "SIMILARITY"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One param's type and range; `what` says what it measures, for error messages."""
+
+    type: type  # float, int, bool or str
+    min: float | None = None
+    max: float | None = None
+    what: str = ""
+    min_exclusive: bool = False
+
+    def problem(self, value: Any) -> str | None:
+        """Why `value` does not fit, or None."""
+        if self.type is bool:
+            ok = isinstance(value, bool)
+        elif self.type is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif self.type is float:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, self.type)
+        if ok and self.type in (int, float):
+            low_ok = self.min is None or (value > self.min if self.min_exclusive else value >= self.min)
+            ok = low_ok and (self.max is None or value <= self.max)
+        return None if ok else f"must be {self.describe()}, got {value!r}"
+
+    def describe(self) -> str:
+        noun = {int: "a whole number", float: "a number", bool: "true or false", str: "text"}[self.type]
+        if self.what:
+            noun += f" ({self.what})"
+        if self.min is not None and self.max is not None:
+            low = "above" if self.min_exclusive else "from"
+            return f"{noun} {low} {self.min:g} {'up ' if self.min_exclusive else ''}to {self.max:g}"
+        if self.min is not None:
+            return f"{noun} {'above' if self.min_exclusive else 'of at least'} {self.min:g}"
+        return noun
+
+    def convert(self, value: Any) -> Any:
+        return float(value) if self.type is float else value
+
+
+def seconds(low: float, high: float, *, above: bool = True) -> Param:
+    return Param(float, low, high, "seconds", min_exclusive=above)
+
+
+# The matching floor of a rule's phrases (1.0: the exact wording only).
+SIMILARITY = Param(float, 0.5, 1.0, "similarity; 1.0 means the exact wording only")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A check kind: its check, the groups it needs (non-empty), those it may use, and its params."""
+
+    check: Callable[[Any, Any], Any]
+    groups: tuple[str, ...] = ()
+    optional_groups: tuple[str, ...] = ()
+    params: Mapping[str, Param] = field(default_factory=dict)
