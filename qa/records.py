@@ -89,6 +89,20 @@ class TranscribeOptions:
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """What produced a transcript besides its ASR options; stored with every call.
+
+    A change in any of these (or in the options or the audio) makes the batch
+    transcribe the call again; a rulebook change alone only re-runs the rules.
+    """
+
+    signal_options_json: str  # every threshold of the signal timeline (SignalOptions), as JSON
+    model_name: str  # the --model spec: embedded:whisper-base, a directory, or a model name
+    model_sha256: str | None  # of the weights (model.bin); None for a model fetched by name
+    callqa_version: str
+
+
+@dataclass(frozen=True)
 class Transcript:
     path: str
     duration_s: float
@@ -97,6 +111,7 @@ class Transcript:
     utterances: tuple[Utterance, ...]
     options: TranscribeOptions = field(default_factory=TranscribeOptions)
     timeline: Timeline | None = None
+    provenance: Provenance | None = None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for bench.make_db
 
-from bench.make_db import make_db, write_tone_wav  # noqa: E402
+from bench.make_db import RULES as SYNTHETIC, make_db, write_tone_wav  # noqa: E402
 from qa.scoring import queries as q  # noqa: E402
 from qa.scoring.clips import Clip, ClipError, clips_zip, cut_clip  # noqa: E402
 from qa.scoring.db import reading, writing  # noqa: E402
@@ -154,7 +154,10 @@ def test_reviewed_score_restores_false_positives_and_charges_missed(fresh):
         auto = con.execute("SELECT score FROM scores WHERE call_id = ?", [call_id]).fetchone()[0]
         ids = con.execute("SELECT finding_id FROM findings WHERE call_id = ? AND rule_id = ?", [call_id, rule_id]).fetchall()
         assert reviewed_score(con, call_id) == auto
-    passed_rule = next(r for r in q_rules(fresh, call_id, "pass"))
+    from qa.phrases import load_rulebook
+
+    book = load_rulebook()
+    passed_rule = next(r for r in q_rules(fresh, call_id, "pass") if book.rules[r].points != SYNTHETIC[r][0])
     with writing(fresh) as con:
         for (fid,) in ids[:-1]:
             record_review(con, call_id=call_id, finding_id=fid, verdict="false_positive", reviewer="li")
@@ -166,8 +169,19 @@ def test_reviewed_score_restores_false_positives_and_charges_missed(fresh):
         assert reviewed_score(con, call_id) == min(100.0, auto + points)
     with writing(fresh) as con:
         record_review(con, call_id=call_id, verdict="missed", rule_id=passed_rule, reviewer="li", start_s=3.0)
+    with reading(fresh) as con:  # no stored rulebook: the most the store ever deducted for the rule
+        most = con.execute("SELECT max(points) FROM rule_results WHERE rule_id = ? AND outcome = 'fail'",
+                           [passed_rule]).fetchone()[0]
+        assert reviewed_score(con, call_id) == max(0.0, min(100.0, auto + points) - most)
+    from qa.scoring.rulebooks import save_rulebook
+
+    # the call scored under a stored rulebook: that rulebook's points for the rule
+    with writing(fresh) as con:
+        save_rulebook(con, book)
+        con.execute("UPDATE scores SET rulebook_version = ? WHERE call_id = ?", [book.version, call_id])
     with reading(fresh) as con:
-        assert reviewed_score(con, call_id, {passed_rule: 7.0}) == max(0.0, min(100.0, auto + points) - 7.0)
+        want = max(0.0, min(100.0, auto + points) - book.rules[passed_rule].points)
+        assert reviewed_score(con, call_id) == want
 
 
 def q_rules(path: Path, call_id: str, outcome: str) -> list[str]:

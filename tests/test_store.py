@@ -59,12 +59,22 @@ def test_rewrite_replaces_rows_and_keeps_finding_ids(tmp_path):
     assert counts(db, "c1")["utterances"] == 4 and counts(db)["calls"] == 2
 
 
-def test_finding_id_is_deterministic_and_distinguishes():
-    a = store.finding_id("c1", "phrase.forbidden", 7.04, "不清楚")
-    assert a == store.finding_id("c1", "phrase.forbidden", 7.01, "不清楚")
-    assert a != store.finding_id("c2", "phrase.forbidden", 7.0, "不清楚")
-    assert a != store.finding_id("c1", "phrase.forbidden", 7.0, "喂")
-    assert a != store.finding_id("c1", "phrase.forbidden", 9.0, "不清楚")
+def test_fresh_finding_id_rests_on_the_anchor_not_the_window():
+    from qa.scoring.verdicts import FindingKey, finding_id
+
+    def key(start, end, anchor, phrase="不清楚", message="forbidden.said", rule="phrase.forbidden"):
+        return FindingKey(rule, message, phrase, start, end, anchor)
+
+    a = finding_id("c1", key(7.04, 8.0, 7.04))
+    assert a == finding_id("c1", key(7.01, 8.2, 7.01))
+    # a missing closing line: the window's start moves with window_s, the anchor (last speech) does not
+    closing = key(30.0, 60.0, 60.0, None, "closing.no_farewell", "closing.farewell")
+    assert finding_id("c1", closing) == finding_id("c1", key(40.0, 60.0, 60.0, None, "closing.no_farewell",
+                                                             "closing.farewell"))
+    assert a != finding_id("c2", key(7.0, 8.0, 7.0))
+    assert a != finding_id("c1", key(7.0, 8.0, 7.0, "喂"))
+    assert a != finding_id("c1", key(9.0, 10.0, 9.0))
+    assert a != finding_id("c1", key(7.04, 8.0, 7.04), 1)
 
 
 def test_reviews_are_append_only_and_survive_rescore(tmp_path):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from common import fmt_time, query, require_scored_calls, rulebook, save_review, sidebar, transcript_html
+from common import fmt_time, query, require_scored_calls, save_review, sidebar, transcript_html
 
 st.set_page_config(page_title="callqa call", layout="wide")
 reviewer = sidebar()
@@ -18,12 +18,11 @@ if not call_id:
     st.info("Pick a call on the Calls page, or paste a call id above.")
     st.stop()
 st.query_params["call_id"] = call_id
-book, _ = rulebook()
-points = {rid: rule.points for rid, rule in book.rules.items()} if book else None
-detail = query("call_detail", call_id, points)
+detail = query("call_detail", call_id)
 if detail is None:
     st.error(f"No call {call_id!r} in the database.")
     st.stop()
+book = detail["rulebook"]  # the one this call was scored with
 call, findings, utterances = detail["call"], detail["findings"], detail["utterances"]
 
 st.title(call_id)

@@ -21,7 +21,7 @@ import duckdb
 
 log = logging.getLogger("callqa.db")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_TIMEOUT_S = 30.0
 
 
@@ -98,7 +98,7 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
 
 
 # Each entry upgrades the schema from version N-1 to N. Version 1 is the base schema.
-MIGRATIONS: dict[int, str] = {}
+MIGRATIONS: dict[int, str] = {2: "schema_v2.sql"}
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> None:
@@ -116,7 +116,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
             current = 1
             con.execute("INSERT INTO schema_info (version) VALUES (1)")
         for version in range(current + 1, SCHEMA_VERSION + 1):
-            con.execute(MIGRATIONS[version])
+            con.execute(resources.files("qa.scoring").joinpath(MIGRATIONS[version]).read_text("utf-8"))
             con.execute("INSERT INTO schema_info (version) VALUES (?)", [version])
         con.execute("COMMIT")
     except BaseException:

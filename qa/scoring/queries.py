@@ -215,7 +215,8 @@ _REVIEW_WHERE = {
     "any": "TRUE",
     "unreviewed": "NOT EXISTS (SELECT 1 FROM reviews v WHERE v.call_id = c.call_id)",
     "reviewed": "EXISTS (SELECT 1 FROM reviews v WHERE v.call_id = c.call_id)",
-    "disputed": f"c.call_id IN (SELECT call_id FROM ({LATEST_VERDICTS}) WHERE verdict = 'false_positive')",
+    "disputed": f"c.call_id IN (SELECT l.call_id FROM ({LATEST_VERDICTS}) l JOIN findings f USING (finding_id) "
+                "WHERE l.verdict = 'false_positive')",
     "missed": "EXISTS (SELECT 1 FROM reviews v WHERE v.call_id = c.call_id AND v.verdict = 'missed')",
 }
 

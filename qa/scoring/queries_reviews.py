@@ -11,6 +11,8 @@ from typing import Any
 import duckdb
 
 from qa.scoring.queries import call_findings, call_header, call_reviews, call_rule_results, call_utterances
+from qa.scoring.rulebooks import stored_rulebook
+from qa.scoring.verdicts import detached_verdicts
 
 __all__ = ["ReviewError", "VERDICTS", "call_detail", "record_review", "reviewed_score"]
 
@@ -21,19 +23,18 @@ class ReviewError(ValueError):
     """A verdict cannot be stored; the message says what is missing or wrong."""
 
 
-def reviewed_score(
-    con: duckdb.DuckDBPyConnection, call_id: str, rule_points: dict[str, float] | None = None
-) -> float | None:
-    """The score after inspectors' verdicts.
+def reviewed_score(con: duckdb.DuckDBPyConnection, call_id: str) -> float | None:
+    """The score after inspectors' verdicts, under the rulebook the call was scored with.
 
     A failed rule whose findings were all judged false positives gets its
-    points back; a rule reported as missed (and not already failed) loses
-    its points: `rule_points`, else the most the store ever deducted for it.
+    points back; a rule reported as missed (and not already failed) loses its
+    points in that rulebook. Only verdicts still attached to a finding count.
     """
-    row = con.execute("SELECT score FROM scores WHERE call_id = ?", [call_id]).fetchone()
+    row = con.execute("SELECT score, rulebook_version FROM scores WHERE call_id = ?", [call_id]).fetchone()
     if row is None:
         return None
-    score = float(row[0])
+    score, version = float(row[0]), row[1]
+    book = stored_rulebook(con, version)
     results = call_rule_results(con, call_id)
     findings = call_findings(con, call_id)
     failed = results[results["outcome"] == "fail"]
@@ -49,14 +50,15 @@ def reviewed_score(
         ).fetchall()
     }
     for rule_id in sorted(missed - set(failed["rule_id"])):
-        if rule_points and rule_id in rule_points:
-            score -= float(rule_points[rule_id])
-        else:
+        if book is not None and rule_id in book.rules:
+            score -= book.rules[rule_id].points
+        else:  # a store from before rulebooks were kept: the most it ever deducted for the rule
             seen = con.execute(
                 "SELECT max(points) FROM rule_results WHERE rule_id = ? AND outcome = 'fail'", [rule_id]
             ).fetchone()[0]
             score -= float(seen or 0.0)
-    return max(0.0, min(100.0, score))
+    full = book.scorecard.full_marks if book is not None and book.scorecard else 100.0
+    return max(0.0, min(full, score))
 
 
 def record_review(
@@ -82,37 +84,53 @@ def record_review(
             raise ReviewError("a missed-violation report does not point at a finding")
         if not rule_id and not (comment and comment.strip()):
             raise ReviewError("a missed-violation report needs the rule or a comment saying what was missed")
-    else:
+    snapshot: dict[str, Any] = {"end_s": None, "anchor_s": None, "evidence": None, "matched_phrase": None,
+                                "message": None}
+    if verdict != "missed":
         if finding_id is None:
             raise ReviewError(f"a {verdict} verdict needs the finding it judges")
-        row = con.execute(
-            "SELECT rule_id, start_s FROM findings WHERE finding_id = ? AND call_id = ?", [finding_id, call_id]
-        ).fetchone()
+        cur = con.execute(
+            "SELECT rule_id, start_s, end_s, anchor_s, evidence, matched_phrase, message FROM findings "
+            "WHERE finding_id = ? AND call_id = ?", [finding_id, call_id])
+        row = cur.fetchone()
         if row is None:
             raise ReviewError(f"finding {finding_id!r} is not in call {call_id!r}")
-        rule_id = rule_id or row[0]
-        start_s = row[1] if start_s is None else start_s
+        found = dict(zip([d[0] for d in cur.description], row))
+        rule_id = rule_id or found.pop("rule_id")
+        start_s = found.pop("start_s") if start_s is None else start_s
+        snapshot.update({k: v for k, v in found.items() if k in snapshot})
+    version = con.execute("SELECT rulebook_version FROM calls WHERE call_id = ?", [call_id]).fetchone()[0]
+    # What was judged is stored with the verdict, so it can be matched to the
+    # same finding after a rescore and shown even when no finding matches.
     return con.execute(
         """
-        INSERT INTO reviews (call_id, finding_id, rule_id, verdict, reviewer, comment, start_s)
-        VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING review_id
+        INSERT INTO reviews (call_id, finding_id, rule_id, verdict, reviewer, comment, start_s,
+                             end_s, anchor_s, evidence, matched_phrase, message, rulebook_version)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING review_id
         """,
-        [call_id, finding_id, rule_id, verdict, reviewer.strip(), (comment or "").strip() or None, start_s],
+        [call_id, finding_id, rule_id, verdict, reviewer.strip(), (comment or "").strip() or None, start_s,
+         snapshot["end_s"], snapshot["anchor_s"], snapshot["evidence"], snapshot["matched_phrase"],
+         snapshot["message"], version],
     ).fetchone()[0]
 
 
-def call_detail(
-    con: duckdb.DuckDBPyConnection, call_id: str, rule_points: dict[str, float] | None = None
-) -> dict[str, Any] | None:
-    """Everything an inspector sees for one call, read in one session; None if no such call."""
+def call_detail(con: duckdb.DuckDBPyConnection, call_id: str) -> dict[str, Any] | None:
+    """Everything an inspector sees for one call, read in one session; None if no such call.
+
+    `rulebook` is the one the call was scored with (None for a store from
+    before rulebooks were kept); `detached` the verdicts no finding matches now.
+    """
     header = call_header(con, call_id)
     if header is None:
         return None
+    version = header.get("rulebook_version")
     return {
+        "rulebook": stored_rulebook(con, version) if version else None,
         "call": header,
         "utterances": call_utterances(con, call_id),
         "findings": call_findings(con, call_id),
         "rule_results": call_rule_results(con, call_id),
         "reviews": call_reviews(con, call_id),
-        "reviewed_score": reviewed_score(con, call_id, rule_points),
+        "detached": detached_verdicts(con, call_id),
+        "reviewed_score": reviewed_score(con, call_id),
     }

@@ -90,8 +90,8 @@ def _pool(workers: int, rulebook: Any) -> ProcessPoolExecutor:
 
 def _record(summary: RescoreSummary, scored: _Scored) -> None:
     summary.rescored += len(scored.rows)
-    summary.scores += [s[2] for s in scored.rows.scores]
-    summary.passed += sum(1 for s in scored.rows.scores if s[3])
+    summary.scores += [s.score for s in scored.rows.scores]
+    summary.passed += sum(1 for s in scored.rows.scores if s.passed)
     summary.errors += scored.errors
 
 

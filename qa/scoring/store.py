@@ -1,11 +1,15 @@
 """Writing scored calls to DuckDB and reading them back for a rescore.
 
 Each call is written in one transaction that first deletes the call's rows:
-a crash never leaves half a call and a rerun never duplicates one. Findings
-get an id derived from what they are (call, rule, rounded start, phrase), so
-an inspector's review still points at the same finding after a rescore.
-Rows go in as column lists through `unnest`, which DuckDB takes in one
-statement (executemany costs a round trip per row).
+a crash never leaves half a call and a rerun never duplicates one. Each new
+finding takes the id of the earlier finding it matches (`qa.scoring.verdicts`),
+so an inspector's verdict stays with what it judged across rescores and
+re-transcriptions, and a verdict that matches nothing is reported, never
+reattached elsewhere. Every call records what produced it: ASR and signal
+options, the model's name and weights hash, callqa's version, the rulebook
+version (the rulebook itself is in `rulebooks`). Rows go in as column lists
+through `unnest`, which DuckDB takes in one statement (executemany costs a
+round trip per row).
 """
 
 from __future__ import annotations
@@ -16,19 +20,22 @@ from functools import lru_cache
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 import duckdb
 
-from qa.records import (CallResult, Finding, Interval, Overlap, RuleResult, Timeline,
-                        TranscribeOptions, Transcript, Utterance, Word)
+from qa.records import (CallResult, Interval, Overlap, Provenance, RuleResult, Timeline, TranscribeOptions,
+                        Transcript, Utterance)
 from qa.scoring.db import reading, writing
+from qa.scoring.verdicts import Carried, FindingKey, assign_ids, detached_verdicts, kept_verdicts, previous_findings
 from qa.transcribe.normalize import pinyin_key
+from qa.words_layout import words_from_json, words_to_json
 
 __all__ = [
-    "Fingerprint", "RescoredRows", "StoredCall", "add_review", "ensure_store", "finding_id", "fingerprints",
-    "iter_stored_calls", "metadata_json", "options_json", "save_call", "save_rescored", "stored_call",
-    "stored_call_ids", "stored_call_rows", "timeline_from_json", "timeline_to_json", "write_rescored",
+    "Fingerprint", "FindingRow", "RescoredRows", "RuleRow", "ScoreRow", "StoredCall", "add_review", "ensure_store",
+    "fingerprints", "iter_stored_calls", "metadata_json", "options_json", "save_call", "save_rescored",
+    "stored_call", "stored_call_ids", "stored_call_rows", "stored_calls_by_id", "timeline_from_json",
+    "timeline_to_json", "write_rescored",
 ]
 
 CALL_TABLES = ("utterances", "rule_results", "findings", "scores", "calls")
@@ -36,13 +43,60 @@ CALL_TABLES = ("utterances", "rule_results", "findings", "scores", "calls")
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """What decides whether a stored call is up to date."""
+    """What decides whether a stored call is up to date: its transcript (audio, metadata and
+    everything in `Provenance`) and, apart from that, its rules (the rulebook version)."""
 
     sha256: str | None
     rulebook_version: str | None
     options_json: str | None
     status: str
     metadata_json: str | None = None
+    signal_options_json: str | None = None
+    model_name: str | None = None
+    model_sha256: str | None = None
+    callqa_version: str | None = None
+
+    def transcript_matches(self, options: str | None, provenance: Provenance, metadata: str | None) -> bool:
+        """The stored transcript was made as this run would make it (the audio hash aside)."""
+        return (self.status == "scored" and self.options_json == options and self.metadata_json == metadata
+                and self.signal_options_json == provenance.signal_options_json
+                and self.model_name == provenance.model_name and self.model_sha256 == provenance.model_sha256
+                and self.callqa_version == provenance.callqa_version)
+
+
+class RuleRow(NamedTuple):
+    call_id: str
+    rule_id: str
+    outcome: str
+    points: float
+    detail: str
+
+
+class FindingRow(NamedTuple):
+    finding_id: str | None  # assigned when written: carried over from the finding it matches
+    call_id: str
+    rule_id: str
+    start_s: float
+    end_s: float
+    role: str
+    evidence: str
+    matched_phrase: str | None
+    similarity: float | None
+    clause: str
+    severity: str
+    message: str
+    message_args: str  # JSON
+    anchor_s: float | None
+
+    def key(self) -> FindingKey:
+        return FindingKey(self.rule_id, self.message, self.matched_phrase, self.start_s, self.end_s, self.anchor_s)
+
+
+class ScoreRow(NamedTuple):
+    call_id: str
+    rulebook_version: str
+    score: float
+    passed: bool
 
 
 @dataclass(frozen=True)
@@ -52,23 +106,6 @@ class StoredCall:
     sha256: str
     transcript: Transcript
     metadata: dict[str, str]
-
-
-def finding_id(call_id: str, rule_id: str, start_s: float, matched_phrase: str | None) -> str:
-    key = f"{call_id}\x1f{rule_id}\x1f{round(start_s, 1):.1f}\x1f{matched_phrase or ''}"
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]
-
-
-def _finding_ids(call_id: str, findings: Sequence[Finding]) -> list[str]:
-    """Stable ids; a second finding with the same key gets a numbered suffix."""
-    seen: dict[str, int] = {}
-    ids = []
-    for f in findings:
-        base = finding_id(call_id, f.rule_id, f.start_s, f.matched_phrase)
-        n = seen.get(base, 0)
-        seen[base] = n + 1
-        ids.append(base if n == 0 else f"{base}-{n}")
-    return ids
 
 
 def metadata_json(metadata: dict[str, str] | None) -> str | None:
@@ -128,35 +165,55 @@ def _started_at(value: str | None) -> datetime | None:
         return None  # metadata.py reports bad dates; the raw text stays in metadata_json
 
 
-def _result_rows(call_id: str, results: Iterable[RuleResult]) -> tuple[list[tuple], list[tuple]]:
+def _result_rows(call_id: str, results: Iterable[RuleResult]) -> tuple[list[RuleRow], list[FindingRow]]:
     rule_rows, finding_rows = [], []
     for r in results:
-        rule_rows.append((call_id, r.rule_id, r.outcome, float(r.points), r.detail))
-    findings = [f for r in results for f in r.findings]
-    for fid, f in zip(_finding_ids(call_id, findings), findings):
-        finding_rows.append((fid, call_id, f.rule_id, f.start_s, f.end_s, f.role, f.evidence,
-                             f.matched_phrase, f.similarity, f.clause, f.severity))
+        rule_rows.append(RuleRow(call_id, r.rule_id, r.outcome, float(r.points), r.detail))
+        for f in r.findings:
+            finding_rows.append(FindingRow(
+                None, call_id, f.rule_id, f.start_s, f.end_s, f.role, f.evidence, f.matched_phrase, f.similarity,
+                f.clause, f.severity, f.message, json.dumps(dict(f.message_args), ensure_ascii=False, default=str),
+                f.anchor_s))
     return rule_rows, finding_rows
 
 
-RULE_COLS = ("call_id", "rule_id", "outcome", "points", "detail")
-FINDING_COLS = ("finding_id", "call_id", "rule_id", "start_s", "end_s", "role", "evidence",
-                "matched_phrase", "similarity", "clause", "severity")
+def _with_ids(rows: list[FindingRow], previous: dict[str, dict[str, FindingKey]],
+              reserved: dict[str, set[str]]) -> list[FindingRow]:
+    """`rows` with each finding's id: carried over from the finding it matches, else fresh."""
+    by_call: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        by_call.setdefault(row.call_id, []).append(i)
+    out = list(rows)
+    for cid, positions in by_call.items():
+        ids = assign_ids(cid, [rows[i].key() for i in positions], previous.get(cid, {}), reserved.get(cid, ()))
+        for i, fid in zip(positions, ids):
+            out[i] = rows[i]._replace(finding_id=fid)
+    return out
+
+
+RULE_COLS = RuleRow._fields
+FINDING_COLS = FindingRow._fields
+SCORE_COLS = ScoreRow._fields
 UTTERANCE_COLS = ("call_id", "idx", "role", "channel", "start_s", "end_s", "text", "pinyin", "words_json")
 CALL_COLS = ("call_id", "path", "sha256", "duration_s", "channels", "sample_rate", "agent_id", "team",
              "started_at", "direction", "ring_count", "ring_source", "answer_onset_s", "status", "error",
-             "rulebook_version", "options_json", "timeline_json", "metadata_json")
+             "rulebook_version", "options_json", "timeline_json", "metadata_json", "signal_options_json",
+             "model_name", "model_sha256", "callqa_version")
+_IDS = "written_ids"  # the temp table of the calls a write replaces
 
 
-def write_call(con: duckdb.DuckDBPyConnection, result: CallResult, options: TranscribeOptions | None = None) -> None:
-    """Replace every row of `result.call_id` (inside the caller's transaction)."""
+def write_call(con: duckdb.DuckDBPyConnection, result: CallResult, options: TranscribeOptions | None = None) -> Carried:
+    """Replace every row of `result.call_id` (inside the caller's transaction); verdicts are carried over."""
     cid = result.call_id
+    con.execute(f"CREATE TEMP TABLE {_IDS} AS SELECT ?::VARCHAR AS call_id", [cid])
+    previous, reserved = previous_findings(con, _IDS)
     for table in CALL_TABLES:
         con.execute(f"DELETE FROM {table} WHERE call_id = ?", [cid])
     t = result.transcript
     tl = t.timeline if t else None
     meta = result.metadata or {}
     opts = t.options if t is not None else options
+    prov = t.provenance if t is not None else None
     _insert(con, "calls", CALL_COLS, [(
         cid, result.path, result.sha256 or None,
         t.duration_s if t else None, t.channels if t else None, t.sample_rate if t else None,
@@ -165,26 +222,29 @@ def write_call(con: duckdb.DuckDBPyConnection, result: CallResult, options: Tran
         tl.ring_count if tl else None, tl.ring_source if tl else None, tl.answer_onset_s if tl else None,
         result.status, result.error, result.rulebook_version or None, options_json(opts),
         timeline_to_json(tl), metadata_json(meta),
+        prov.signal_options_json if prov else None, prov.model_name if prov else None,
+        prov.model_sha256 if prov else None, prov.callqa_version if prov else None,
     )])
-    if result.status != "scored" or t is None:
-        return
-    _insert(con, "utterances", UTTERANCE_COLS, [
-        (cid, i, u.role, u.channel, u.start_s, u.end_s, u.text, pinyin_key(u.text),
-         json.dumps([[w.text, w.start_s, w.end_s, w.probability] for w in u.words], ensure_ascii=False))
-        for i, u in enumerate(t.utterances)
-    ])
-    rule_rows, finding_rows = _result_rows(cid, result.rule_results)
-    _insert(con, "rule_results", RULE_COLS, rule_rows)
-    _insert(con, "findings", FINDING_COLS, finding_rows)
-    if result.score is not None:
-        _insert(con, "scores", ("call_id", "rulebook_version", "score", "passed"),
-                [(cid, result.rulebook_version, float(result.score), bool(result.passed))])
+    if result.status == "scored" and t is not None:
+        _insert(con, "utterances", UTTERANCE_COLS, [
+            (cid, i, u.role, u.channel, u.start_s, u.end_s, u.text, pinyin_key(u.text), words_to_json(u.words))
+            for i, u in enumerate(t.utterances)
+        ])
+        rule_rows, finding_rows = _result_rows(cid, result.rule_results)
+        _insert(con, "rule_results", RULE_COLS, rule_rows)
+        _insert(con, "findings", FINDING_COLS, _with_ids(finding_rows, previous, reserved))
+        if result.score is not None:
+            _insert(con, "scores", SCORE_COLS,
+                    [ScoreRow(cid, result.rulebook_version, float(result.score), bool(result.passed))])
+    carried = Carried(kept_verdicts(con, _IDS), detached_verdicts(con, ids_table=_IDS))
+    con.execute(f"DROP TABLE {_IDS}")
+    return carried
 
 
-def save_call(db_path: str | Path, result: CallResult, options: TranscribeOptions | None = None) -> None:
+def save_call(db_path: str | Path, result: CallResult, options: TranscribeOptions | None = None) -> Carried:
     """Store one call durably in its own short transaction; the file is closed after."""
     with writing(db_path) as con:
-        write_call(con, result, options)
+        return write_call(con, result, options)
 
 
 @dataclass
@@ -193,15 +253,16 @@ class RescoredRows:
 
     call_ids: list[str] = field(default_factory=list)
     versions: list[str] = field(default_factory=list)
-    scores: list[tuple] = field(default_factory=list)  # (call_id, rulebook_version, score, passed)
-    rules: list[tuple] = field(default_factory=list)  # RULE_COLS
-    findings: list[tuple] = field(default_factory=list)  # FINDING_COLS
+    scores: list[ScoreRow] = field(default_factory=list)
+    rules: list[RuleRow] = field(default_factory=list)
+    findings: list[FindingRow] = field(default_factory=list)  # ids assigned when written
 
     def add(self, result: CallResult) -> None:
         rr, fr = _result_rows(result.call_id, result.rule_results)
         self.call_ids.append(result.call_id)
         self.versions.append(result.rulebook_version)
-        self.scores.append((result.call_id, result.rulebook_version, float(result.score), bool(result.passed)))
+        self.scores.append(ScoreRow(result.call_id, result.rulebook_version, float(result.score),
+                                    bool(result.passed)))
         self.rules += rr
         self.findings += fr
 
@@ -215,7 +276,7 @@ class RescoredRows:
         return len(self.call_ids)
 
 
-def save_rescored(db_path: str | Path, results: Sequence[CallResult]) -> None:
+def save_rescored(db_path: str | Path, results: Sequence[CallResult]) -> Carried:
     """Replace rule results, findings and scores of already stored calls (one transaction).
 
     Utterances and the timeline are untouched: a rescore does not re-run ASR.
@@ -223,30 +284,34 @@ def save_rescored(db_path: str | Path, results: Sequence[CallResult]) -> None:
     rows = RescoredRows()
     for r in results:
         rows.add(r)
-    write_rescored(db_path, rows)
+    return write_rescored(db_path, rows)
 
 
-def write_rescored(db_path: str | Path, rows: RescoredRows) -> None:
+def write_rescored(db_path: str | Path, rows: RescoredRows) -> Carried:
     """`save_rescored` for prepared rows: one transaction, a handful of bulk statements.
 
     The calls' rulebook_version changes in the same transaction as their
     results, so after a crash each call is wholly old-version or new-version.
+    Verdicts are carried over to the new findings; those that match none are returned.
     """
     if not rows.call_ids:
-        return
+        return Carried()
     with writing(db_path) as con:
-        con.execute("CREATE TEMP TABLE rescored_ids AS SELECT unnest(?) AS call_id, unnest(?) AS version",
+        con.execute(f"CREATE TEMP TABLE {_IDS} AS SELECT unnest(?) AS call_id, unnest(?) AS version",
                     [rows.call_ids, rows.versions])
+        previous, reserved = previous_findings(con, _IDS)
         for table in ("rule_results", "findings", "scores"):
-            con.execute(f"DELETE FROM {table} WHERE call_id IN (SELECT call_id FROM rescored_ids)")
+            con.execute(f"DELETE FROM {table} WHERE call_id IN (SELECT call_id FROM {_IDS})")
         _insert(con, "rule_results", RULE_COLS, rows.rules)
-        _insert(con, "findings", FINDING_COLS, rows.findings)
-        _insert(con, "scores", ("call_id", "rulebook_version", "score", "passed"), rows.scores)
+        _insert(con, "findings", FINDING_COLS, _with_ids(rows.findings, previous, reserved))
+        _insert(con, "scores", SCORE_COLS, rows.scores)
         con.execute(
-            "UPDATE calls SET rulebook_version = v.version, scored_at = current_timestamp "
-            "FROM rescored_ids v WHERE calls.call_id = v.call_id"
+            f"UPDATE calls SET rulebook_version = v.version, scored_at = current_timestamp "
+            f"FROM {_IDS} v WHERE calls.call_id = v.call_id"
         )
-        con.execute("DROP TABLE rescored_ids")
+        carried = Carried(kept_verdicts(con, _IDS), detached_verdicts(con, ids_table=_IDS))
+        con.execute(f"DROP TABLE {_IDS}")
+    return carried
 
 
 def fingerprints(db_path: str | Path) -> dict[str, Fingerprint]:
@@ -255,7 +320,8 @@ def fingerprints(db_path: str | Path) -> dict[str, Fingerprint]:
         return {}
     with reading(db_path) as con:
         rows = con.execute(
-            "SELECT call_id, sha256, rulebook_version, options_json, status, metadata_json FROM calls"
+            "SELECT call_id, sha256, rulebook_version, options_json, status, metadata_json, signal_options_json, "
+            "model_name, model_sha256, callqa_version FROM calls"
         ).fetchall()
     return {row[0]: Fingerprint(*row[1:]) for row in rows}
 
@@ -278,7 +344,8 @@ def _options_from_json(text: str | None) -> TranscribeOptions:
 
 
 _STORED_CALL_SQL = (
-    "SELECT call_id, path, sha256, duration_s, sample_rate, channels, options_json, timeline_json, metadata_json "
+    "SELECT call_id, path, sha256, duration_s, sample_rate, channels, options_json, timeline_json, metadata_json, "
+    "signal_options_json, model_name, model_sha256, callqa_version "
     "FROM calls WHERE status = 'scored' AND timeline_json IS NOT NULL"
 )
 _STORED_UTTERANCE_SQL = "SELECT call_id, role, channel, start_s, end_s, text, words_json FROM utterances"
@@ -286,14 +353,22 @@ _STORED_UTTERANCE_SQL = "SELECT call_id, role, channel, start_s, end_s, text, wo
 
 def stored_call(call_row: Sequence[Any], utterance_rows: Iterable[Sequence[Any]]) -> StoredCall:
     """A StoredCall from one row of `_STORED_CALL_SQL` and its rows of `_STORED_UTTERANCE_SQL` (in idx order)."""
-    cid, path, sha, duration, rate, channels, opts, tl, meta = call_row
+    cid, path, sha, duration, rate, channels, opts, tl, meta, signal, model, model_sha, version = call_row
     utterances = []
     for _, role, channel, start, end, text, words in utterance_rows:
-        ws = tuple([Word(*w) for w in json.loads(words)]) if words else ()
-        utterances.append(Utterance(role, channel, start, end, text, ws))
+        utterances.append(Utterance(role, channel, start, end, text, words_from_json(words)))
+    provenance = Provenance(signal, model, model_sha, version) if signal is not None else None
     transcript = Transcript(path, duration or 0.0, rate or 0, channels or 0, tuple(utterances),
-                            _options_from_json(opts), timeline_from_json(tl))
+                            _options_from_json(opts), timeline_from_json(tl), provenance)
     return StoredCall(cid, path, sha or "", transcript, json.loads(meta) if meta else {})
+
+
+def _paired(calls: list[tuple], utts: list[tuple]) -> list[tuple[tuple, list[tuple]]]:
+    """Each call row with its utterance rows (both read ordered by call_id)."""
+    by_call: dict[str, list[tuple]] = {}
+    for row in utts:
+        by_call.setdefault(row[0], []).append(row)
+    return [(row, by_call.get(row[0], [])) for row in calls]
 
 
 def iter_stored_calls(db_path: str | Path) -> Iterator[StoredCall]:
@@ -301,11 +376,8 @@ def iter_stored_calls(db_path: str | Path) -> Iterator[StoredCall]:
     with reading(db_path) as con:
         calls = con.execute(_STORED_CALL_SQL + " ORDER BY call_id").fetchall()
         utts = con.execute(_STORED_UTTERANCE_SQL + " ORDER BY call_id, idx").fetchall()
-    by_call: dict[str, list[tuple]] = {}
-    for row in utts:
-        by_call.setdefault(row[0], []).append(row)
-    for row in calls:
-        yield stored_call(row, by_call.get(row[0], ()))
+    for call_row, utt_rows in _paired(calls, utts):
+        yield stored_call(call_row, utt_rows)
 
 
 def stored_call_ids(db_path: str | Path) -> list[str]:
@@ -325,10 +397,17 @@ def stored_call_rows(db_path: str | Path, first_id: str, last_id: str) -> list[t
                             [first_id, last_id]).fetchall()
         utts = con.execute(_STORED_UTTERANCE_SQL + " WHERE call_id BETWEEN ? AND ? ORDER BY call_id, idx",
                            [first_id, last_id]).fetchall()
-    by_call: dict[str, list[tuple]] = {}
-    for row in utts:
-        by_call.setdefault(row[0], []).append(row)
-    return [(row, by_call.get(row[0], [])) for row in calls]
+    return _paired(calls, utts)
+
+
+def stored_calls_by_id(db_path: str | Path, call_ids: Sequence[str]) -> list[tuple[tuple, list[tuple]]]:
+    """Raw rows (call row, its utterance rows) of the named calls, as `stored_call_rows` gives them."""
+    with reading(db_path) as con:
+        calls = con.execute(_STORED_CALL_SQL + " AND list_contains(?::VARCHAR[], call_id) ORDER BY call_id",
+                            [list(call_ids)]).fetchall()
+        utts = con.execute(_STORED_UTTERANCE_SQL + " WHERE list_contains(?::VARCHAR[], call_id) "
+                                                   "ORDER BY call_id, idx", [list(call_ids)]).fetchall()
+    return _paired(calls, utts)
 
 
 def add_review(

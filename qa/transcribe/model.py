@@ -137,3 +137,30 @@ def load_model(spec: str | None = None, *, model_dir: str | Path | None = None, 
             f"(the default), pass --model with a local CTranslate2 Whisper directory, or download "
             f"'{spec}' once on a machine with network."
         ) from exc
+
+
+_weights_sha: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256: a file's hash, not a result
+
+
+def model_identity(spec: str | None = None) -> tuple[str, str | None]:
+    """(name, sha256 of the weights) of the model `spec` names, without loading it.
+
+    The embedded model is the shipped Systran weights, checked against
+    MODEL_BIN_SHA256 when assembled; a directory's model.bin is hashed (once per
+    file version); a model fetched by name has no known hash until fetched.
+    """
+    if spec in (None, "", EMBEDDED, "embedded", "base-embedded"):
+        return EMBEDDED, MODEL_BIN_SHA256
+    path = Path(spec).expanduser()
+    weights = path / "model.bin"
+    if not weights.is_file():
+        return spec, None
+    stat = weights.stat()
+    key = (str(weights.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _weights_sha:
+        digest = hashlib.sha256()
+        with open(weights, "rb") as fh:
+            while chunk := fh.read(8 << 20):
+                digest.update(chunk)
+        _weights_sha[key] = digest.hexdigest()
+    return str(path.resolve()), _weights_sha[key]

@@ -9,17 +9,20 @@ noise.
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from qa.records import Interval, TranscribeOptions, Transcript, Utterance, Word
+from qa import __version__
+from qa.records import Interval, Provenance, TranscribeOptions, Transcript, Utterance, Word
 from qa.transcribe.asr import ASR_RATE, AsrSegment, Recognizer, plan_clips
 from qa.transcribe.audio import Audio, load_audio
 from qa.transcribe.crosstalk import gate_words
 from qa.transcribe.guards import drop_repeated_utterances, drop_words_outside_speech
+from qa.transcribe.model import model_identity
 from qa.transcribe.normalize import normalize_text
 from qa.transcribe.timeline import SignalOptions, build_timeline, speech_regions
 from qa.words_layout import words_to_lists
@@ -36,6 +39,16 @@ def channel_roles_for(audio: Audio, options: TranscribeOptions) -> tuple[str, ..
     return roles if len(roles) == audio.channels else ("agent", "customer")
 
 
+def provenance_for(options: TranscribeOptions, signal_options: SignalOptions) -> Provenance:
+    """What a transcript made with these options records, known before any audio is read."""
+    name, sha = model_identity(options.model)
+    return Provenance(signal_options_json(signal_options), name, sha, __version__)
+
+
+def signal_options_json(options: SignalOptions) -> str:
+    return json.dumps(asdict(options), sort_keys=True, ensure_ascii=False)
+
+
 class Transcriber:
     """Transcribes files with one loaded model; reuse it across calls."""
 
@@ -44,6 +57,7 @@ class Transcriber:
         self.options = options or TranscribeOptions()
         self.signal_options = signal_options or SignalOptions()
         self.recognizer = recognizer or Recognizer(self.options, model_dir=model_dir, cpu_threads=cpu_threads)
+        self.provenance = provenance_for(self.options, self.signal_options)
 
     def transcribe_file(self, path: str | Path, ring_seconds: float | None = None) -> Transcript:
         audio = load_audio(path, max_duration_s=self.options.max_duration_s)
@@ -81,7 +95,7 @@ class Transcriber:
         utterances = list(drop_repeated_utterances(utterances, timeline))
         return Transcript(path=audio.path, duration_s=round(audio.duration_s, 3), sample_rate=audio.sample_rate,
                           channels=audio.channels, utterances=tuple(utterances), options=self.options,
-                          timeline=timeline)
+                          timeline=timeline, provenance=self.provenance)
 
 
 def transcribe_file(path: str | Path, options: TranscribeOptions | None = None,
@@ -143,9 +157,7 @@ def _split_by_role(segments: Sequence[AsrSegment], speech: dict[str, Sequence[In
 
 
 def transcript_to_dict(t: Transcript) -> dict:
-    """JSON-ready form used by `callqa transcribe --json` and the store."""
-    from dataclasses import asdict
-
+    """JSON-ready form used by `callqa transcribe --json`."""
     d = asdict(t)
     d["utterances"] = [
         {**{k: v for k, v in asdict(u).items() if k != "words"},
