@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from common import date_range, query, scored_page
+
+TEXT = {
+    "detached": ("{n} inspector verdict(s) no longer match a finding: the rule or the transcript changed since. "
+                 "They are kept and listed on each call's page; precision leaves them out."),
+    "detached_list": "Calls with such verdicts",
+}
 
 _, first, last = scored_page("callqa overview", "Call quality overview")
 date_from, date_to = date_range(st.date_input("Nights", value=(first, last), min_value=first, max_value=last), first, last)
@@ -15,6 +22,13 @@ cols[0].metric("Calls scored", f"{summary['calls_scored']:,}")
 cols[1].metric("Mean score", "-" if summary["mean_score"] is None else f"{summary['mean_score']:.1f}")
 cols[2].metric("Pass rate", "-" if summary["pass_rate"] is None else f"{summary['pass_rate']:.1%}")
 cols[3].metric("Failed to score", f"{summary['calls_failed_to_score']:,}")
+
+detached = query("detached_verdicts")
+if detached:  # quiet when every verdict still judges a finding
+    st.info(TEXT["detached"].format(n=len(detached)))
+    with st.expander(TEXT["detached_list"]):
+        st.dataframe(pd.DataFrame(detached)[["call_id", "rule_id", "verdict", "reviewer", "rulebook_version"]],
+                     hide_index=True, width="stretch")
 
 nights = query("night_trend", date_from, date_to)
 st.subheader("By night")

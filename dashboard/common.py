@@ -18,7 +18,7 @@ from typing import Any, Callable
 import pandas as pd
 import streamlit as st
 
-from qa.scoring import queries, queries_phrases, queries_reviews
+from qa.scoring import queries, queries_phrases, queries_reviews, rulebooks, verdicts
 from qa.scoring.db import StoreBusyError, StoreError, reading, writing
 from qa.words_layout import words_from_json
 
@@ -38,6 +38,9 @@ QUERIES: dict[str, Callable[..., Any]] = {
 }
 QUERIES["search_phrases"] = queries_phrases.search_phrases
 QUERIES["call_detail"] = queries_reviews.call_detail
+QUERIES["rulebook_history"] = rulebooks.rulebook_history
+QUERIES["stored_rulebook"] = rulebooks.stored_rulebook
+QUERIES["detached_verdicts"] = verdicts.detached_verdicts
 
 
 def db_path() -> str:
@@ -62,10 +65,14 @@ def query(name: str, *args: Any, **kwargs: Any) -> Any:
         st.stop()
 
 
+def store_exists() -> bool:
+    return Path(db_path()).exists()
+
+
 def require_scored_calls() -> None:
     """Stop the page with instructions when there is no database or no call in it."""
     path = db_path()
-    if not Path(path).exists():
+    if not store_exists():
         st.info(
             f"No database at `{path}` yet. Score some calls first:\n\n"
             f"```\ncallqa score DIR --db {path}\n```\n\nthen start the dashboard with "
@@ -156,7 +163,8 @@ def transcript_html(utterances: pd.DataFrame, findings: pd.DataFrame) -> str:
 
 @st.cache_data(ttl=300, show_spinner=False)
 def rulebook() -> tuple[Any, str]:
-    """(the rulebook in force, "") or (None, why it cannot be loaded)."""
+    """(the rulebook on disk, "") or (None, why it cannot be loaded); not necessarily the one
+    that scored the calls (those are in the store: query "stored_rulebook")."""
     from qa.phrases import RulebookError, load_rulebook
 
     try:

@@ -119,10 +119,11 @@ def small_rulebook(version: str = "v-test") -> Rulebook:
     )
 
 
-def fake_score(path, call_id, metadata, rulebook, options):
+def fake_score(path, call_id, metadata, rulebook, options, *, signal_options=None, model_dir=None):
     """A stand-in for ASR scoring in batch tests: a file starting with BAD is a bad recording.
 
-    Everything after the transcript (store, batch bookkeeping) is the real thing.
+    Everything after the transcript (store, batch bookkeeping, the provenance
+    the real pipeline records) is the real thing.
     """
     import hashlib
     import os
@@ -140,5 +141,12 @@ def fake_score(path, call_id, metadata, rulebook, options):
     if data.startswith(b"BAD"):
         return CallResult(call_id, str(path), sha, None, status="error", error=f"{path}: not an audio file",
                           rulebook_version=rulebook.version, metadata=dict(metadata))
+    from qa.records import TranscribeOptions
+    from qa.transcribe.activity import SignalOptions
+    from qa.transcribe.pipeline import provenance_for
+
     result = sample_call(call_id, variant=len(data) % 3, version=rulebook.version)
-    return replace(result, path=str(path), sha256=sha, metadata=dict(metadata))
+    options = options or TranscribeOptions()
+    made = provenance_for(options, signal_options or SignalOptions())
+    transcript = replace(result.transcript, options=options, provenance=made)
+    return replace(result, path=str(path), sha256=sha, metadata=dict(metadata), transcript=transcript)

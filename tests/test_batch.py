@@ -21,7 +21,7 @@ from built_calls import fake_score, small_rulebook
 from qa.records import TranscribeOptions
 from qa.scoring import store
 from qa.scoring.batch import BatchError, LocalEngine, discover, run_batch
-from qa.scoring.db import reading
+from qa.scoring.db import reading, writing
 from qa.scoring.metadata import load_metadata
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,8 +41,15 @@ def make_folder(tmp_path: Path, n: int = 6, bad: int = 1) -> Path:
     return calls
 
 
-def engine(workers=1):
-    return LocalEngine(workers, score_fn=fake_score, initializer=None)
+def engine(workers=1, score_fn=fake_score):
+    return LocalEngine(workers, score_fn=score_fn, initializer=None)
+
+
+def _no_asr(path, *args, **kwargs):
+    """A batch that must not transcribe: every recording it is handed is an error row saying so."""
+    from qa.records import CallResult
+    return CallResult(args[0], str(path), "", None, status="error", error=f"{path}: transcribed, but should not be",
+                      rulebook_version=args[2].version)
 
 
 def rows(db):
@@ -74,14 +81,56 @@ def test_batch_scores_skips_and_retries_errors(tmp_path):
     (calls / "day2" / "c0.wav").write_bytes(b"RIFF changed")
     third = run_batch(calls, db, rulebook=book, engine=engine())
     assert (third.scored, third.skipped) == (1, 5)
-    newer = run_batch(calls, db, rulebook=small_rulebook("v-2"), engine=engine())
-    assert (newer.scored, newer.skipped) == (6, 0)
+    before = rows(db)["utterances"]
+    newer = run_batch(calls, db, rulebook=small_rulebook("v-2"), engine=engine(score_fn=_no_asr))
+    # only the rulebook changed: the stored transcripts are run through the rules again, not transcribed
+    assert (newer.scored, newer.rescored, newer.skipped) == (0, 6, 0) and rows(db)["utterances"] == before
     other_model = run_batch(calls, db, rulebook=small_rulebook("v-2"), engine=engine(),
                             options=TranscribeOptions(beam_size=1))
-    assert other_model.scored == 6
+    assert (other_model.scored, other_model.rescored) == (6, 0)
+    assert other_model.why == {"ASR options changed": 6, "retry after error": 1}
     with reading(db) as con:
         assert con.execute("SELECT count(*), count(DISTINCT call_id) FROM calls").fetchone() == (7, 7)
         assert con.execute("SELECT status, error FROM calls WHERE call_id = 'broken0'").fetchone()[0] == "error"
+
+
+def test_what_made_a_transcript_decides_whether_it_is_made_again(tmp_path):
+    """A changed signal threshold, model or callqa version transcribes again; the rulebook alone does not."""
+    from dataclasses import replace as changed
+
+    from qa.transcribe.activity import SignalOptions
+
+    calls, db, book = make_folder(tmp_path, 3, bad=0), tmp_path / "qa.duckdb", small_rulebook()
+    run_batch(calls, db, rulebook=book, engine=engine())
+    assert run_batch(calls, db, rulebook=book, engine=engine(score_fn=_no_asr)).skipped == 3
+    stricter = changed(SignalOptions(), margin_db=SignalOptions().margin_db + 1.0)
+    again = run_batch(calls, db, rulebook=book, engine=engine(), signal_options=stricter)
+    assert (again.scored, again.why) == (3, {"signal options changed": 3})
+    with reading(db) as con:
+        stored = {json.loads(r[0])["margin_db"] for r in con.execute("SELECT signal_options_json FROM calls").fetchall()}
+        con_model = set(con.execute("SELECT model_name, model_sha256, callqa_version FROM calls").fetchall())
+    from qa import __version__
+    from qa.transcribe.model import EMBEDDED, MODEL_BIN_SHA256
+    assert stored == {stricter.margin_db} and con_model == {(EMBEDDED, MODEL_BIN_SHA256, __version__)}
+    assert run_batch(calls, db, rulebook=book, engine=engine(score_fn=_no_asr), signal_options=stricter).skipped == 3
+    with writing(db) as con:  # as if an older callqa had made them
+        con.execute("UPDATE calls SET callqa_version = '0.0.1'")
+    older = run_batch(calls, db, rulebook=book, engine=engine(), signal_options=stricter)
+    assert older.why == {"callqa version changed": 3}
+
+
+def test_broken_links_and_unreadable_entries_are_named_and_other_files_counted(tmp_path):
+    calls, db = make_folder(tmp_path, 2, bad=0), tmp_path / "qa.duckdb"
+    (calls / "gone.wav").symlink_to(tmp_path / "nowhere.wav")
+    os.mkfifo(calls / "pipe.wav")  # an entry no decoder can read (and reading it would block)
+    summary = run_batch(calls, db, rulebook=small_rulebook(), engine=engine())
+    assert summary.scored == 2 and summary.found == 4
+    problems = dict(summary.errors)
+    assert problems[str(calls / "gone.wav")] == f"{calls / 'gone.wav'}: broken link (to {tmp_path / 'nowhere.wav'})"
+    assert problems[str(calls / "pipe.wav")] == f"{calls / 'pipe.wav'}: not a regular file"
+    assert summary.not_audio == ["notes.txt"]
+    with reading(db) as con:
+        assert con.execute("SELECT status FROM calls WHERE call_id = 'gone'").fetchone() == ("error",)
 
 
 def test_metadata_rows_are_stored_and_a_changed_row_rescores(tmp_path):

@@ -36,7 +36,7 @@ def invoke(*args):
     return CliRunner().invoke(cli, list(map(str, args)), catch_exceptions=False)
 
 
-@pytest.mark.parametrize("command", ["score", "rescore", "report", "export-examples"])
+@pytest.mark.parametrize("command", ["score", "rescore", "report", "export-examples", "explain"])
 def test_every_command_has_help(command):
     result = invoke(command, "--help")
     assert result.exit_code == 0 and "--db" in result.output
@@ -62,7 +62,7 @@ def test_score_run_failures_exit_non_zero(tmp_path):
 def test_score_empty_folder_succeeds(tmp_path):
     (tmp_path / "calls").mkdir()
     result = invoke("score", tmp_path / "calls", "--db", tmp_path / "qa.duckdb", "--quiet")
-    assert result.exit_code == 0 and "0 recordings, 0 scored" in result.output
+    assert result.exit_code == 0 and "0 recordings, 0 transcribed and scored" in result.output
 
 
 def test_report_formats(scored_db):
@@ -102,3 +102,51 @@ def test_export_examples_writes_clips_and_reports_missing_audio(scored_db, tmp_p
     span = float(first["end_s"]) - float(first["start_s"]) + 2 * 0.5
     assert rate == 8000 and data.shape == (int(round(span * rate)), 2)
     assert "c2.wav" in result.output and "audio file not found" in result.output
+
+
+def test_explain_prints_the_provenance_and_reproduces_the_stored_score(scored_db):
+    assert invoke("rescore", "--db", scored_db).exit_code == 0  # scored under a stored (the default) rulebook
+    result = invoke("explain", "c0", "--db", scored_db, "--reproduce")
+    assert result.exit_code == 0, result.output
+    assert "reproduced: the stored rulebook over the stored transcript gives the same score" in result.output
+    assert "ASR options:" in result.output and "signal options:" in result.output and "rulebook " in result.output
+    doc = json.loads(invoke("explain", "c0", "--db", scored_db, "--json", "--reproduce").output)
+    assert doc["reproduced"] == {"same": True, "differences": []}
+    assert doc["rule_results"] and doc["call"]["call_id"] == "c0"
+    # a stored result changed behind callqa's back no longer reproduces, and says where
+    from qa.scoring.db import writing
+    with writing(scored_db) as con:
+        con.execute("UPDATE rule_results SET outcome = 'pass', points = 0 WHERE call_id = 'c0' "
+                    "AND rule_id = 'phrase.forbidden'")
+    tampered = invoke("explain", "c0", "--db", scored_db, "--reproduce")
+    assert tampered.exit_code == 1 and "differs" in tampered.output and "phrase.forbidden" in tampered.output
+    assert invoke("explain", "nope", "--db", scored_db).exit_code == 1
+
+
+def test_explain_says_when_the_rulebook_was_never_stored(scored_db):
+    result = invoke("explain", "c0", "--db", scored_db, "--reproduce")
+    assert result.exit_code == 1 and "rulebook v-test is not stored" in result.output
+
+
+def test_rescore_lists_verdicts_that_no_longer_match_a_finding(scored_db, tmp_path):
+    from qa.scoring.db import writing
+    from qa.scoring.queries_reviews import record_review
+
+    assert invoke("rescore", "--db", scored_db).exit_code == 0
+    with reading(scored_db) as con:
+        fid, call_id, phrase = con.execute("SELECT finding_id, call_id, matched_phrase FROM findings "
+                                           "WHERE rule_id = 'phrase.forbidden' ORDER BY finding_id").fetchone()
+    with writing(scored_db) as con:
+        record_review(con, call_id=call_id, finding_id=fid, verdict="confirmed", reviewer="王质检")
+    same = invoke("rescore", "--db", scored_db)
+    assert "verdicts: 1 still on their findings, 0 match no finding now" in same.output
+    rules = tmp_path / "rules.toml"  # the phrase is no longer forbidden: its finding goes, the verdict stays
+    rules.write_text(f'[rules."phrase.forbidden".phrases.forbidden]\nextend = false\nitems = ["你真罗嗦"]\n',
+                     encoding="utf-8")
+    gone = invoke("rescore", "--db", scored_db, "--rulebook", rules)
+    assert "0 still on their findings, 1 match no finding now" in gone.output
+    assert f"detached verdict {call_id} phrase.forbidden" in gone.output and "王质检" in gone.output
+    back = invoke("rescore", "--db", scored_db)  # the default rulebook again: the finding and its verdict are back
+    assert "verdicts: 1 still on their findings, 0 match no finding now" in back.output
+    with reading(scored_db) as con:
+        assert con.execute("SELECT count(*) FROM findings WHERE finding_id = ?", [fid]).fetchone()[0] == 1

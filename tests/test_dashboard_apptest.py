@@ -8,6 +8,7 @@ import sys
 import textwrap
 import time
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(APP))  # streamlit puts the app's folder on the path; AppTest of a page does not
 
 from bench.make_db import make_db  # noqa: E402
+from qa.phrases import load_rulebook  # noqa: E402
 from qa.scoring.db import reading, writing  # noqa: E402
+from qa.scoring.queries_reviews import record_review  # noqa: E402
+from qa.scoring.rulebooks import store_rulebook  # noqa: E402
 
 PAGES = ["Home.py", "pages/01_Calls.py", "pages/02_Call_detail.py", "pages/03_Phrase_library.py", "pages/04_Rulebook.py"]
 
@@ -30,6 +34,33 @@ def store(tmp_path_factory) -> Path:
     path = folder / "calls.duckdb"
     make_db(path, n_calls=120, findings_per_call=3, seed=3, nights=5, audio_dir=folder / "audio")
     return path
+
+
+OVERRIDE_TITLE = "三声以内接听(试行)"
+OVERRIDE = f'[rules."answer.rings"]\ntitle = "{OVERRIDE_TITLE}"\n\n[rules."answer.rings".params]\nmax_rings = 4\n'
+
+
+@pytest.fixture
+def versioned(tmp_path):
+    """A store with two stored rulebooks: the default scored every call but one, an override that one.
+
+    Returns (path, default book, override book, the call scored with the override)."""
+    path = tmp_path / "versioned.duckdb"
+    make_db(path, n_calls=6, findings_per_call=3, seed=5)
+    override = tmp_path / "override.toml"
+    override.write_text(OVERRIDE, encoding="utf-8")
+    old, new = load_rulebook(), load_rulebook(override)
+    store_rulebook(path, old)
+    store_rulebook(path, new)
+    with writing(path) as con:
+        for day, book in ((1, old), (2, new)):  # pinned, so "newest first" does not hang on clock ticks
+            con.execute("UPDATE rulebooks SET first_used_at = ? WHERE version = ?",
+                        [datetime(2026, 11, day), book.version])
+        call_id = con.execute("SELECT min(call_id) FROM findings").fetchone()[0]
+        for table in ("calls", "scores"):
+            con.execute(f"UPDATE {table} SET rulebook_version = ?", [old.version])
+            con.execute(f"UPDATE {table} SET rulebook_version = ? WHERE call_id = ?", [new.version, call_id])
+    return path, old, new, call_id
 
 
 @pytest.fixture(autouse=True)
@@ -85,6 +116,7 @@ def test_overview_metrics_match_the_store(store, monkeypatch):
         n, mean = con.execute("SELECT count(*), avg(score) FROM scores").fetchone()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Calls scored"] == f"{n:,}" and metrics["Mean score"] == f"{mean:.1f}"
+    assert not at.info  # no detached verdicts: nothing about them
 
 
 def test_call_list_filters_by_team(store, monkeypatch):
@@ -101,6 +133,7 @@ def test_call_detail_plays_from_a_finding_and_stores_a_verdict(store, monkeypatc
     call_id, finding_id, start_s = _call_with_phrase_finding(store)
     at = app("pages/02_Call_detail.py", store, monkeypatch, call_id=call_id)
     assert not at.exception and at.title[0].value == call_id
+    assert not any("no longer match" in h.value for h in at.subheader)
     assert "<mark>" in at.markdown[0].value or any("<mark>" in m.value for m in at.markdown)
     at.button(key=f"play::{finding_id}").click().run()
     assert any(c.value.startswith("Playing from") for c in at.caption)
@@ -177,13 +210,59 @@ def test_phrase_library_search_select_and_export(store, monkeypatch):
         assert "clips.csv" in names and len([n for n in names if n.endswith(".wav")]) == 2
 
 
-def test_rulebook_page_lists_rules_with_clauses(store, monkeypatch):
-    from qa.phrases import load_rulebook
-
-    at = app("pages/04_Rulebook.py", store, monkeypatch)
+def test_rulebook_page_on_an_old_store_shows_the_disk_rulebook_with_a_note(store, monkeypatch):
+    at = app("pages/04_Rulebook.py", store, monkeypatch)  # make_db stores no rulebook
     book = load_rulebook()
     assert len(at.expander) >= len(book.rules)
     assert book.version in at.caption[0].value
+    assert "not necessarily the one the calls were scored with" in at.warning[0].value
+
+
+def _diff(at: AppTest) -> str:
+    return next(c.value for c in at.code if c.language == "diff")
+
+
+def test_rulebook_page_shows_the_stored_history_and_a_diff(versioned, monkeypatch):
+    db, old, new, _ = versioned
+    at = app("pages/04_Rulebook.py", db, monkeypatch)
+    assert not at.exception and not at.warning
+    history = at.dataframe[0].value
+    assert list(history["version"]) == [new.version, old.version] and list(history["calls"]) == [1, 5]
+    assert at.selectbox(key="rb_version").value == new.version  # the newest by default
+    assert at.selectbox(key="rb_compare").value == old.version
+    diff = _diff(at)
+    assert f"+rules.answer.rings.title = {OVERRIDE_TITLE}" in diff
+    assert "-rules.answer.rings.params.max_rings = 3" in diff and "+rules.answer.rings.params.max_rings = 4" in diff
+    assert any(c.language == "toml" and "max_rings = 4" in c.value for c in at.code)
+    assert any(OVERRIDE_TITLE in e.label for e in at.expander)
+
+    at.selectbox(key="rb_version").set_value(old.version).run()
+    assert not at.exception and at.selectbox(key="rb_compare").value == new.version
+    assert _diff(at) == diff  # always from the older version to the newer
+    assert not any(OVERRIDE_TITLE in e.label for e in at.expander)
+
+
+def test_call_detail_uses_the_calls_rulebook_and_lists_detached_verdicts(versioned, monkeypatch):
+    db, _, new, call_id = versioned
+    with reading(db) as con:
+        finding_id, rule_id, evidence = con.execute(
+            "SELECT finding_id, rule_id, evidence FROM findings WHERE call_id = ? ORDER BY start_s LIMIT 1", [call_id]
+        ).fetchone()
+    with writing(db) as con:
+        record_review(con, call_id=call_id, finding_id=finding_id, verdict="confirmed", reviewer="inspector-wang")
+        con.execute("DELETE FROM findings WHERE finding_id = ?", [finding_id])  # the rescore found it no more
+
+    at = app("pages/02_Call_detail.py", db, monkeypatch, call_id=call_id)
+    assert not at.exception
+    assert f"answer.rings · {OVERRIDE_TITLE}" in at.selectbox(key="missed_rule").options
+    assert any(h.value == "Verdicts that no longer match a finding (1)" for h in at.subheader)
+    detached = next(d.value for d in at.dataframe if "rulebook" in d.value.columns)
+    row = detached.iloc[0]
+    assert row["rule"].startswith(rule_id) and row["verdict"] == "confirmed" and row["reviewer"] == "inspector-wang"
+    assert row["evidence"] == (evidence or "-") and row["rulebook"] == new.version
+
+    at = app("Home.py", db, monkeypatch)
+    assert not at.exception and at.info[0].value.startswith("1 inspector verdict(s) no longer match a finding")
 
 
 def test_pages_wait_for_the_batch_instead_of_failing(store, monkeypatch):

@@ -8,6 +8,33 @@ import pandas as pd
 import streamlit as st
 
 from common import fmt_time, query, require_scored_calls, save_review, sidebar, transcript_html
+from qa.phrases import Rulebook
+from qa.scoring.verdicts import DetachedVerdict
+
+TEXT = {
+    "detached": "Verdicts that no longer match a finding ({})",
+    "detached_why": ("The rule or the transcript changed since these verdicts were given, so no finding of the "
+                     "current score matches them. They are kept, not counted, and come back if the finding does."),
+}
+
+
+def rule_label(book: Rulebook | None, rule_id: str) -> str:
+    """The rule id with its title in `book` (the call's own rulebook, None when not stored)."""
+    rule = book.rules.get(rule_id) if book else None
+    return f"{rule_id} · {rule.title}" if rule else rule_id
+
+
+def show_detached(book: Rulebook | None, detached: list[DetachedVerdict]) -> None:
+    """What each detached verdict judged, as it was when given."""
+    st.subheader(TEXT["detached"].format(len(detached)))
+    st.caption(TEXT["detached_why"])
+    st.dataframe(
+        pd.DataFrame([{"rule": rule_label(book, d.rule_id), "span": f"{fmt_time(d.start_s)}–{fmt_time(d.end_s)}",
+                       "verdict": d.verdict, "reviewer": d.reviewer, "evidence": d.evidence or "-",
+                       "rulebook": d.rulebook_version or "-"} for d in detached]),
+        hide_index=True, width="stretch",
+    )
+
 
 st.set_page_config(page_title="callqa call", layout="wide")
 reviewer = sidebar()
@@ -67,7 +94,8 @@ with right:
     for f in findings.itertuples(index=False):
         verdict = "" if pd.isna(f.verdict) or f.verdict is None else f" · **{f.verdict}** by {f.reviewer}"
         with st.container(border=True):
-            st.markdown(f"**{f.rule_id}** at {fmt_time(f.start_s)}–{fmt_time(f.end_s)} ({f.role}, {f.severity}){verdict}")
+            st.markdown(f"**{rule_label(book, f.rule_id)}** at {fmt_time(f.start_s)}–{fmt_time(f.end_s)} "
+                        f"({f.role}, {f.severity}){verdict}")
             st.caption(f"Clause: {f.clause or '-'}")
             similarity = "" if pd.isna(f.similarity) else f" · similarity {f.similarity:.2f}"
             phrase = "" if f.matched_phrase is None or pd.isna(f.matched_phrase) else f" · matched 「{f.matched_phrase}」"
@@ -85,10 +113,15 @@ with right:
                         st.toast(f"Saved: {f.rule_id} {choice.replace('_', ' ')}")
                         st.rerun()
 
+    if detail["detached"]:
+        show_detached(book, detail["detached"])
+
     st.subheader("Report a missed violation")
-    rule_ids = sorted(book.rules) if book else sorted(query("filter_options")["rules"])
+    # the rules that scored this call; a disabled one counted for nothing, so it is not offered
+    rule_ids = (sorted(r.rule_id for r in book.rules.values() if r.enabled) if book
+                else sorted(query("filter_options")["rules"]))
     with st.form(key="missed", clear_on_submit=True):
-        rule_id = st.selectbox("Rule", rule_ids, key="missed_rule")
+        rule_id = st.selectbox("Rule", rule_ids, format_func=lambda r: rule_label(book, r), key="missed_rule")
         at_s = st.number_input("At second", min_value=0.0, max_value=float(call["duration_s"] or 0.0) or None,
                                value=float(start_s), step=0.5, key="missed_at")
         comment = st.text_area("What was missed", key="missed_comment")

@@ -83,8 +83,6 @@ def score(directory, db, metadata, rulebook, workers, engine_name, address, gpus
     from qa.transcribe.model import ModelError
 
     book = _load_rulebook(rulebook)
-    if model_dir:
-        os.environ["CALLQA_MODEL_DIR"] = str(model_dir)  # worker processes assemble the model there
     options = build_options(model, beam_size, sequential, pack_regions=pack_regions)
     engine = None
     if engine_name == "ray":  # Ray itself is imported only when there is work to send
@@ -107,7 +105,7 @@ def score(directory, db, metadata, rulebook, workers, engine_name, address, gpus
         try:
             summary = run_batch(directory, db, rulebook=book, options=options, metadata=meta,
                                 workers=workers or default_workers(), engine=engine, on_start=started,
-                                on_result=finished, force=force)
+                                on_result=finished, force=force, model_dir=str(model_dir) if model_dir else None)
         except (BatchError, StoreError, ModelError, RayEngineError) as exc:
             raise click.ClickException(str(exc)) from exc
     _print_batch(summary, db, book.version)
@@ -115,14 +113,36 @@ def score(directory, db, metadata, rulebook, workers, engine_name, address, gpus
 
 def _print_batch(s, db: Path, version: str) -> None:
     out = Console(soft_wrap=True)
-    out.print(f"[bold]callqa score[/]: {s.found} recordings, {s.scored} scored, {s.skipped} up to date, "
-              f"{len(s.errors)} errors  (rulebook {version}, database {db})")
+    why = ", ".join(f"{n} {reason}" for reason, n in sorted(s.why.items(), key=lambda kv: -kv[1]))
+    out.print(f"[bold]callqa score[/]: {s.found} recordings, {s.scored} transcribed and scored"
+              f"{f' ({why})' if why else ''}, {s.rescored} rescored (rulebook changed), {s.skipped} up to date, "
+              f"{len(s.errors)} errors  (rulebook {version}, database {db})", highlight=False)
     out.print(f"mean score {_num(s.mean_score)}, pass rate {_pct(s.pass_rate)}, elapsed {s.elapsed_s:.1f} s, "
               f"audio {s.audio_s / 3600:.2f} h, {_num(s.audio_hours_per_wall_hour)} audio hours per wall hour")
     for path, problem in s.errors:
         out.print(f"[red]error[/] {path}: {problem.removeprefix(str(path) + ': ')}", highlight=False)
     for problem in s.metadata_problems:
         out.print(f"[yellow]metadata[/] {problem} (row skipped; the call is scored without it)", highlight=False)
+    if s.not_audio:
+        shown = ", ".join(s.not_audio[:NAMED])
+        more = f" and {len(s.not_audio) - NAMED} more" if len(s.not_audio) > NAMED else ""
+        out.print(f"{len(s.not_audio)} files skipped, not audio by their name: {shown}{more}", highlight=False)
+    _print_verdicts(out, s.verdicts)
+
+
+NAMED = 10  # files named one by one in a summary line
+
+
+def _print_verdicts(out: Console, carried) -> None:
+    """Verdicts on the calls written: how many stayed on their findings, and each one that matches nothing."""
+    if not carried.kept and not carried.detached:
+        return
+    out.print(f"verdicts: {carried.kept} still on their findings, {len(carried.detached)} match no finding now "
+              f"(kept in reviews; listed on the call's page)", highlight=False)
+    for v in carried.detached:
+        span = "-" if v.start_s is None else f"{v.start_s:.1f}-{(v.end_s if v.end_s is not None else v.start_s):.1f} s"
+        out.print(f"[yellow]detached verdict[/] {v.call_id} {v.rule_id} {span}: {v.verdict} by {v.reviewer} "
+                  f"(rulebook {v.rulebook_version or '-'}): {v.evidence or ''}", highlight=False)
 
 
 @click.command()
@@ -149,6 +169,7 @@ def rescore(db, rulebook, workers, quiet):
               f"pass rate {_pct(s.pass_rate)}")
     for call_id, problem in s.errors:
         out.print(f"[red]error[/] {call_id}: {problem}", highlight=False)
+    _print_verdicts(out, s.verdicts)
 
 
 REPORT_SQL = """

@@ -1,10 +1,15 @@
 """The nightly batch: find recordings, score the new ones, store each as it finishes.
 
-Incremental: a file whose sha256, rulebook version, transcription options and
-metadata match its stored, scored row is skipped; errored files are retried.
+Incremental: a call is transcribed again when anything that made its stored
+transcript changed (the audio's sha256, its metadata row, the ASR or signal
+options, the model's weights, callqa's version), only re-run through the rules
+when just the rulebook changed, and skipped when nothing did; errored files
+are retried. The summary says which, and why.
 Resumable: every finished call is committed on its own, so after a crash (or
 kill -9) a rerun only scores what is missing. The store is opened per call
 write and closed again, so the dashboard can read while the batch runs.
+A broken link or an unreadable entry in the folder is an error row naming it;
+files that are not audio by their name are counted and named in the summary.
 
 Scoring runs through an `Engine`: `LocalEngine` uses this process or a local
 process pool; a cluster engine only has to implement `map`.
@@ -22,16 +27,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
-from qa.records import CallResult, TranscribeOptions
+from qa.records import CallResult, Provenance, TranscribeOptions
 from qa.scoring import store
 from qa.scoring.metadata import AUDIO_SUFFIXES, Metadata, MetadataProblem
-from qa.scoring.score import init_worker
+from qa.scoring.rulebooks import store_rulebook
+from qa.scoring.score import init_worker, preload
 from qa.scoring.scorecard import ScoreTally
 from qa.scoring.sources import SourceError, discover_urls, is_url, score_source, sha256_of
+from qa.scoring.verdicts import Carried
 
 log = logging.getLogger("callqa.batch")
 
-__all__ = ["BatchError", "BatchSummary", "Engine", "LocalEngine", "ScoreTask", "discover", "plan", "run_batch"]
+__all__ = ["BatchError", "BatchSummary", "Discovered", "Engine", "LocalEngine", "Plan", "ScoreTask", "discover",
+           "find_recordings", "plan", "run_batch"]
 
 
 class BatchError(Exception):
@@ -47,6 +55,8 @@ class ScoreTask:
     metadata: Mapping[str, str]
     rulebook: Any
     options: TranscribeOptions
+    signal_options: Any = None  # qa.transcribe.activity.SignalOptions; None: the defaults
+    model_dir: str | None = None  # where the embedded model is assembled (not a result input)
 
 
 class Engine(Protocol):
@@ -59,7 +69,8 @@ ScoreFn = Callable[..., CallResult]
 
 
 def _run_task(score_fn: ScoreFn, task: ScoreTask) -> CallResult:
-    return score_fn(task.path, task.call_id, dict(task.metadata), task.rulebook, task.options)
+    return score_fn(task.path, task.call_id, dict(task.metadata), task.rulebook, task.options,
+                    signal_options=task.signal_options, model_dir=task.model_dir)
 
 
 def _died(task: ScoreTask, why: str) -> CallResult:
@@ -82,10 +93,11 @@ class LocalEngine:
         tasks = list(tasks)
         if not tasks:
             return
-        initargs = (tasks[0].options, self.threads)
+        first = tasks[0]
+        initargs = (first.options, self.threads, first.signal_options, first.model_dir)
         if self.workers == 1:
             if self.initializer is not None:
-                self.initializer(*initargs)
+                preload(*initargs)  # this process: load the model, leave its environment alone
             for task in tasks:
                 yield _run_task(self.score_fn, task)
             return
@@ -120,30 +132,70 @@ class LocalEngine:
                 pool.shutdown(wait=True, cancel_futures=True)
 
 
-def discover(directory: str | Path) -> list[tuple[str, Path | str]]:
-    """(call_id, path or URL) of every recording under `directory` (a folder or a URL), sorted by call_id."""
+@dataclass
+class Discovered:
+    """What a folder holds: recordings, entries that cannot be read, and files that are not audio."""
+
+    calls: list[tuple[str, Path | str]] = field(default_factory=list)  # (call_id, path or URL)
+    unreadable: list[tuple[str, str, str]] = field(default_factory=list)  # (call_id, path, why)
+    not_audio: list[str] = field(default_factory=list)  # paths relative to the folder
+
+
+def find_recordings(directory: str | Path) -> Discovered:
+    """Every recording under `directory` (a folder or a URL), sorted by call_id, and what else is there."""
     if is_url(str(directory)):
         try:
-            return [(c.call_id, c.url) for c in discover_urls(str(directory))]
+            return Discovered([(c.call_id, c.url) for c in discover_urls(str(directory))])
         except SourceError as exc:
             raise BatchError(str(exc)) from exc
     root = Path(directory)
     if not root.is_dir():
         raise BatchError(f"{directory}: no such folder")
-    found = []
-    for path in root.rglob("*"):
-        if path.suffix.lower() in AUDIO_SUFFIXES and path.is_file() and not path.name.startswith("."):
-            found.append((path.relative_to(root).with_suffix("").as_posix(), path.resolve()))
-    return sorted(found)
+    out = Discovered()
+
+    def unreadable_folder(exc: OSError) -> None:
+        where = Path(exc.filename or root)
+        rel = where.relative_to(root).as_posix() if where.is_relative_to(root) else str(where)
+        out.unreadable.append((rel, str(where), f"cannot read this folder ({exc.strerror or exc})"))
+
+    for folder, dirs, files in os.walk(root, onerror=unreadable_folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.startswith("."):
+                continue  # partial uploads, editor files
+            path = Path(folder) / name
+            rel = path.relative_to(root)
+            if path.suffix.lower() not in AUDIO_SUFFIXES:
+                out.not_audio.append(rel.as_posix())
+            elif path.is_symlink() and not path.exists():
+                out.unreadable.append((rel.with_suffix("").as_posix(), str(path),
+                                       f"broken link (to {os.readlink(path)})"))
+            elif not path.is_file():
+                out.unreadable.append((rel.with_suffix("").as_posix(), str(path), "not a regular file"))
+            elif not os.access(path, os.R_OK):
+                out.unreadable.append((rel.with_suffix("").as_posix(), str(path), "permission denied"))
+            else:
+                out.calls.append((rel.with_suffix("").as_posix(), path.resolve()))
+    out.calls.sort()
+    return out
+
+
+def discover(directory: str | Path) -> list[tuple[str, Path | str]]:
+    """(call_id, path or URL) of every readable recording under `directory`, sorted by call_id."""
+    return find_recordings(directory).calls
 
 
 @dataclass
 class BatchSummary(ScoreTally):
     found: int = 0
-    scored: int = 0
+    scored: int = 0  # transcribed and scored
+    rescored: int = 0  # run through the rules again on the stored transcript: only the rulebook changed
     skipped: int = 0
+    why: dict[str, int] = field(default_factory=dict)  # why calls were transcribed: reason -> count
     errors: list[tuple[str, str]] = field(default_factory=list)  # (file, problem)
+    not_audio: list[str] = field(default_factory=list)  # files skipped as not audio by their name
     metadata_problems: list[MetadataProblem] = field(default_factory=list)
+    verdicts: Carried = field(default_factory=Carried)  # verdicts kept on their findings, and detached ones
     audio_s: float = 0.0
     elapsed_s: float = 0.0
 
@@ -162,47 +214,113 @@ class BatchSummary(ScoreTally):
             self.audio_s += result.transcript.duration_s
 
 
+@dataclass
+class Plan:
+    """What a run does with each recording found."""
+
+    transcribe: list[ScoreTask] = field(default_factory=list)
+    rescore: list[str] = field(default_factory=list)  # call ids whose stored transcript is current
+    skipped: int = 0
+    why: dict[str, int] = field(default_factory=dict)  # why each of `transcribe` is transcribed
+
+
+def _why(old: store.Fingerprint | None, options: str | None, provenance: Provenance, meta: str | None,
+         force: bool) -> str | None:
+    """Why the stored transcript cannot be reused (None: it can, the audio hash aside)."""
+    if force:
+        return "forced"
+    if old is None:
+        return "new"
+    if old.status != "scored":
+        return "retry after error"
+    if old.metadata_json != meta:
+        return "metadata changed"
+    if old.options_json != options:
+        return "ASR options changed"
+    if old.signal_options_json != provenance.signal_options_json:
+        return "signal options changed"
+    if (old.model_name, old.model_sha256) != (provenance.model_name, provenance.model_sha256):
+        return "model changed"
+    if old.callqa_version != provenance.callqa_version:
+        return "callqa version changed"
+    return None
+
+
 def plan(found: list[tuple[str, Path]], prints: Mapping[str, store.Fingerprint], metadata: Metadata | None,
-         rulebook: Any, options: TranscribeOptions, force: bool = False) -> tuple[list[ScoreTask], int]:
-    """Tasks for the files that need scoring, and how many are up to date."""
+         rulebook: Any, options: TranscribeOptions, force: bool = False, *, signal_options: Any = None,
+         model_dir: str | None = None) -> Plan:
+    """Which recordings to transcribe (and why), which only to rescore, how many are up to date."""
+    from qa.transcribe.activity import SignalOptions
+    from qa.transcribe.pipeline import provenance_for
+
+    signal_options = signal_options or SignalOptions()
+    provenance = provenance_for(options, signal_options)
     wanted_options = store.options_json(options)
-    tasks, skipped = [], 0
+    out = Plan()
     for call_id, path in found:
         row = metadata.row(call_id) if metadata else {}
         old = prints.get(call_id)
-        if old is not None and not force and old.status == "scored" and old.rulebook_version == rulebook.version \
-                and old.options_json == wanted_options and old.metadata_json == store.metadata_json(row):
+        why = _why(old, wanted_options, provenance, store.metadata_json(row), force)
+        if why is None:
             try:
-                if sha256_of(path) == old.sha256:
-                    skipped += 1
-                    continue
+                same_audio = sha256_of(path) == old.sha256
             except (OSError, SourceError):
-                pass  # unreadable now: score it, and the error is recorded
-        tasks.append(ScoreTask(str(path), call_id, dict(row), rulebook, options))
-    return tasks, skipped
+                same_audio = False  # unreadable now: transcribe it, and the error is recorded
+            if same_audio:
+                if old.rulebook_version == rulebook.version:
+                    out.skipped += 1
+                else:
+                    out.rescore.append(call_id)
+                continue
+            why = "audio changed"
+        out.why[why] = out.why.get(why, 0) + 1
+        out.transcribe.append(ScoreTask(str(path), call_id, dict(row), rulebook, options, signal_options, model_dir))
+    return out
+
+
+def _unreadable_result(call_id: str, path: str, why: str, rulebook: Any) -> CallResult:
+    return CallResult(call_id, path, "", None, status="error", error=f"{path}: {why}",
+                      rulebook_version=rulebook.version)
 
 
 def run_batch(directory: str | Path, db_path: str | Path, *, rulebook: Any, options: TranscribeOptions | None = None,
               metadata: Metadata | None = None, workers: int = 1, engine: Engine | None = None,
               on_start: Callable[[int], None] | None = None,
-              on_result: Callable[[CallResult], None] | None = None, force: bool = False) -> BatchSummary:
+              on_result: Callable[[CallResult], None] | None = None, force: bool = False,
+              signal_options: Any = None, model_dir: str | None = None) -> BatchSummary:
     """Score every new or changed recording under `directory` into `db_path`."""
+    from qa.scoring.rescore import rescore_calls
+
     started = time.monotonic()
     options = options or TranscribeOptions()
-    found = discover(directory)
+    found = find_recordings(directory)
     try:
         prints = store.fingerprints(db_path)
         store.ensure_store(db_path)  # a bad path fails here, before any work
+        store_rulebook(db_path, rulebook)  # before the first score made with it
     except Exception as exc:
         raise BatchError(f"{db_path}: cannot use the database ({exc})") from exc
-    tasks, skipped = plan(found, prints, metadata, rulebook, options, force)
-    summary = BatchSummary(found=len(found), skipped=skipped,
+    work = plan(found.calls, prints, metadata, rulebook, options, force, signal_options=signal_options,
+                model_dir=model_dir)
+    summary = BatchSummary(found=len(found.calls) + len(found.unreadable), skipped=work.skipped, why=work.why,
+                           not_audio=found.not_audio,
                            metadata_problems=list(metadata.problems) if metadata else [])
+    for call_id, path, why in found.unreadable:
+        result = _unreadable_result(call_id, path, why, rulebook)
+        store.save_call(db_path, result)
+        summary.add(result)
+    if work.rescore:
+        rescored = rescore_calls(db_path, rulebook, work.rescore)
+        summary.rescored = rescored.rescored
+        summary.scores += rescored.scores
+        summary.passed += rescored.passed
+        summary.errors += rescored.errors
+        summary.verdicts.extend(rescored.verdicts)
     if on_start:
-        on_start(len(tasks))
+        on_start(len(work.transcribe))
     engine = engine or LocalEngine(workers)
-    for result in engine.map(tasks):
-        store.save_call(db_path, result, options)
+    for result in engine.map(work.transcribe):
+        summary.verdicts.extend(store.save_call(db_path, result, options))
         summary.add(result)
         if on_result:
             on_result(result)

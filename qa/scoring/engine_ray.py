@@ -74,13 +74,14 @@ def gpu_options(options: TranscribeOptions, gpus_per_worker: float) -> Transcrib
 class ScoringWorker:
     """One Ray actor: the model stays loaded, calls come in one at a time."""
 
-    def __init__(self, options: TranscribeOptions, threads: int | None):
+    def __init__(self, task: ScoreTask, threads: int | None):
         from qa.scoring.score import init_worker
 
-        init_worker(options, threads)
+        init_worker(task.options, threads, task.signal_options, task.model_dir)
 
     def score(self, task: ScoreTask) -> CallResult:
-        return score_source(task.path, task.call_id, dict(task.metadata), task.rulebook, task.options)
+        return score_source(task.path, task.call_id, dict(task.metadata), task.rulebook, task.options,
+                            signal_options=task.signal_options, model_dir=task.model_dir)
 
 
 def error_result(task: ScoreTask, why: str) -> CallResult:
@@ -152,15 +153,16 @@ class RayEngine:
             raise RayEngineError(f"the Ray cluster has no {kind} for a worker (it has {resources})")
         return n
 
-    def _spawn(self, ray, n: int, options: TranscribeOptions) -> list:
-        if self.gpus_per_worker > 0 and options.device != "cuda":
-            log.warning("workers get GPUs but the options say device=%s; see gpu_options()", options.device)
+    def _spawn(self, ray, n: int, first: ScoreTask) -> list:
+        """`n` actors, each loading the model for the inputs of the batch's tasks (`first`'s)."""
+        if self.gpus_per_worker > 0 and first.options.device != "cuda":
+            log.warning("workers get GPUs but the options say device=%s; see gpu_options()", first.options.device)
         actor_cls = ray.remote(ScoringWorker)
         env = {"OMP_NUM_THREADS": str(self.cpu_threads)}
         return [
             actor_cls.options(num_cpus=self.cpus_per_worker, num_gpus=self.gpus_per_worker,
                               max_restarts=self.max_restarts, max_task_retries=self.max_task_retries,
-                              runtime_env={"env_vars": env}).remote(options, self.cpu_threads)
+                              runtime_env={"env_vars": env}).remote(first, self.cpu_threads)
             for _ in range(n)
         ]
 
@@ -176,7 +178,7 @@ class RayEngine:
         owns_connection = self._connect(ray)
         actors: list = []
         try:
-            actors = self._spawn(ray, self._worker_count(ray), first.options)
+            actors = self._spawn(ray, self._worker_count(ray), first)
             yield from self._drive(ray, actors, chain([first], it))
         finally:
             for actor in actors:

@@ -24,12 +24,14 @@ from typing import Any, Callable, Sequence
 from qa.phrases.matcher import prepare, reuse_utterance_work
 from qa.records import CallResult
 from qa.scoring import store
+from qa.scoring.rulebooks import store_rulebook
 from qa.scoring.score import rescore_transcript
 from qa.scoring.scorecard import ScoreTally
+from qa.scoring.verdicts import Carried
 
 log = logging.getLogger("callqa.rescore")
 
-__all__ = ["RescoreSummary", "run_rescore", "run_rescore_per_call"]
+__all__ = ["RescoreSummary", "rescore_calls", "run_rescore", "run_rescore_per_call"]
 
 CHUNK = 4000  # calls per write transaction (and per read): the file is locked for ~1 s
 TASK = 100  # calls per job handed to a worker
@@ -40,6 +42,7 @@ MIN_POOL_CALLS = 600  # below this a pool costs more to start than it saves
 class RescoreSummary(ScoreTally):
     rescored: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)  # (call_id, problem)
+    verdicts: Carried = field(default_factory=Carried)  # kept on their findings, and those now detached
     elapsed_s: float = 0.0
 
     @property
@@ -108,6 +111,7 @@ def run_rescore(db_path: str | Path, rulebook: Any, *, chunk: int = CHUNK, worke
     """
     started = time.monotonic()
     summary = RescoreSummary()
+    store_rulebook(db_path, rulebook)  # before the first score made with it
     ids = store.stored_call_ids(db_path)
     size = max(1, -(-len(ids) // max(1, -(-len(ids) // chunk))))  # chunks of even size, none tiny
     chunks = [ids[i:i + size] for i in range(0, len(ids), size)]
@@ -150,8 +154,20 @@ def _write(db_path: str | Path, futures: list[Future], summary: RescoreSummary) 
         part = future.result()
         merged.rows.extend(part.rows)
         merged.errors += part.errors
-    store.write_rescored(db_path, merged.rows)
+    summary.verdicts.extend(store.write_rescored(db_path, merged.rows))
     _record(summary, merged)
+
+
+def rescore_calls(db_path: str | Path, rulebook: Any, call_ids: Sequence[str]) -> RescoreSummary:
+    """The named stored calls run through `rulebook` again (the batch's calls whose transcript is current)."""
+    started = time.monotonic()
+    summary = RescoreSummary()
+    with reuse_utterance_work():
+        for i in range(0, len(call_ids), CHUNK):
+            raw = store.stored_calls_by_id(db_path, call_ids[i:i + CHUNK])
+            _write(db_path, [_done(_score_rows(raw, rulebook))], summary)
+    summary.elapsed_s = time.monotonic() - started
+    return summary
 
 
 def run_rescore_per_call(db_path: str | Path, rulebook: Any, *, chunk: int = 500) -> RescoreSummary:
@@ -162,6 +178,7 @@ def run_rescore_per_call(db_path: str | Path, rulebook: Any, *, chunk: int = 500
     """
     started = time.monotonic()
     summary = RescoreSummary()
+    store_rulebook(db_path, rulebook)
     pending: list[CallResult] = []
     for stored in store.iter_stored_calls(db_path):
         try:
@@ -174,8 +191,8 @@ def run_rescore_per_call(db_path: str | Path, rulebook: Any, *, chunk: int = 500
         summary.scores.append(float(result.score or 0.0))
         summary.passed += bool(result.passed)
         if len(pending) >= chunk:
-            store.save_rescored(db_path, pending)
+            summary.verdicts.extend(store.save_rescored(db_path, pending))
             pending = []
-    store.save_rescored(db_path, pending)
+    summary.verdicts.extend(store.save_rescored(db_path, pending))
     summary.elapsed_s = time.monotonic() - started
     return summary

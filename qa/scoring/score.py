@@ -2,8 +2,11 @@
 
 `score_call` takes only picklable arguments and returns a result instead of
 raising for a bad recording, so the same function runs in one process, in a
-local process pool, or on a cluster. The Whisper model is loaded once per
-process and reused (`init_worker` loads it up front in a pool).
+local process pool, or on a cluster. Everything that shapes the result is an
+argument; it changes no environment. The Whisper model is loaded once per
+process and reused: the loaded transcribers are kept by every input that
+makes them, so a kept one is the one a fresh load would give (`preload` loads
+it up front, `init_worker` in a pool's worker process).
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ from qa.scoring.scorecard import score_card
 
 log = logging.getLogger("callqa.score")
 
-__all__ = ["apply_rules", "init_worker", "rescore_transcript", "score_call", "sha256_file"]
+__all__ = ["apply_rules", "init_worker", "preload", "rescore_transcript", "score_call", "sha256_file"]
 
-_transcribers: dict[tuple[TranscribeOptions, int], Any] = {}
+_transcribers: dict[tuple, Any] = {}
 _worker_threads = 0  # CTranslate2 threads of models loaded in this process (0: its default)
 
 
@@ -34,26 +37,35 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def _transcriber(options: TranscribeOptions):
+def _transcriber(options: TranscribeOptions, signal_options: Any = None, model_dir: str | None = None):
     # Keyed by thread count too: int8 decoding can differ in the last beam
     # step between thread counts, and engines compare their rows.
-    key = (options, _worker_threads)
+    key = (options, signal_options, model_dir, _worker_threads)
     t = _transcribers.get(key)
     if t is None:
         from qa.transcribe.pipeline import Transcriber
 
-        t = _transcribers[key] = Transcriber(options, cpu_threads=_worker_threads)
+        t = _transcribers[key] = Transcriber(options, signal_options, model_dir=model_dir,
+                                             cpu_threads=_worker_threads)
     return t
 
 
-def init_worker(options: TranscribeOptions, threads: int | None = None) -> None:
-    """Pool initializer: share the cores between workers, then load the model once."""
+def preload(options: TranscribeOptions, threads: int | None = None, signal_options: Any = None,
+            model_dir: str | None = None) -> None:
+    """Load the model for these inputs now, not on the first call, with `threads` CTranslate2 threads."""
     global _worker_threads
     _worker_threads = int(threads or 0)
+    _transcriber(options, signal_options, model_dir).recognizer.model  # noqa: B018 - loads it
+
+
+def init_worker(options: TranscribeOptions, threads: int | None = None, signal_options: Any = None,
+                model_dir: str | None = None) -> None:
+    """Initializer of a pool's (or a cluster's) worker process: share the cores, then preload."""
     if threads:
-        # CTranslate2 sizes its thread pool from OMP_NUM_THREADS when the model loads.
+        # CTranslate2 sizes its thread pool from OMP_NUM_THREADS when the model loads;
+        # this is the worker process's own environment, never the caller's.
         os.environ["OMP_NUM_THREADS"] = str(threads)
-    _transcriber(options).recognizer.model  # noqa: B018 - loads it now, not on the first call
+    preload(options, threads, signal_options, model_dir)
 
 
 def _ring_seconds(metadata: Mapping[str, str]) -> float | None:
@@ -82,8 +94,12 @@ def rescore_transcript(stored: Any, rulebook: Any) -> CallResult:
 
 
 def score_call(path: str | Path, call_id: str, metadata_row: Mapping[str, str] | None, rulebook: Any,
-               options: TranscribeOptions | None = None) -> CallResult:
+               options: TranscribeOptions | None = None, *, signal_options: Any = None,
+               model_dir: str | None = None) -> CallResult:
     """Transcribe and score one recording. A bad file gives status 'error', never an exception.
+
+    `signal_options` (SignalOptions, default thresholds when None) shape the
+    timeline; `model_dir` is where the embedded model is assembled.
 
     Only a model that cannot be loaded is raised (`qa.transcribe.model.ModelError`):
     that is a broken run, not a bad file.
@@ -96,7 +112,8 @@ def score_call(path: str | Path, call_id: str, metadata_row: Mapping[str, str] |
     sha = ""
     try:
         sha = sha256_file(path)
-        transcript = _transcriber(options).transcribe_file(path, ring_seconds=_ring_seconds(metadata))
+        transcriber = _transcriber(options, signal_options, model_dir)
+        transcript = transcriber.transcribe_file(path, ring_seconds=_ring_seconds(metadata))
         return apply_rules(call_id, str(path), sha, transcript, metadata, rulebook)
     except ModelError:
         raise

@@ -140,8 +140,8 @@ def sha256_of(location: str | os.PathLike) -> str:
 
 
 def score_source(location: str, call_id: str, metadata_row: Mapping[str, str] | None, rulebook: Any,
-                 options: Any = None):
-    """`score_call` for a path or a URL: a URL is scored from a temporary copy.
+                 options: Any = None, **inputs: Any):
+    """`score_call` for a path or a URL (`inputs`: its keyword arguments): a URL is scored from a temporary copy.
 
     The result names the URL, never the copy, and a download that fails is an
     error row for that call like any other bad file.
@@ -152,7 +152,7 @@ def score_source(location: str, call_id: str, metadata_row: Mapping[str, str] | 
     location = str(location)
     try:
         with local_copy(location) as path:
-            result = score_call(path, call_id, metadata_row, rulebook, options)
+            result = score_call(path, call_id, metadata_row, rulebook, options, **inputs)
     except SourceError as exc:
         return CallResult(call_id=call_id, path=location, sha256="", transcript=None, status="error",
                           error=str(exc), rulebook_version=rulebook.version, metadata=dict(metadata_row or {}))

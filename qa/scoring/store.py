@@ -165,7 +165,7 @@ def _started_at(value: str | None) -> datetime | None:
         return None  # metadata.py reports bad dates; the raw text stays in metadata_json
 
 
-def _result_rows(call_id: str, results: Iterable[RuleResult]) -> tuple[list[RuleRow], list[FindingRow]]:
+def result_rows(call_id: str, results: Iterable[RuleResult]) -> tuple[list[RuleRow], list[FindingRow]]:
     rule_rows, finding_rows = [], []
     for r in results:
         rule_rows.append(RuleRow(call_id, r.rule_id, r.outcome, float(r.points), r.detail))
@@ -230,7 +230,7 @@ def write_call(con: duckdb.DuckDBPyConnection, result: CallResult, options: Tran
             (cid, i, u.role, u.channel, u.start_s, u.end_s, u.text, pinyin_key(u.text), words_to_json(u.words))
             for i, u in enumerate(t.utterances)
         ])
-        rule_rows, finding_rows = _result_rows(cid, result.rule_results)
+        rule_rows, finding_rows = result_rows(cid, result.rule_results)
         _insert(con, "rule_results", RULE_COLS, rule_rows)
         _insert(con, "findings", FINDING_COLS, _with_ids(finding_rows, previous, reserved))
         if result.score is not None:
@@ -258,7 +258,7 @@ class RescoredRows:
     findings: list[FindingRow] = field(default_factory=list)  # ids assigned when written
 
     def add(self, result: CallResult) -> None:
-        rr, fr = _result_rows(result.call_id, result.rule_results)
+        rr, fr = result_rows(result.call_id, result.rule_results)
         self.call_ids.append(result.call_id)
         self.versions.append(result.rulebook_version)
         self.scores.append(ScoreRow(result.call_id, result.rulebook_version, float(result.score),
