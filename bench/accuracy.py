@@ -222,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         meta = args.folder / "metadata.csv"
         summary = run_batch(args.folder, db, rulebook=load_rulebook(), workers=args.workers,
                             metadata=load_metadata(meta) if meta.exists() else None)
-        print(f"scored {summary.scored}, up to date {summary.skipped}, errors {len(summary.errors)} "
+        print(f"scored {summary.scored}, rescored {summary.rescored}, up to date {summary.skipped}, "
+              f"errors {len(summary.errors)} "
               f"in {summary.elapsed_s:.0f} s (database {db})")
         for path, problem in summary.errors:
             print(f"  error {problem}")
