@@ -223,6 +223,11 @@ def test_real_batch_on_the_sample_recordings(tmp_path):
             if got != want:
                 wrong.append(f"{label.stem} {rule_id}: {got} (label {want})")
     assert agree / total >= 0.9, f"{agree}/{total} rule outcomes agree with the labels:\n" + "\n".join(wrong)
+    # every stored score comes out the same from what the database holds (stored rulebook, transcript)
+    from qa.scoring.explain import reproduce_call
+    for label in labels:
+        again = reproduce_call(db, label.stem)
+        assert again.same, (label.stem, again.differences)
     again = run_batch(SAMPLES, db, rulebook=book, workers=1,
                       metadata=load_metadata(meta) if meta.exists() else None)
     assert (again.scored, again.skipped) == (0, len(labels))

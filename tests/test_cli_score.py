@@ -150,3 +150,20 @@ def test_rescore_lists_verdicts_that_no_longer_match_a_finding(scored_db, tmp_pa
     assert "verdicts: 1 still on their findings, 0 match no finding now" in back.output
     with reading(scored_db) as con:
         assert con.execute("SELECT count(*) FROM findings WHERE finding_id = ?", [fid]).fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("text, line, problem", [
+    ('[rules."closing.farewell".params]\nwindow_s = "abc"\n', 2, "param window_s must be a number"),
+    ('\n[rules."phrase.forbidden"]\npoints = 30\n', 3, "points add up to 110"),
+])
+def test_a_broken_rulebook_touches_no_call(scored_db, tmp_path, text, line, problem):
+    with reading(scored_db) as con:
+        before = con.execute("SELECT * FROM scores ORDER BY call_id").fetchall()
+    rules = tmp_path / "rules.toml"
+    rules.write_text(text, encoding="utf-8")
+    for command in (("rescore", "--db", scored_db), ("score", tmp_path / "audio", "--db", scored_db, "--quiet")):
+        result = invoke(*command, "--rulebook", rules)
+        assert result.exit_code == 1 and f"{rules}:{line}: " in result.output and problem in result.output
+    with reading(scored_db) as con:
+        assert con.execute("SELECT * FROM scores ORDER BY call_id").fetchall() == before
+        assert con.execute("SELECT count(*) FROM rulebooks").fetchone()[0] == 0

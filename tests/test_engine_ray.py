@@ -289,7 +289,8 @@ def local_rows(calls_dir, tmp_path_factory):
                            str(SAMPLES / "metadata.csv"), "--workers", "1", "--quiet"],
                           env=env, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr
-    assert f"{len(SUBSET)} scored, 0 up to date, 0 errors" in done.stdout, done.stdout
+    assert f"{len(SUBSET)} transcribed and scored ({len(SUBSET)} new), 0 rescored (rulebook changed), " \
+           f"0 up to date, 0 errors" in done.stdout, done.stdout
     return _table_rows(db)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.scoring.checks.wording import GREETING_PARTS, greeting_complete
+from qa.scoring.checks.wording import GREETING_PARTS, SILENT_LINE_WORDS, greeting_complete
 from qa.phrases import PhraseSpec, find, load_rulebook
 from qa.phrases import matcher
 from qa.records import Utterance, Word
@@ -40,6 +40,8 @@ def matched_rules(rulebook, utterances, **kwargs) -> dict[int, set[str]]:
     for rule in rulebook.rules.values():
         parts: dict[int, set[str]] = {}
         for name, group in rule.phrases.items():
+            if name in SILENT_LINE_WORDS:
+                continue  # words that mark a silent line for the closing and hold rules, not lines they ask for
             hit = {m.utterance_idx for m in find(group, utterances, roles=rule.roles, slots=rulebook.slots, **kwargs)}
             for i in hit:
                 if name in GREETING_PARTS:

@@ -163,3 +163,36 @@ def test_reader_process_during_writes(tmp_path):
     # never met a lock error, never saw a call half written.
     assert reads >= 2 and low == 1 and high == 30 and monotonic == 1 and partial == 0
     assert counts(db)["calls"] == 30
+
+
+def test_a_version_1_store_is_upgraded_and_its_verdicts_carried_over(tmp_path):
+    """A database written by callqa 0.1 (no provenance, no rulebooks, findings without messages)
+    opens, upgrades in place, and its verdicts stay on their findings through the first rescore."""
+    from importlib import resources
+
+    import duckdb
+
+    from qa.scoring.db import SCHEMA_VERSION
+
+    db = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute(resources.files("qa.scoring").joinpath("schema.sql").read_text("utf-8"))
+    con.execute("INSERT INTO schema_info (version) VALUES (1)")
+    con.execute("INSERT INTO calls (call_id, path, status, rulebook_version, timeline_json) "
+                "VALUES ('c1', '/calls/c1.wav', 'scored', 'v-old', ?)", [store.timeline_to_json(
+                    sample_call("c1").transcript.timeline)])
+    old = [f for r in sample_call("c1").rule_results for f in r.findings]
+    for i, f in enumerate(old):  # the old layout: no message, no anchor
+        con.execute("INSERT INTO findings (finding_id, call_id, rule_id, start_s, end_s, role, evidence, "
+                    "matched_phrase) VALUES (?, 'c1', ?, ?, ?, ?, ?, ?)",
+                    [f"old-{i}", f.rule_id, f.start_s, f.end_s, f.role, f.evidence, f.matched_phrase])
+    con.execute("INSERT INTO reviews (call_id, finding_id, rule_id, verdict, reviewer, start_s) "
+                "VALUES ('c1', 'old-0', ?, 'confirmed', '王质检', ?)", [old[0].rule_id, old[0].start_s])
+    con.close()
+    carried = store.save_call(db, sample_call("c1"))  # the upgrade happens on this first write
+    with reading(db) as con:
+        assert con.execute("SELECT max(version) FROM schema_info").fetchone()[0] == SCHEMA_VERSION
+        ids = {r[0] for r in con.execute("SELECT finding_id FROM findings").fetchall()}
+        provenance = con.execute("SELECT model_name, signal_options_json FROM calls").fetchone()
+    assert "old-0" in ids and carried.kept == 1 and not carried.detached
+    assert provenance == (None, None)  # sample_call has no provenance: nothing is made up
