@@ -330,7 +330,8 @@ def test_callqa_score_on_ray_stores_the_same_rows_as_the_local_engine(cluster, c
             "--engine", "ray", "--address", cluster.address, "--quiet"]
     first = CliRunner().invoke(cli, args)
     assert first.exit_code == 0, first.output
-    assert f"{len(SUBSET)} scored, 0 up to date, 0 errors" in first.output
+    assert f"{len(SUBSET)} transcribed and scored ({len(SUBSET)} new), 0 rescored (rulebook changed), " \
+           f"0 up to date, 0 errors" in first.output
     rows = _table_rows(db)
     for table in TABLES:
         assert rows[table] == local_rows[table], table
@@ -338,7 +339,7 @@ def test_callqa_score_on_ray_stores_the_same_rows_as_the_local_engine(cluster, c
 
     again = CliRunner().invoke(cli, args)  # incremental: nothing is sent to the cluster again
     assert again.exit_code == 0, again.output
-    assert f"0 scored, {len(SUBSET)} up to date" in again.output
+    assert f"0 transcribed and scored, 0 rescored (rulebook changed), {len(SUBSET)} up to date" in again.output
 
 
 class KillOneWorker:
