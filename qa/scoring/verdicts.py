@@ -124,15 +124,19 @@ def assign_ids(call_id: str, new: Sequence[FindingKey], previous: dict[str, Find
     return ids  # type: ignore[return-value]
 
 
+# Findings are looked up within the calls in question only: the store may hold millions.
 _PREVIOUS_SQL = """
-    SELECT call_id, finding_id, rule_id, message, matched_phrase, start_s, end_s, anchor_s FROM findings
-    WHERE call_id IN (SELECT call_id FROM {ids})
+    WITH current AS (
+        SELECT call_id, finding_id, rule_id, message, matched_phrase, start_s, end_s, anchor_s FROM findings
+        WHERE call_id IN (SELECT call_id FROM {ids})
+    )
+    SELECT * FROM current
     UNION ALL
     -- the snapshot of each detached verdict's finding (its newest verdict), so it can come back
     SELECT call_id, finding_id, rule_id, message, matched_phrase, start_s, coalesce(end_s, start_s), anchor_s
     FROM reviews r
     WHERE finding_id IS NOT NULL AND call_id IN (SELECT call_id FROM {ids})
-      AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.finding_id = r.finding_id)
+      AND finding_id NOT IN (SELECT finding_id FROM current)
     QUALIFY row_number() OVER (PARTITION BY finding_id ORDER BY created_at DESC, review_id DESC) = 1
 """
 
@@ -153,11 +157,11 @@ def previous_findings(con: duckdb.DuckDBPyConnection, ids_table: str
 
 
 _DETACHED_SQL = """
+    WITH current AS (SELECT finding_id FROM findings WHERE {where})
     SELECT r.call_id, r.finding_id, r.rule_id, r.verdict, r.reviewer, r.start_s, r.end_s, r.evidence,
            r.rulebook_version
     FROM reviews r
-    WHERE r.finding_id IS NOT NULL AND {where}
-      AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.finding_id = r.finding_id)
+    WHERE r.finding_id IS NOT NULL AND {where} AND r.finding_id NOT IN (SELECT finding_id FROM current)
     QUALIFY row_number() OVER (PARTITION BY r.finding_id ORDER BY r.created_at DESC, r.review_id DESC) = 1
     ORDER BY r.call_id, r.start_s
 """
@@ -168,9 +172,9 @@ def detached_verdicts(con: duckdb.DuckDBPyConnection, call_id: str | None = None
     """The newest verdict on each finding that no longer exists: of one call, of the calls
     in the temp table `ids_table`, or of the whole store."""
     if call_id is not None:
-        rows = con.execute(_DETACHED_SQL.format(where="r.call_id = ?"), [call_id]).fetchall()
+        rows = con.execute(_DETACHED_SQL.format(where="call_id = $call"), {"call": call_id}).fetchall()
     elif ids_table is not None:
-        rows = con.execute(_DETACHED_SQL.format(where=f"r.call_id IN (SELECT call_id FROM {ids_table})")).fetchall()
+        rows = con.execute(_DETACHED_SQL.format(where=f"call_id IN (SELECT call_id FROM {ids_table})")).fetchall()
     else:
         rows = con.execute(_DETACHED_SQL.format(where="TRUE")).fetchall()
     return [DetachedVerdict(*row) for row in rows]
@@ -180,4 +184,5 @@ def kept_verdicts(con: duckdb.DuckDBPyConnection, ids_table: str) -> int:
     """Findings of the calls in `ids_table` that carry a verdict."""
     return con.execute(
         f"SELECT count(DISTINCT f.finding_id) FROM findings f JOIN reviews r USING (finding_id) "
-        f"WHERE f.call_id IN (SELECT call_id FROM {ids_table})").fetchone()[0]
+        f"WHERE f.call_id IN (SELECT call_id FROM {ids_table}) AND r.call_id IN (SELECT call_id FROM {ids_table})"
+    ).fetchone()[0]
