@@ -84,6 +84,7 @@ class TranscribeOptions:
     # slightly higher CER (0.161 vs 0.131 on the samples), so off by default.
     pack_regions: bool = False
     initial_prompt: str | None = None
+    # Role of each stereo channel, left first; ("auto",): decided per call from what each says.
     channel_roles: tuple[str, ...] = ("agent", "customer")
     max_duration_s: float = 4 * 3600.0
 
@@ -103,6 +104,15 @@ class Provenance:
 
 
 @dataclass(frozen=True)
+class RoleAssignment:
+    """Which party each channel is, and how that was decided."""
+
+    roles: tuple[str, ...]  # per channel, left first; ("mixed",) on mono
+    source: str  # given (the configured map) | auto (decided from the speech) | auto-unsure (default kept)
+    confidence: float | None = None  # of an auto decision, 0..1
+
+
+@dataclass(frozen=True)
 class Transcript:
     path: str
     duration_s: float
@@ -112,6 +122,7 @@ class Transcript:
     options: TranscribeOptions = field(default_factory=TranscribeOptions)
     timeline: Timeline | None = None
     provenance: Provenance | None = None
+    roles: RoleAssignment | None = None
 
 
 @dataclass(frozen=True)

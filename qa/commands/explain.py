@@ -22,6 +22,9 @@ def _print(out: Console, told) -> None:
               f"{c['sample_rate'] or '-'} Hz; scored at {c['scored_at']}", highlight=False)
     out.print(f"callqa {c['callqa_version'] or '- (before 0.2)'}; model {c['model_name'] or '-'} "
               f"(weights sha256 {c['model_sha256'] or '-'})", highlight=False)
+    if c["channel_roles"]:
+        sure = "" if c["roles_confidence"] is None else f", confidence {c['roles_confidence']:.2f}"
+        out.print(f"channels: {c['channel_roles']} ({c['roles_source']}{sure})", highlight=False)
     book = told.rulebook
     version = told.score["rulebook_version"] if told.score else c["rulebook_version"]
     where = f"{book.name}, from {', '.join(book.sources) or 'the store'}" if book else "not stored in this database"

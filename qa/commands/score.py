@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from qa.commands.transcribe import build_options, model_options
+from qa.commands.transcribe import build_options, model_options, roles_option
 
 DB_OPTION = click.option("--db", required=True, type=click.Path(dir_okay=False, path_type=Path),
                          help="The DuckDB file of scored calls.")
@@ -67,9 +67,10 @@ def _num(value: float | None, fmt: str = ".1f") -> str:
               help="With --engine ray: GPUs per worker, which then decodes with CUDA in float16.")
 @click.option("--force", is_flag=True, help="Score every file again, even when up to date.")
 @click.option("--quiet", is_flag=True, help="No progress bar (for cron); the summary is still printed.")
+@roles_option
 @model_options
-def score(directory, db, metadata, rulebook, workers, engine_name, address, gpus_per_worker, force, quiet, model,
-          model_dir, beam_size, sequential, pack_regions):
+def score(directory, db, metadata, rulebook, workers, engine_name, address, gpus_per_worker, force, quiet, roles,
+          model, model_dir, beam_size, sequential, pack_regions):
     """Score every new or changed recording under DIRECTORY (a folder or an fsspec URL; wav, flac, mp3, ogg).
 
     Up-to-date calls are skipped, errored files retried; a killed run resumes
@@ -83,7 +84,7 @@ def score(directory, db, metadata, rulebook, workers, engine_name, address, gpus
     from qa.transcribe.model import ModelError
 
     book = _load_rulebook(rulebook)
-    options = build_options(model, beam_size, sequential, pack_regions=pack_regions)
+    options = build_options(model, beam_size, sequential, roles, pack_regions=pack_regions)
     engine = None
     if engine_name == "ray":  # Ray itself is imported only when there is work to send
         options = gpu_options(options, gpus_per_worker)

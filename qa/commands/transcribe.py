@@ -13,6 +13,23 @@ from qa.transcribe.audio import AudioError
 from qa.transcribe.model import EMBEDDED, ModelError
 
 
+ROLES_HELP = ("Role of each stereo channel, left first, or 'auto' to take as the agent the channel that says the "
+              "service lines (greeting, offer, closing); unsure calls keep agent,customer and are marked. "
+              "Mono calls are attributed by speaker.")
+
+
+def roles_option(f):
+    return click.option("--roles", default="agent,customer", show_default=True, callback=_check_roles,
+                        help=ROLES_HELP)(f)
+
+
+def _check_roles(ctx, param, value: str) -> str:
+    roles = tuple(r.strip() for r in value.split(","))
+    if roles == ("auto",) or (len(roles) == 2 and set(roles) == {"agent", "customer"}):
+        return value
+    raise click.BadParameter("give 'agent,customer', 'customer,agent' or 'auto'")
+
+
 def model_options(f):
     """--model/--model-dir/--beam-size/--sequential, shared by every command that runs ASR."""
     f = click.option("--sequential", is_flag=True, help="Plain sequential decoding instead of the batched pipeline.")(f)
@@ -35,8 +52,7 @@ def build_options(model: str, beam_size: int, sequential: bool, roles: str = "ag
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the transcript and timeline as JSON.")
-@click.option("--roles", default="agent,customer", show_default=True,
-              help="Role of each stereo channel, left first (mono calls are attributed by speaker).")
+@roles_option
 @click.option("--ring-seconds", type=float, help="Ring time from the switch (CDR); overrides ringback detection.")
 @model_options
 def transcribe(file, as_json, roles, ring_seconds, model, model_dir, beam_size, sequential, pack_regions):

@@ -26,6 +26,7 @@ __all__ = ["ExplainError", "Explanation", "Reproduction", "explain_call", "prett
 
 CALL_FIELDS = ("call_id", "path", "sha256", "status", "error", "duration_s", "channels", "sample_rate",
                "scored_at", "options_json", "signal_options_json", "model_name", "model_sha256", "callqa_version",
+               "channel_roles", "roles_source", "roles_confidence",
                "rulebook_version", "metadata_json")
 # What a rerun of the rules must give again, finding by finding.
 FINDING_FIELDS = ("rule_id", "start_s", "end_s", "role", "evidence", "matched_phrase", "similarity", "clause",

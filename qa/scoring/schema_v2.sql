@@ -6,6 +6,10 @@ ALTER TABLE calls ADD COLUMN signal_options_json VARCHAR;  -- every signal-timel
 ALTER TABLE calls ADD COLUMN model_name VARCHAR;           -- the --model spec (embedded:whisper-base, a directory...)
 ALTER TABLE calls ADD COLUMN model_sha256 VARCHAR;         -- of the model weights (model.bin)
 ALTER TABLE calls ADD COLUMN callqa_version VARCHAR;
+-- Which party each channel is: the roles used (left first), and how they were decided.
+ALTER TABLE calls ADD COLUMN channel_roles VARCHAR;        -- e.g. agent,customer
+ALTER TABLE calls ADD COLUMN roles_source VARCHAR;         -- given | auto | auto-unsure (default kept)
+ALTER TABLE calls ADD COLUMN roles_confidence DOUBLE;      -- of an auto decision
 
 -- What a finding is, beside what it says: the message key (which mandated line
 -- or step), the values its evidence was filled with, and an anchor time that

@@ -24,8 +24,8 @@ from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 import duckdb
 
-from qa.records import (CallResult, Interval, Overlap, Provenance, RuleResult, Timeline, TranscribeOptions,
-                        Transcript, Utterance)
+from qa.records import (CallResult, Interval, Overlap, Provenance, RoleAssignment, RuleResult, Timeline,
+                        TranscribeOptions, Transcript, Utterance)
 from qa.scoring.db import reading, writing
 from qa.scoring.verdicts import Carried, FindingKey, assign_ids, detached_verdicts, kept_verdicts, previous_findings
 from qa.transcribe.normalize import pinyin_key
@@ -198,7 +198,7 @@ UTTERANCE_COLS = ("call_id", "idx", "role", "channel", "start_s", "end_s", "text
 CALL_COLS = ("call_id", "path", "sha256", "duration_s", "channels", "sample_rate", "agent_id", "team",
              "started_at", "direction", "ring_count", "ring_source", "answer_onset_s", "status", "error",
              "rulebook_version", "options_json", "timeline_json", "metadata_json", "signal_options_json",
-             "model_name", "model_sha256", "callqa_version")
+             "model_name", "model_sha256", "callqa_version", "channel_roles", "roles_source", "roles_confidence")
 _IDS = "written_ids"  # the temp table of the calls a write replaces
 
 
@@ -214,6 +214,7 @@ def write_call(con: duckdb.DuckDBPyConnection, result: CallResult, options: Tran
     meta = result.metadata or {}
     opts = t.options if t is not None else options
     prov = t.provenance if t is not None else None
+    roles = t.roles if t is not None else None
     _insert(con, "calls", CALL_COLS, [(
         cid, result.path, result.sha256 or None,
         t.duration_s if t else None, t.channels if t else None, t.sample_rate if t else None,
@@ -224,6 +225,8 @@ def write_call(con: duckdb.DuckDBPyConnection, result: CallResult, options: Tran
         timeline_to_json(tl), metadata_json(meta),
         prov.signal_options_json if prov else None, prov.model_name if prov else None,
         prov.model_sha256 if prov else None, prov.callqa_version if prov else None,
+        ",".join(roles.roles) if roles else None, roles.source if roles else None,
+        roles.confidence if roles else None,
     )])
     if result.status == "scored" and t is not None:
         _insert(con, "utterances", UTTERANCE_COLS, [
@@ -345,7 +348,7 @@ def _options_from_json(text: str | None) -> TranscribeOptions:
 
 _STORED_CALL_SQL = (
     "SELECT call_id, path, sha256, duration_s, sample_rate, channels, options_json, timeline_json, metadata_json, "
-    "signal_options_json, model_name, model_sha256, callqa_version "
+    "signal_options_json, model_name, model_sha256, callqa_version, channel_roles, roles_source, roles_confidence "
     "FROM calls WHERE status = 'scored' AND timeline_json IS NOT NULL"
 )
 _STORED_UTTERANCE_SQL = "SELECT call_id, role, channel, start_s, end_s, text, words_json FROM utterances"
@@ -353,13 +356,15 @@ _STORED_UTTERANCE_SQL = "SELECT call_id, role, channel, start_s, end_s, text, wo
 
 def stored_call(call_row: Sequence[Any], utterance_rows: Iterable[Sequence[Any]]) -> StoredCall:
     """A StoredCall from one row of `_STORED_CALL_SQL` and its rows of `_STORED_UTTERANCE_SQL` (in idx order)."""
-    cid, path, sha, duration, rate, channels, opts, tl, meta, signal, model, model_sha, version = call_row
+    (cid, path, sha, duration, rate, channels, opts, tl, meta, signal, model, model_sha, version,
+     channel_roles, roles_source, roles_confidence) = call_row
     utterances = []
     for _, role, channel, start, end, text, words in utterance_rows:
         utterances.append(Utterance(role, channel, start, end, text, words_from_json(words)))
     provenance = Provenance(signal, model, model_sha, version) if signal is not None else None
+    roles = RoleAssignment(tuple(channel_roles.split(",")), roles_source, roles_confidence) if channel_roles else None
     transcript = Transcript(path, duration or 0.0, rate or 0, channels or 0, tuple(utterances),
-                            _options_from_json(opts), timeline_from_json(tl), provenance)
+                            _options_from_json(opts), timeline_from_json(tl), provenance, roles)
     return StoredCall(cid, path, sha or "", transcript, json.loads(meta) if meta else {})
 
 

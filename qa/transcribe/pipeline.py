@@ -17,26 +17,29 @@ from typing import Sequence
 import numpy as np
 
 from qa import __version__
-from qa.records import Interval, Provenance, TranscribeOptions, Transcript, Utterance, Word
+from qa.records import Interval, Provenance, RoleAssignment, Timeline, TranscribeOptions, Transcript, Utterance, Word
 from qa.transcribe.asr import ASR_RATE, AsrSegment, Recognizer, plan_clips
 from qa.transcribe.audio import Audio, load_audio
 from qa.transcribe.crosstalk import gate_words
 from qa.transcribe.guards import drop_repeated_utterances, drop_words_outside_speech
 from qa.transcribe.model import model_identity
+from qa.transcribe.roles import decide_agent_channel
 from qa.transcribe.normalize import normalize_text
 from qa.transcribe.timeline import SignalOptions, build_timeline, speech_regions
 from qa.words_layout import words_to_lists
 
 MIXED = "mixed"
+AUTO = "auto"  # --roles auto: the agent's channel is decided per call
+DEFAULT_ROLES = ("agent", "customer")
 WORD_TOLERANCE_S = 0.3  # word times from Whisper's alignment are this loose
 
 
 def channel_roles_for(audio: Audio, options: TranscribeOptions) -> tuple[str, ...]:
-    """Role of each channel: the configured map on stereo, `mixed` on mono."""
+    """Role of each channel: the configured map on stereo (the default one under auto), `mixed` on mono."""
     if audio.channels == 1:
         return (MIXED,)
     roles = tuple(options.channel_roles[: audio.channels])
-    return roles if len(roles) == audio.channels else ("agent", "customer")
+    return roles if len(roles) == audio.channels else DEFAULT_ROLES
 
 
 def provenance_for(options: TranscribeOptions, signal_options: SignalOptions) -> Provenance:
@@ -65,17 +68,37 @@ class Transcriber:
 
     def transcribe_audio(self, audio: Audio, ring_seconds: float | None = None) -> Transcript:
         roles = channel_roles_for(audio, self.options)
+        auto = roles == DEFAULT_ROLES and self.options.channel_roles[:1] == (AUTO,)
         timeline = build_timeline(audio, roles, self.signal_options, ring_seconds=ring_seconds)
+        decoded = self._decode(audio, timeline, roles)
+        utterances = self._utterances(audio, timeline, roles, decoded)
+        assignment = RoleAssignment(roles, "given")
+        if auto:
+            decision = decide_agent_channel(utterances, audio.channels)
+            if decision.agent_channel == 1:  # the agent is on the right: the timeline (onset, rings) follows
+                roles = tuple(reversed(DEFAULT_ROLES))
+                timeline = build_timeline(audio, roles, self.signal_options, ring_seconds=ring_seconds)
+                utterances = self._utterances(audio, timeline, roles, decoded)
+            source = "auto" if decision.agent_channel is not None else "auto-unsure"
+            assignment = RoleAssignment(roles, source, decision.confidence)
+        return Transcript(path=audio.path, duration_s=round(audio.duration_s, 3), sample_rate=audio.sample_rate,
+                          channels=audio.channels, utterances=tuple(utterances), options=self.options,
+                          timeline=timeline, provenance=self.provenance, roles=assignment)
+
+    def _decode(self, audio: Audio, timeline: Timeline, roles: tuple[str, ...]) -> list[list[AsrSegment]]:
+        """Whisper over each channel's speech regions (mono: all speech)."""
         signals = [audio.channel(i, ASR_RATE) for i in range(audio.channels)]
         if roles == (MIXED,):
             regions = [sorted((iv for ivs in timeline.speech.values() for iv in ivs), key=lambda iv: iv.start_s)]
         else:
             regions = [speech_regions(timeline, role) for role in roles]
         if self.options.pack_regions:
-            decoded = self.recognizer.transcribe_regions(signals, regions)
-        else:
-            decoded = self.recognizer.transcribe_clips(signals, [plan_clips(r, s) for r, s in zip(regions, signals)])
+            return self.recognizer.transcribe_regions(signals, regions)
+        return self.recognizer.transcribe_clips(signals, [plan_clips(r, s) for r, s in zip(regions, signals)])
 
+    def _utterances(self, audio: Audio, timeline: Timeline, roles: tuple[str, ...],
+                    decoded: list[list[AsrSegment]]) -> list[Utterance]:
+        """Decoded words checked against the signal, as utterances by role."""
         utterances: list[Utterance] = []
         if roles == (MIXED,):
             utterances = _split_by_role(decoded[0], timeline.speech)
@@ -92,10 +115,7 @@ class Transcriber:
                     if utt is not None:
                         utterances.append(utt)
         utterances.sort(key=lambda u: (u.start_s, u.channel))
-        utterances = list(drop_repeated_utterances(utterances, timeline))
-        return Transcript(path=audio.path, duration_s=round(audio.duration_s, 3), sample_rate=audio.sample_rate,
-                          channels=audio.channels, utterances=tuple(utterances), options=self.options,
-                          timeline=timeline, provenance=self.provenance)
+        return list(drop_repeated_utterances(utterances, timeline))
 
 
 def transcribe_file(path: str | Path, options: TranscribeOptions | None = None,
