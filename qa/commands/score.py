@@ -71,7 +71,7 @@ def _num(value: float | None, fmt: str = ".1f") -> str:
 @model_options
 def score(directory, db, metadata, rulebook, workers, engine_name, address, gpus_per_worker, force, quiet, roles,
           model, model_dir, beam_size, sequential, pack_regions):
-    """Score every new or changed recording under DIRECTORY (a folder or an fsspec URL; wav, flac, mp3, ogg).
+    """Score every new or changed recording under DIRECTORY (a folder or an fsspec URL; wav, flac, mp3, ogg, opus, amr, awb, m4a, mp4, 3gp, aac, gsm, webm).
 
     Up-to-date calls are skipped, errored files retried; a killed run resumes
     where it stopped. Per-file problems are listed at the end and do not

@@ -19,7 +19,11 @@ __all__ = ["KNOWN_COLUMNS", "Metadata", "MetadataError", "MetadataProblem", "loa
 
 KNOWN_COLUMNS = ("call_id", "agent_id", "team", "started_at", "direction", "ring_seconds")
 DIRECTIONS = ("inbound", "outbound")
-AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg")
+# Every container the recorders write (qa/transcribe/audio.py reads them all);
+# the batch's discovery, URL discovery and call ids all use this one list.
+AUDIO_SUFFIXES = (
+    ".wav", ".flac", ".mp3", ".ogg", ".opus", ".amr", ".awb", ".m4a", ".mp4", ".3gp", ".aac", ".gsm", ".webm",
+)
 
 
 class MetadataError(Exception):

@@ -23,12 +23,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from qa.scoring.metadata import AUDIO_SUFFIXES
+
 __all__ = [
     "AUDIO_SUFFIXES", "RemoteCall", "SourceError", "discover_urls", "is_url", "local_copy", "score_source",
     "sha256_of",
 ]
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 _CHUNK = 1 << 20
 

@@ -1,12 +1,21 @@
 """Load a call recording into float32 channels, with typed errors for bad files.
 
-Any of wav/flac/mp3/ogg, 8-48 kHz, mono or stereo. A recording of pure
-silence is a valid call (a silent line); a file with no samples is not.
+Containers and codecs the recorders write: wav (PCM, A-law, mu-law, GSM 06.10,
+IMA/MS/Yamaha ADPCM, G.726), flac, mp3, Ogg Vorbis/Opus (.ogg, .opus), AMR-NB
+and AMR-WB (.amr, .awb; AMR in .3gp), AAC or Opus in .m4a/.mp4, ADTS AAC
+(.aac), Opus in .webm, raw GSM 06.10 (.gsm); 8-48 kHz, at the recorded rate,
+mono or stereo (left = agent, right = customer). libsndfile (soundfile) reads
+what it can, exactly and fast; FFmpeg's decoders (PyAV, in decode_av) read the
+rest. A recording of pure silence is a valid call (a silent line); a file with
+no samples is not, and a cut, empty or non-audio file is a typed error naming
+it (errors; the structural checks for a cut file are in containers).
+
+Either way the signal is decoded block by block into one preallocated buffer
+(buffer), never by concatenation, so an hours-long call is held once (plus a block).
 """
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from math import gcd
 from pathlib import Path
@@ -15,44 +24,27 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
+from qa.transcribe.buffer import Buffer, capacity
+from qa.transcribe.containers import check_complete, check_gsm_frames, sniff
+from qa.transcribe.errors import (
+    AudioError,
+    ChannelError,
+    EmptyAudioError,
+    NotAudioError,
+    SampleRateError,
+    TooLongError,
+    TruncatedAudioError,
+    first_line,
+)
+
+__all__ = [
+    "MAX_RATE", "MIN_RATE", "Audio", "AudioError", "ChannelError", "EmptyAudioError", "NotAudioError",
+    "SampleRateError", "TooLongError", "TruncatedAudioError", "check_layout", "load_audio", "resample",
+]
+
+
 MIN_RATE = 8000
 MAX_RATE = 48000
-
-
-class AudioError(Exception):
-    """A recording that cannot be scored; names the file and the problem."""
-
-    problem = "unreadable audio"
-
-    def __init__(self, path: str | Path, detail: str = ""):
-        self.path = str(path)
-        self.detail = detail
-        msg = f"{self.path}: {self.problem}"
-        super().__init__(f"{msg} ({detail})" if detail else msg)
-
-
-class NotAudioError(AudioError):
-    problem = "not an audio file"
-
-
-class TruncatedAudioError(AudioError):
-    problem = "truncated audio file"
-
-
-class EmptyAudioError(AudioError):
-    problem = "recording has no samples"
-
-
-class ChannelError(AudioError):
-    problem = "unsupported channel layout"
-
-
-class SampleRateError(AudioError):
-    problem = "unsupported sample rate"
-
-
-class TooLongError(AudioError):
-    problem = "recording longer than the configured limit"
 
 
 @dataclass(frozen=True)
@@ -94,62 +86,70 @@ def load_audio(
         raise AudioError(path, "file not found")
     if path.stat().st_size == 0:
         raise EmptyAudioError(path, "file is 0 bytes")
+    with path.open("rb") as f:
+        container = sniff(f.read(16))
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError) as exc:
-        raise NotAudioError(path, _first_line(exc)) from exc
+        # libsndfile cannot read this container or codec (AMR, AAC, MP4, WebM,
+        # raw GSM, G.726 WAV...): FFmpeg's decoders can. Imported here, not at
+        # the top, because decode_av builds on this module's Audio and check_layout.
+        from qa.transcribe.decode_av import load_with_av
 
-    if not MIN_RATE <= info.samplerate <= MAX_RATE:
-        raise SampleRateError(path, f"{info.samplerate} Hz, expected {MIN_RATE}-{MAX_RATE} Hz")
-    if channel_pick is None and info.channels > 2:
-        raise ChannelError(path, f"{info.channels} channels; pick agent/customer channels in the options")
-    if channel_pick is not None and max(channel_pick) >= info.channels:
-        raise ChannelError(path, f"channel pick {channel_pick} but the file has {info.channels} channels")
-    if max_duration_s is not None and info.frames / info.samplerate > max_duration_s:
-        raise TooLongError(path, f"{info.frames / info.samplerate:.0f} s > limit {max_duration_s:.0f} s")
-    if path.suffix.lower() == ".wav":
-        _check_wav_complete(path)
+        return load_with_av(path, container, first_line(exc), max_duration_s, channel_pick)
+    return _load_with_soundfile(path, info, container, max_duration_s, channel_pick)
 
+
+# Block of frames read from libsndfile at a time (about 1.4 s at 48 kHz).
+_BLOCK = 1 << 16
+
+
+def _load_with_soundfile(
+    path: Path, info, container: str | None, max_duration_s: float | None, channel_pick: tuple[int, ...] | None
+) -> Audio:
+    rate = int(info.samplerate)
+    keep = check_layout(path, rate, info.channels, channel_pick)
+    if max_duration_s is not None and info.frames / rate > max_duration_s:
+        raise TooLongError(path, f"{info.frames / rate:.0f} s > limit {max_duration_s:.0f} s")
+    check_complete(path, container)
+    if info.format == "RAW" and info.subtype == "GSM610":
+        check_gsm_frames(path)
+
+    limit = None if max_duration_s is None else int(max_duration_s * rate) + 1
+    buf = Buffer(len(keep), capacity(info.frames, limit))
     try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        with sf.SoundFile(str(path)) as f:
+            if f.seekable():
+                # As sf.read does: libsndfile skips the Opus pre-roll only after a seek.
+                f.seek(0)
+            block = np.empty((_BLOCK, f.channels), dtype=np.float32)
+            while True:
+                got = f.read(dtype="float32", always_2d=True, out=block)
+                if got.shape[0] == 0:
+                    break
+                buf.append(got.T[keep] if keep != list(range(f.channels)) else got.T)
+                if limit is not None and buf.frames > limit:
+                    raise TooLongError(path, f"{buf.frames / rate:.0f}+ s > limit {max_duration_s:.0f} s")
+                if got.shape[0] < _BLOCK:
+                    break
     except (sf.LibsndfileError, RuntimeError) as exc:
-        raise TruncatedAudioError(path, _first_line(exc)) from exc
-    if data.shape[0] == 0:
+        raise TruncatedAudioError(path, first_line(exc)) from exc
+    if buf.frames == 0:
         raise EmptyAudioError(path, "no audio frames")
     # libsndfile reports the header's frame count; a short read means a cut file.
-    if info.frames > 0 and data.shape[0] < info.frames * 0.99:
-        raise TruncatedAudioError(path, f"read {data.shape[0]} of {info.frames} frames")
-
-    samples = np.ascontiguousarray(data.T)
-    if channel_pick is not None:
-        samples = samples[list(channel_pick)]
-    samples = np.nan_to_num(samples, copy=False)
-    return Audio(path=str(path), samples=samples, sample_rate=int(rate))
+    if info.frames > 0 and buf.frames < info.frames * 0.99:
+        raise TruncatedAudioError(path, f"read {buf.frames} of {info.frames} frames")
+    return Audio(path=str(path), samples=buf.finish(), sample_rate=rate)
 
 
-def _check_wav_complete(path: Path) -> None:
-    """A WAV whose data chunk claims more bytes than the file holds was cut off."""
-    size = path.stat().st_size
-    with path.open("rb") as f:
-        head = f.read(12)
-        if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
-            return  # let libsndfile judge other containers
-        if head[:4] == b"RF64":
-            return
-        pos = 12
-        while pos + 8 <= size:
-            f.seek(pos)
-            chunk_id, chunk_size = struct.unpack("<4sI", f.read(8))
-            if chunk_id == b"data":
-                available = size - (pos + 8)
-                # 0 and 0xFFFFFFFF are written by streaming recorders that never patch the size.
-                if chunk_size not in (0, 0xFFFFFFFF) and available < chunk_size:
-                    raise TruncatedAudioError(
-                        path, f"data chunk declares {chunk_size} bytes, file holds {available}"
-                    )
-                return
-            pos += 8 + chunk_size + (chunk_size & 1)
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+def check_layout(path: Path, rate: int, channels: int, channel_pick: tuple[int, ...] | None) -> list[int]:
+    """The channel indexes to keep, or the typed error for this rate or layout."""
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise SampleRateError(path, f"{rate} Hz, expected {MIN_RATE}-{MAX_RATE} Hz")
+    if channels < 1:
+        raise ChannelError(path, "no channels")
+    if channel_pick is None and channels > 2:
+        raise ChannelError(path, f"{channels} channels; pick agent/customer channels in the options")
+    if channel_pick is not None and max(channel_pick) >= channels:
+        raise ChannelError(path, f"channel pick {channel_pick} but the file has {channels} channels")
+    return list(range(channels)) if channel_pick is None else list(channel_pick)
