@@ -87,6 +87,8 @@ class TranscribeOptions:
     # Role of each stereo channel, left first; ("auto",): decided per call from what each says.
     channel_roles: tuple[str, ...] = ("agent", "customer")
     max_duration_s: float = 4 * 3600.0
+    # A call stored as two files (agent leg, customer leg): lengths may differ by this much.
+    max_leg_mismatch_s: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,7 @@ class Transcript:
     timeline: Timeline | None = None
     provenance: Provenance | None = None
     roles: RoleAssignment | None = None
+    legs: tuple[str, ...] = ()  # the agent and customer files of a call stored as two legs
 
 
 @dataclass(frozen=True)

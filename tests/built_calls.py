@@ -119,7 +119,7 @@ def small_rulebook(version: str = "v-test") -> Rulebook:
     )
 
 
-def fake_score(path, call_id, metadata, rulebook, options, *, signal_options=None, model_dir=None):
+def fake_score(path, call_id, metadata, rulebook, options, *, signal_options=None, model_dir=None, legs=None):
     """A stand-in for ASR scoring in batch tests: a file starting with BAD is a bad recording.
 
     Everything after the transcript (store, batch bookkeeping, the provenance
@@ -136,8 +136,10 @@ def fake_score(path, call_id, metadata, rulebook, options, *, signal_options=Non
     delay = float(os.environ.get("FAKE_SCORE_DELAY_S", "0"))
     if delay:
         time.sleep(delay)
+    from qa.scoring.score import legs_sha256
+
     data = Path(path).read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
+    sha = legs_sha256(legs.agent, legs.customer) if legs else hashlib.sha256(data).hexdigest()
     if data.startswith(b"BAD"):
         return CallResult(call_id, str(path), sha, None, status="error", error=f"{path}: not an audio file",
                           rulebook_version=rulebook.version, metadata=dict(metadata))

@@ -43,3 +43,11 @@ def test_a_customer_who_also_says_hello_and_goodbye_does_not_win():
 def test_without_clear_evidence_the_decision_is_unsure(utts):
     decision = decide_agent_channel(utts)
     assert decision.agent_channel is None
+
+
+def test_with_no_service_line_the_polite_party_who_picks_up_is_the_agent():
+    """A rude agent (喂,什么事) still answers first and says 您; the customer says 你."""
+    utts = [line(1, 1.0, "喂,什么事,您说"), line(0, 3.0, "你们的快递怎么还没到"), line(1, 6.0, "您的单号是多少"),
+            line(0, 9.0, "你自己查一下不行吗")]
+    decision = decide_agent_channel(utts)
+    assert decision.agent_channel == 1 and decision.evidence[1] > decision.evidence[0]

@@ -67,23 +67,29 @@ def _num(value: float | None, fmt: str = ".1f") -> str:
               help="With --engine ray: GPUs per worker, which then decodes with CUDA in float16.")
 @click.option("--force", is_flag=True, help="Score every file again, even when up to date.")
 @click.option("--quiet", is_flag=True, help="No progress bar (for cron); the summary is still printed.")
+@click.option("--legs", "leg_names", default="{call}_agent,{call}_customer", show_default=True,
+              help="How the two files of a call stored as two legs are named (agent,customer), or 'none'.")
 @roles_option
 @model_options
-def score(directory, db, metadata, rulebook, workers, engine_name, address, gpus_per_worker, force, quiet, roles,
-          model, model_dir, beam_size, sequential, pack_regions):
+def score(directory, db, metadata, rulebook, workers, engine_name, address, gpus_per_worker, force, quiet, leg_names,
+          roles, model, model_dir, beam_size, sequential, pack_regions):
     """Score every new or changed recording under DIRECTORY (a folder or an fsspec URL; wav, flac, mp3, ogg, opus, amr, awb, m4a, mp4, 3gp, aac, gsm, webm).
 
     Up-to-date calls are skipped, errored files retried; a killed run resumes
     where it stopped. Per-file problems are listed at the end and do not
     change the exit code.
     """
-    from qa.scoring.batch import BatchError, run_batch
+    from qa.scoring.batch import BatchError, LegPattern, run_batch
     from qa.scoring.db import StoreError
     from qa.scoring.engine_ray import RayEngine, RayEngineError, gpu_options
     from qa.scoring.metadata import MetadataError, load_metadata
     from qa.transcribe.model import ModelError
 
     book = _load_rulebook(rulebook)
+    try:
+        legs = LegPattern.parse(leg_names)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--legs") from exc
     options = build_options(model, beam_size, sequential, roles, pack_regions=pack_regions)
     engine = None
     if engine_name == "ray":  # Ray itself is imported only when there is work to send
@@ -106,7 +112,8 @@ def score(directory, db, metadata, rulebook, workers, engine_name, address, gpus
         try:
             summary = run_batch(directory, db, rulebook=book, options=options, metadata=meta,
                                 workers=workers or default_workers(), engine=engine, on_start=started,
-                                on_result=finished, force=force, model_dir=str(model_dir) if model_dir else None)
+                                on_result=finished, force=force, model_dir=str(model_dir) if model_dir else None,
+                                legs=legs)
         except (BatchError, StoreError, ModelError, RayEngineError) as exc:
             raise click.ClickException(str(exc)) from exc
     _print_batch(summary, db, book.version)
@@ -124,6 +131,8 @@ def _print_batch(s, db: Path, version: str) -> None:
         out.print(f"[red]error[/] {path}: {problem.removeprefix(str(path) + ': ')}", highlight=False)
     for problem in s.metadata_problems:
         out.print(f"[yellow]metadata[/] {problem} (row skipped; the call is scored without it)", highlight=False)
+    for leg in s.unpaired:
+        out.print(f"[yellow]leg without its pair[/] {leg} (scored alone)", highlight=False)
     if s.not_audio:
         shown = ", ".join(s.not_audio[:NAMED])
         more = f" and {len(s.not_audio) - NAMED} more" if len(s.not_audio) > NAMED else ""

@@ -10,6 +10,9 @@ kill -9) a rerun only scores what is missing. The store is opened per call
 write and closed again, so the dashboard can read while the batch runs.
 A broken link or an unreadable entry in the folder is an error row naming it;
 files that are not audio by their name are counted and named in the summary.
+A call stored as two files (`{call}_agent.wav` and `{call}_customer.wav` by
+default, `LegPattern`) is paired and scored as one stereo call; a leg without
+its pair is scored alone and named in the summary.
 
 Scoring runs through an `Engine`: `LocalEngine` uses this process or a local
 process pool; a cluster engine only has to implement `map`.
@@ -20,6 +23,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import re
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -31,15 +35,16 @@ from qa.records import CallResult, Provenance, TranscribeOptions
 from qa.scoring import store
 from qa.scoring.metadata import AUDIO_SUFFIXES, Metadata, MetadataProblem
 from qa.scoring.rulebooks import store_rulebook
-from qa.scoring.score import init_worker, preload
+from qa.scoring.score import init_worker, legs_sha256, preload
 from qa.scoring.scorecard import ScoreTally
 from qa.scoring.sources import SourceError, discover_urls, is_url, score_source, sha256_of
 from qa.scoring.verdicts import Carried
+from qa.transcribe.legs import Legs
 
 log = logging.getLogger("callqa.batch")
 
-__all__ = ["BatchError", "BatchSummary", "Discovered", "Engine", "LocalEngine", "Plan", "ScoreTask", "discover",
-           "find_recordings", "plan", "run_batch"]
+__all__ = ["BatchError", "BatchSummary", "Discovered", "Engine", "LegPattern", "LocalEngine", "Plan", "ScoreTask",
+           "discover", "find_recordings", "pair_legs", "plan", "run_batch"]
 
 
 class BatchError(Exception):
@@ -57,6 +62,7 @@ class ScoreTask:
     options: TranscribeOptions
     signal_options: Any = None  # qa.transcribe.activity.SignalOptions; None: the defaults
     model_dir: str | None = None  # where the embedded model is assembled (not a result input)
+    legs: Legs | None = None  # a call stored as two files; `path` is then the agent's
 
 
 class Engine(Protocol):
@@ -70,7 +76,7 @@ ScoreFn = Callable[..., CallResult]
 
 def _run_task(score_fn: ScoreFn, task: ScoreTask) -> CallResult:
     return score_fn(task.path, task.call_id, dict(task.metadata), task.rulebook, task.options,
-                    signal_options=task.signal_options, model_dir=task.model_dir)
+                    signal_options=task.signal_options, model_dir=task.model_dir, legs=task.legs)
 
 
 def _died(task: ScoreTask, why: str) -> CallResult:
@@ -132,17 +138,69 @@ class LocalEngine:
                 pool.shutdown(wait=True, cancel_futures=True)
 
 
+@dataclass(frozen=True)
+class LegPattern:
+    """How the two files of one call are named: `{call}` stands for the call's name."""
+
+    agent: str = "{call}_agent"
+    customer: str = "{call}_customer"
+
+    @classmethod
+    def parse(cls, text: str) -> "LegPattern | None":
+        """`AGENT,CUSTOMER` patterns, or `none` for no pairing."""
+        if text.strip().lower() == "none":
+            return None
+        parts = [p.strip() for p in text.split(",")]
+        if len(parts) != 2 or any(p.count("{call}") != 1 for p in parts) or parts[0] == parts[1]:
+            raise ValueError(f"{text!r}: give two different name patterns with {{call}}, e.g. "
+                             f"{{call}}_agent,{{call}}_customer (or none)")
+        return cls(*parts)
+
+    def _regex(self, pattern: str) -> re.Pattern:
+        return re.compile("^" + re.escape(pattern).replace(re.escape("{call}"), "(?P<call>.+)") + "$")
+
+    def side(self, stem: str) -> tuple[str, str] | None:
+        """("agent" or "customer", the call's name) when `stem` is named as a leg."""
+        for role, pattern in (("agent", self.agent), ("customer", self.customer)):
+            found = self._regex(pattern).match(stem)
+            if found:
+                return role, found.group("call")
+        return None
+
+
 @dataclass
 class Discovered:
     """What a folder holds: recordings, entries that cannot be read, and files that are not audio."""
 
-    calls: list[tuple[str, Path | str]] = field(default_factory=list)  # (call_id, path or URL)
+    calls: list[tuple[str, Path | str | Legs]] = field(default_factory=list)  # (call_id, path, URL or legs)
     unreadable: list[tuple[str, str, str]] = field(default_factory=list)  # (call_id, path, why)
     not_audio: list[str] = field(default_factory=list)  # paths relative to the folder
+    unpaired: list[str] = field(default_factory=list)  # legs without their pair (scored alone)
 
 
-def find_recordings(directory: str | Path) -> Discovered:
-    """Every recording under `directory` (a folder or a URL), sorted by call_id, and what else is there."""
+def pair_legs(found: Discovered, pattern: LegPattern) -> None:
+    """Join the two legs of each call into one entry named after the call; a lone leg stays itself."""
+    legs: dict[tuple[str, str], dict[str, tuple[str, Path]]] = {}
+    for call_id, path in found.calls:
+        folder, _, stem = call_id.rpartition("/")
+        side = pattern.side(stem)
+        if side is not None:
+            legs.setdefault((folder, side[1]), {})[side[0]] = (call_id, path)
+    paired: set[str] = set()
+    calls = []
+    for (folder, name), sides in legs.items():
+        if len(sides) == 2:
+            call_id = f"{folder}/{name}" if folder else name
+            calls.append((call_id, Legs(str(sides["agent"][1]), str(sides["customer"][1]))))
+            paired |= {sides["agent"][0], sides["customer"][0]}
+        else:
+            found.unpaired.append(next(iter(sides.values()))[0])
+    found.calls = sorted(calls + [c for c in found.calls if c[0] not in paired], key=lambda c: c[0])
+
+
+def find_recordings(directory: str | Path, legs: LegPattern | None = None) -> Discovered:
+    """Every recording under `directory` (a folder or a URL), sorted by call_id, and what else is there;
+    with `legs`, the two files of a call stored as two legs are one entry."""
     if is_url(str(directory)):
         try:
             return Discovered([(c.call_id, c.url) for c in discover_urls(str(directory))])
@@ -177,6 +235,8 @@ def find_recordings(directory: str | Path) -> Discovered:
             else:
                 out.calls.append((rel.with_suffix("").as_posix(), path.resolve()))
     out.calls.sort()
+    if legs is not None:
+        pair_legs(out, legs)
     return out
 
 
@@ -194,6 +254,7 @@ class BatchSummary(ScoreTally):
     why: dict[str, int] = field(default_factory=dict)  # why calls were transcribed: reason -> count
     errors: list[tuple[str, str]] = field(default_factory=list)  # (file, problem)
     not_audio: list[str] = field(default_factory=list)  # files skipped as not audio by their name
+    unpaired: list[str] = field(default_factory=list)  # call legs without their pair, scored alone
     metadata_problems: list[MetadataProblem] = field(default_factory=list)
     verdicts: Carried = field(default_factory=Carried)  # verdicts kept on their findings, and detached ones
     audio_s: float = 0.0
@@ -263,7 +324,7 @@ def plan(found: list[tuple[str, Path]], prints: Mapping[str, store.Fingerprint],
         why = _why(old, wanted_options, provenance, store.metadata_json(row), force)
         if why is None:
             try:
-                same_audio = sha256_of(path) == old.sha256
+                same_audio = _content_hash(path) == old.sha256
             except (OSError, SourceError):
                 same_audio = False  # unreadable now: transcribe it, and the error is recorded
             if same_audio:
@@ -274,8 +335,14 @@ def plan(found: list[tuple[str, Path]], prints: Mapping[str, store.Fingerprint],
                 continue
             why = "audio changed"
         out.why[why] = out.why.get(why, 0) + 1
-        out.transcribe.append(ScoreTask(str(path), call_id, dict(row), rulebook, options, signal_options, model_dir))
+        leg_pair = path if isinstance(path, Legs) else None
+        out.transcribe.append(ScoreTask(leg_pair.agent if leg_pair else str(path), call_id, dict(row), rulebook,
+                                        options, signal_options, model_dir, leg_pair))
     return out
+
+
+def _content_hash(location: Path | str | Legs) -> str:
+    return legs_sha256(location.agent, location.customer) if isinstance(location, Legs) else sha256_of(location)
 
 
 def _unreadable_result(call_id: str, path: str, why: str, rulebook: Any) -> CallResult:
@@ -287,13 +354,16 @@ def run_batch(directory: str | Path, db_path: str | Path, *, rulebook: Any, opti
               metadata: Metadata | None = None, workers: int = 1, engine: Engine | None = None,
               on_start: Callable[[int], None] | None = None,
               on_result: Callable[[CallResult], None] | None = None, force: bool = False,
-              signal_options: Any = None, model_dir: str | None = None) -> BatchSummary:
-    """Score every new or changed recording under `directory` into `db_path`."""
+              signal_options: Any = None, model_dir: str | None = None,
+              legs: LegPattern | None = LegPattern()) -> BatchSummary:
+    """Score every new or changed recording under `directory` into `db_path`.
+
+    `legs`: how the two files of a call stored as two legs are named (None: no pairing)."""
     from qa.scoring.rescore import rescore_calls
 
     started = time.monotonic()
     options = options or TranscribeOptions()
-    found = find_recordings(directory)
+    found = find_recordings(directory, legs)
     try:
         prints = store.fingerprints(db_path)
         store.ensure_store(db_path)  # a bad path fails here, before any work
@@ -303,7 +373,7 @@ def run_batch(directory: str | Path, db_path: str | Path, *, rulebook: Any, opti
     work = plan(found.calls, prints, metadata, rulebook, options, force, signal_options=signal_options,
                 model_dir=model_dir)
     summary = BatchSummary(found=len(found.calls) + len(found.unreadable), skipped=work.skipped, why=work.why,
-                           not_audio=found.not_audio,
+                           not_audio=found.not_audio, unpaired=found.unpaired,
                            metadata_problems=list(metadata.problems) if metadata else [])
     for call_id, path, why in found.unreadable:
         result = _unreadable_result(call_id, path, why, rulebook)

@@ -81,7 +81,7 @@ class ScoringWorker:
 
     def score(self, task: ScoreTask) -> CallResult:
         return score_source(task.path, task.call_id, dict(task.metadata), task.rulebook, task.options,
-                            signal_options=task.signal_options, model_dir=task.model_dir)
+                            signal_options=task.signal_options, model_dir=task.model_dir, legs=task.legs)
 
 
 def error_result(task: ScoreTask, why: str) -> CallResult:

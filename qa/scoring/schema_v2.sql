@@ -10,6 +10,7 @@ ALTER TABLE calls ADD COLUMN callqa_version VARCHAR;
 ALTER TABLE calls ADD COLUMN channel_roles VARCHAR;        -- e.g. agent,customer
 ALTER TABLE calls ADD COLUMN roles_source VARCHAR;         -- given | auto | auto-unsure (default kept)
 ALTER TABLE calls ADD COLUMN roles_confidence DOUBLE;      -- of an auto decision
+ALTER TABLE calls ADD COLUMN legs_json VARCHAR;            -- a call stored as two files: [agent, customer]
 
 -- What a finding is, beside what it says: the message key (which mandated line
 -- or step), the values its evidence was filled with, and an anchor time that

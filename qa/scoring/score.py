@@ -23,7 +23,7 @@ from qa.scoring.scorecard import score_card
 
 log = logging.getLogger("callqa.score")
 
-__all__ = ["apply_rules", "init_worker", "preload", "rescore_transcript", "score_call", "sha256_file"]
+__all__ = ["apply_rules", "init_worker", "legs_sha256", "preload", "rescore_transcript", "score_call", "sha256_file"]
 
 _transcribers: dict[tuple, Any] = {}
 _worker_threads = 0  # CTranslate2 threads of models loaded in this process (0: its default)
@@ -35,6 +35,11 @@ def sha256_file(path: str | Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def legs_sha256(agent: str | Path, customer: str | Path) -> str:
+    """The content hash of a call stored as two files: both legs' hashes, agent first."""
+    return hashlib.sha256(f"{sha256_file(agent)}+{sha256_file(customer)}".encode()).hexdigest()
 
 
 def _transcriber(options: TranscribeOptions, signal_options: Any = None, model_dir: str | None = None):
@@ -95,11 +100,13 @@ def rescore_transcript(stored: Any, rulebook: Any) -> CallResult:
 
 def score_call(path: str | Path, call_id: str, metadata_row: Mapping[str, str] | None, rulebook: Any,
                options: TranscribeOptions | None = None, *, signal_options: Any = None,
-               model_dir: str | None = None) -> CallResult:
+               model_dir: str | None = None, legs: Any = None) -> CallResult:
     """Transcribe and score one recording. A bad file gives status 'error', never an exception.
 
     `signal_options` (SignalOptions, default thresholds when None) shape the
-    timeline; `model_dir` is where the embedded model is assembled.
+    timeline; `model_dir` is where the embedded model is assembled; `legs`
+    (qa.transcribe.legs.Legs) names the two files of a call stored as two
+    legs, `path` being the agent's.
 
     Only a model that cannot be loaded is raised (`qa.transcribe.model.ModelError`):
     that is a broken run, not a bad file.
@@ -111,9 +118,13 @@ def score_call(path: str | Path, call_id: str, metadata_row: Mapping[str, str] |
     metadata = dict(metadata_row or {})
     sha = ""
     try:
-        sha = sha256_file(path)
         transcriber = _transcriber(options, signal_options, model_dir)
-        transcript = transcriber.transcribe_file(path, ring_seconds=_ring_seconds(metadata))
+        if legs is not None:
+            sha = legs_sha256(legs.agent, legs.customer)
+            transcript = transcriber.transcribe_legs(legs, ring_seconds=_ring_seconds(metadata))
+        else:
+            sha = sha256_file(path)
+            transcript = transcriber.transcribe_file(path, ring_seconds=_ring_seconds(metadata))
         return apply_rules(call_id, str(path), sha, transcript, metadata, rulebook)
     except ModelError:
         raise

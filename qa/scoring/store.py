@@ -198,7 +198,8 @@ UTTERANCE_COLS = ("call_id", "idx", "role", "channel", "start_s", "end_s", "text
 CALL_COLS = ("call_id", "path", "sha256", "duration_s", "channels", "sample_rate", "agent_id", "team",
              "started_at", "direction", "ring_count", "ring_source", "answer_onset_s", "status", "error",
              "rulebook_version", "options_json", "timeline_json", "metadata_json", "signal_options_json",
-             "model_name", "model_sha256", "callqa_version", "channel_roles", "roles_source", "roles_confidence")
+             "model_name", "model_sha256", "callqa_version", "channel_roles", "roles_source", "roles_confidence",
+             "legs_json")
 _IDS = "written_ids"  # the temp table of the calls a write replaces
 
 
@@ -227,6 +228,7 @@ def write_call(con: duckdb.DuckDBPyConnection, result: CallResult, options: Tran
         prov.model_sha256 if prov else None, prov.callqa_version if prov else None,
         ",".join(roles.roles) if roles else None, roles.source if roles else None,
         roles.confidence if roles else None,
+        json.dumps(list(t.legs), ensure_ascii=False) if t is not None and t.legs else None,
     )])
     if result.status == "scored" and t is not None:
         _insert(con, "utterances", UTTERANCE_COLS, [

@@ -22,6 +22,7 @@ from qa.transcribe.asr import ASR_RATE, AsrSegment, Recognizer, plan_clips
 from qa.transcribe.audio import Audio, load_audio
 from qa.transcribe.crosstalk import gate_words
 from qa.transcribe.guards import drop_repeated_utterances, drop_words_outside_speech
+from qa.transcribe.legs import LEG_ROLES, Legs, load_legs
 from qa.transcribe.model import model_identity
 from qa.transcribe.roles import decide_agent_channel
 from qa.transcribe.normalize import normalize_text
@@ -66,9 +67,19 @@ class Transcriber:
         audio = load_audio(path, max_duration_s=self.options.max_duration_s)
         return self.transcribe_audio(audio, ring_seconds=ring_seconds)
 
-    def transcribe_audio(self, audio: Audio, ring_seconds: float | None = None) -> Transcript:
-        roles = channel_roles_for(audio, self.options)
-        auto = roles == DEFAULT_ROLES and self.options.channel_roles[:1] == (AUTO,)
+    def transcribe_legs(self, legs: Legs, ring_seconds: float | None = None) -> Transcript:
+        """A call stored as two mono files, as one stereo call (left: the agent leg)."""
+        audio = load_legs(legs, max_duration_s=self.options.max_duration_s,
+                          max_mismatch_s=self.options.max_leg_mismatch_s)
+        transcript = self.transcribe_audio(audio, ring_seconds=ring_seconds, roles=LEG_ROLES)
+        return replace(transcript, legs=(legs.agent, legs.customer))
+
+    def transcribe_audio(self, audio: Audio, ring_seconds: float | None = None,
+                         roles: tuple[str, ...] | None = None) -> Transcript:
+        """`roles`: the channels' roles when the layout says (two legs), else the options decide."""
+        given = roles is not None
+        roles = roles or channel_roles_for(audio, self.options)
+        auto = not given and roles == DEFAULT_ROLES and self.options.channel_roles[:1] == (AUTO,)
         timeline = build_timeline(audio, roles, self.signal_options, ring_seconds=ring_seconds)
         decoded = self._decode(audio, timeline, roles)
         utterances = self._utterances(audio, timeline, roles, decoded)

@@ -5,8 +5,11 @@ the service lines: the opening greeting (您好, 工号…, 很高兴为您服�
 to help, the closing thanks, the hold requests. Each channel's utterances are
 searched for these markers with the fuzzy phrase matcher; a marker heard in
 the channel's first seconds of speech counts more (the agent opens the call).
-The channel with clearly more is the agent; when neither clearly has more, the
-configured default stays and the decision says it was unsure.
+Two weaker cues add to them: the polite 您, which the service standards ask of
+the agent (customers mostly say 你), and who speaks first after pick-up (on a
+service line, the agent). The channel with clearly more is the agent; when
+neither clearly has more, the configured default stays and the decision says
+it was unsure.
 
 The markers are fixed here rather than read from the rulebook: the roles are
 part of the transcript, which must not change when only the rulebook does.
@@ -29,6 +32,9 @@ AGENT_MARKERS: tuple[tuple[str, float], ...] = (
     ("感谢您的耐心等待", 1.5), ("您好", 0.5),
 )
 OPENING_S = 15.0  # markers this early in the channel's speech count double: the agent opens the call
+POLITE = "您"
+POLITE_WEIGHT, POLITE_CAP = 0.5, 3.0  # per 您 heard (outside the markers), at most this much per channel
+FIRST_SPEAKER_WEIGHT = 1.5  # the channel heard first after pick-up
 MIN_EVIDENCE = 2.0  # less marker weight than this on both channels says nothing
 MIN_CONFIDENCE = 0.5  # (winner - other) / (winner + other) below this: unsure
 
@@ -49,11 +55,22 @@ def _weights(utterances: Sequence[Utterance], channels: int) -> list[float]:
     for u in utterances:
         first.setdefault(u.channel, u.start_s)
     totals = [0.0] * channels
+    marked: dict[int, set[int]] = {}  # utterance -> characters inside a marker
     for m in find(tuple(specs.values()), utterances):
         channel = utterances[m.utterance_idx].channel
         if 0 <= channel < channels:
             early = m.start_s - first[channel] <= OPENING_S
             totals[channel] += weight[m.phrase] * (2.0 if early else 1.0)
+            marked.setdefault(m.utterance_idx, set()).update(range(*m.span))
+    polite = [0.0] * channels
+    for i, u in enumerate(utterances):
+        if 0 <= u.channel < channels:
+            outside = sum(1 for k, ch in enumerate(u.text) if ch == POLITE and k not in marked.get(i, ()))
+            polite[u.channel] += POLITE_WEIGHT * outside
+    for channel in range(channels):
+        totals[channel] += min(POLITE_CAP, polite[channel])
+    if utterances and 0 <= utterances[0].channel < channels:
+        totals[min(utterances, key=lambda u: u.start_s).channel] += FIRST_SPEAKER_WEIGHT
     return totals
 
 
