@@ -257,3 +257,17 @@ def test_bad_rates_and_tiny_inputs():
 
     x16 = resample(telephone(x, RATE), RATE, 16000)
     assert detect_activity(x16, 16000)  # wideband input is analysed at 8 kHz
+
+
+def test_frames_taken_a_chunk_at_a_time_are_the_frames_of_the_whole_signal():
+    """Long calls are analysed in bounded chunks; every level and tone decision stays the same."""
+    from qa.transcribe.activity import SignalOptions, channel_frames
+
+    rng = np.random.default_rng(3)
+    t = np.arange(8000 * 40) / 8000
+    x = (0.05 * rng.standard_normal(len(t)) + 0.3 * np.sin(2 * np.pi * 450 * t) * ((t % 5) < 1)).astype(np.float32)
+    whole = channel_frames(x, SignalOptions(), chunk_frames=10**9)
+    assert whole.tone_like.any() and not whole.tone_like.all()
+    for chunk in (1, 7, 333):
+        part = channel_frames(x, SignalOptions(), chunk_frames=chunk)
+        assert np.array_equal(part.level_db, whole.level_db) and np.array_equal(part.tone_like, whole.tone_like)

@@ -154,3 +154,17 @@ def test_real_read_speech_has_no_rings():
     assert timeline.ring_count == 0 and timeline.rings == ()
     spoken = sum(iv.duration_s for ivs in timeline.speech.values() for iv in ivs)
     assert spoken > 0.8 * audio.duration_s
+
+
+def test_tone_presence_taken_a_chunk_at_a_time_is_that_of_the_whole_signal():
+    from qa.transcribe.ringback import CHINA, NORTH_AMERICA, tone_presence
+
+    rng = np.random.default_rng(5)
+    t = np.arange(8000 * 30) / 8000
+    ring = 0.3 * np.sin(2 * np.pi * 450 * t) * ((t % 5) < 1)
+    x = (ring + 0.02 * rng.standard_normal(len(t))).astype(np.float32)
+    whole = tone_presence(x, 8000, (CHINA, NORTH_AMERICA), chunk_frames=10**9)
+    assert whole[0].any() and not whole[1].any()
+    for chunk in (1, 50, 999):
+        parts = tone_presence(x, 8000, (CHINA, NORTH_AMERICA), chunk_frames=chunk)
+        assert all(np.array_equal(a, b) for a, b in zip(parts, whole))

@@ -86,26 +86,44 @@ def to_analysis_rate(x: np.ndarray, rate: int) -> np.ndarray:
     return resample(np.asarray(x, dtype=np.float32), rate, ANALYSIS_RATE)
 
 
-def channel_frames(x8: np.ndarray, options: SignalOptions) -> ChannelFrames:
-    """Band level and tone-likeness per frame of an ANALYSIS_RATE signal."""
+# Frames analysed at a time: the spectra of a whole long call would take several
+# times the signal's memory (a 30-minute call: ~700 MB), a minute of them ~20 MB.
+CHUNK_FRAMES = 6000
+
+
+def channel_frames(x8: np.ndarray, options: SignalOptions, chunk_frames: int = CHUNK_FRAMES) -> ChannelFrames:
+    """Band level and tone-likeness per frame of an ANALYSIS_RATE signal, a chunk of frames at a time.
+
+    A frame is tone-like when its spectrum is peaky and nearly the same as the
+    frame `tone_lag_s` before or after it; each chunk also takes the `lag`
+    frames before it, so every pair of frames is compared once, as on the whole signal.
+    """
     n = int(round(options.frame_s * ANALYSIS_RATE))
     hop = int(round(options.hop_s * ANALYSIS_RATE))
-    power = band_power(x8, options)
-    total = power.sum(axis=1)
-    # Hann window power gain and FFT size, so a full-scale sine reads about -3 dB.
-    level_db = 10 * np.log10(total / (n * n * 0.375 / 4) + 1e-30)
-    level_db = np.maximum(level_db, _SILENT_DB - 50)
-
-    k = min(8, power.shape[1] - 1)
-    top = np.partition(power, -k, axis=1)[:, -k:].sum(axis=1)
-    peaky = top / (total + 1e-30) >= options.tone_peak_fraction
+    if len(x8) < n:
+        x8 = np.pad(x8, (0, n - len(x8)))
+    count = 1 + (len(x8) - n) // hop
     lag = max(1, int(round(options.tone_lag_s / options.hop_s)))
-    unit = power / (np.linalg.norm(power, axis=1, keepdims=True) + 1e-30)
-    sim = np.zeros(len(power))
-    if len(power) > lag:
-        s = np.einsum("ij,ij->i", unit[lag:], unit[:-lag])
-        sim[lag:] = s
-        sim[:-lag] = np.maximum(sim[:-lag], s)
+    level_db = np.empty(count)
+    peaky = np.empty(count, dtype=bool)
+    sim = np.zeros(count)
+    for start in range(0, count, max(chunk_frames, lag)):
+        stop = min(count, start + max(chunk_frames, lag))
+        lo = max(0, start - lag)
+        power = band_power(x8[lo * hop:(stop - 1) * hop + n], options)
+        own = power[start - lo:]
+        total = own.sum(axis=1)
+        # Hann window power gain and FFT size, so a full-scale sine reads about -3 dB.
+        level = 10 * np.log10(total / (n * n * 0.375 / 4) + 1e-30)
+        level_db[start:stop] = np.maximum(level, _SILENT_DB - 50)
+        k = min(8, power.shape[1] - 1)
+        top = np.partition(own, -k, axis=1)[:, -k:].sum(axis=1)
+        peaky[start:stop] = top / (total + 1e-30) >= options.tone_peak_fraction
+        if len(power) > lag:  # frame pairs (j, j + lag) with j + lag in this chunk
+            unit = power / (np.linalg.norm(power, axis=1, keepdims=True) + 1e-30)
+            pair = np.einsum("ij,ij->i", unit[lag:], unit[:-lag])
+            np.maximum(sim[lo + lag:stop], pair, out=sim[lo + lag:stop])
+            np.maximum(sim[lo:stop - lag], pair, out=sim[lo:stop - lag])
     tone_like = peaky & (sim >= options.tone_similarity) & (level_db > _SILENT_DB)
     return ChannelFrames(hop_s=hop / ANALYSIS_RATE, level_db=level_db.astype(np.float32), tone_like=tone_like)
 

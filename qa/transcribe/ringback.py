@@ -85,12 +85,13 @@ def rings_from_seconds(ring_seconds: float, spec: RingbackSpec) -> int:
     return int((ring_seconds - spec.min_ring_s) // spec.period_s) + 1
 
 
-def tone_bursts(x: np.ndarray, rate: int, spec: RingbackSpec, power: np.ndarray | None = None) -> list[Interval]:
+def tone_bursts(x: np.ndarray, rate: int, spec: RingbackSpec, present: np.ndarray | None = None) -> list[Interval]:
     """Stretches where the spec's tones are present, cadence not yet checked.
 
-    `power` (from `ring_power`) lets several specs share one STFT.
+    `present` (from `tone_presence`) lets several specs share one pass over the signal.
     """
-    present = _tone_frames(ring_power(x, rate) if power is None else power, spec)
+    if present is None:
+        [present] = tone_presence(x, rate, (spec,))
     hop_s = _HOP / ANALYSIS_RATE
     present = binary_closing(present, structure=np.ones(max(1, round(0.2 / hop_s)), bool))
     present = binary_opening(present, structure=np.ones(max(1, round(0.2 / hop_s)), bool))
@@ -139,14 +140,35 @@ def count_rings(
     return tuple(best)
 
 
-def ring_power(x: np.ndarray, rate: int) -> np.ndarray:
-    """Power spectrogram (frames x bins up to 3.5 kHz) for tone detection."""
-    x = resample(np.asarray(x, dtype=np.float32), rate, ANALYSIS_RATE)
+# Frames analysed at a time: a long call's whole spectrogram would take several
+# times its signal's memory (a 30-minute stereo call: ~600 MB), a minute of it ~25 MB.
+CHUNK_FRAMES = 2400
+
+
+def ring_power(x: np.ndarray) -> np.ndarray:
+    """Power spectrogram (frames x bins up to 3.5 kHz) of an ANALYSIS_RATE signal, for tone detection."""
     if len(x) < _N_FFT:
         x = np.pad(x, (0, _N_FFT - len(x)))
     frames = np.lib.stride_tricks.sliding_window_view(x, _N_FFT)[::_HOP]
     spec = scipy.fft.rfft(frames * np.hanning(_N_FFT).astype(np.float32), axis=1)[:, :_N_BINS]
     return spec.real ** 2 + spec.imag ** 2
+
+
+def tone_presence(x: np.ndarray, rate: int, specs: tuple[RingbackSpec, ...],
+                  chunk_frames: int = CHUNK_FRAMES) -> list[np.ndarray]:
+    """Per spec, the frames where its tones are present; the spectrogram is taken a chunk at a time
+    (each frame is judged on its own spectrum)."""
+    x = resample(np.asarray(x, dtype=np.float32), rate, ANALYSIS_RATE)
+    if len(x) < _N_FFT:
+        x = np.pad(x, (0, _N_FFT - len(x)))
+    count = 1 + (len(x) - _N_FFT) // _HOP
+    present = [np.empty(count, dtype=bool) for _ in specs]
+    for start in range(0, count, chunk_frames):
+        stop = min(count, start + chunk_frames)
+        power = ring_power(x[start * _HOP:(stop - 1) * _HOP + _N_FFT])
+        for out, spec in zip(present, specs):
+            out[start:stop] = _tone_frames(power, spec)
+    return present
 
 
 def _tone_frames(power: np.ndarray, spec: RingbackSpec) -> np.ndarray:

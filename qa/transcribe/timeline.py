@@ -24,9 +24,9 @@ from qa.transcribe.ringback import (
     RingbackSpec,
     count_rings,
     resolve_specs,
-    ring_power,
     rings_from_seconds,
     tone_bursts,
+    tone_presence,
 )
 from qa.transcribe.speakers import attribute_mono
 
@@ -120,10 +120,10 @@ def _find_ringback(signals, options: SignalOptions):
     specs = resolve_specs(options.ringback)
     if not specs:
         return None, [[] for _ in signals], ()
-    powers = [ring_power(x, ANALYSIS_RATE) for x in signals]
+    presence = [tone_presence(x, ANALYSIS_RATE, tuple(specs)) for x in signals]  # [channel][spec]
     best = (None, [[] for _ in signals], ())
-    for spec in specs:
-        bursts = [tone_bursts(x, ANALYSIS_RATE, spec, power=p) for x, p in zip(signals, powers)]
+    for k, spec in enumerate(specs):
+        bursts = [tone_bursts(x, ANALYSIS_RATE, spec, present=p[k]) for x, p in zip(signals, presence)]
         chains = [count_rings(b, spec) for b in bursts]
         chain = max(chains, key=len)
         if best[0] is None or len(chain) > len(best[2]):
