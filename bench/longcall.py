@@ -1,0 +1,76 @@
+"""Cost of a long call against a short one: real-time factor and peak memory.
+
+A sample call is tiled to each length (stereo, its own rate) and transcribed
+by the whole pipeline (timeline, ASR, word checks) in a fresh process, so each
+length's peak RSS is its own. Printed: seconds per audio second, peak RSS,
+and both as ratios to the shortest length, measured in the same run. The
+issue's targets: a 60-minute call's RTF within 1.15x of a 1-minute one, and
+its peak within the 1-minute peak + 300 MB.
+
+    python -m bench.longcall [--minutes 1 10 60] [--source recordings_sample/call01_compliant_billing.wav]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+SAMPLES = Path(__file__).resolve().parents[1] / "recordings_sample"
+
+CHILD = """
+import json, resource, sys, time
+import numpy as np, soundfile as sf
+from qa.records import TranscribeOptions
+from qa.transcribe.audio import load_audio
+from qa.transcribe.pipeline import Transcriber
+
+source, minutes, out = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+base = load_audio(source)
+reps = int(np.ceil(minutes * 60 / base.duration_s))
+samples = np.tile(base.samples, (1, reps))[:, : int(minutes * 60 * base.sample_rate)]
+sf.write(out, samples.T, base.sample_rate, subtype="PCM_16")
+del base, samples
+transcriber = Transcriber(TranscribeOptions())
+transcriber.recognizer.model  # loaded before the clock starts, as in a batch worker
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t0 = time.perf_counter()
+t = transcriber.transcribe_file(out)
+wall = time.perf_counter() - t0
+print(json.dumps({"audio_s": t.duration_s, "wall_s": wall, "utterances": len(t.utterances),
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "rss_after_load_mb": before / 1024}))
+"""
+
+
+def measure(source: Path, minutes: float, tmp: Path) -> dict:
+    done = subprocess.run([sys.executable, "-c", CHILD, str(source), str(minutes), str(tmp / f"{minutes}.wav")],
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, nargs="+", default=[1.0, 10.0, 60.0])
+    ap.add_argument("--source", type=Path, default=SAMPLES / "call01_compliant_billing.wav")
+    args = ap.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="callqa-long-") as tmp:
+        for minutes in sorted(args.minutes):
+            r = measure(args.source, minutes, Path(tmp))
+            r["rtf"] = r["wall_s"] / r["audio_s"]
+            rows.append((minutes, r))
+            print(f"{minutes:6.1f} min: RTF {r['rtf']:.3f}, peak RSS {r['peak_rss_mb']:7.0f} MB "
+                  f"(after model load {r['rss_after_load_mb']:.0f} MB), {r['utterances']} utterances", flush=True)
+    base = rows[0][1]
+    print(f"\nagainst {rows[0][0]:g} min, measured in this run (targets at 60 min: RTF <= 1.15x, peak <= +300 MB):")
+    for minutes, r in rows[1:]:
+        print(f"{minutes:6.1f} min: RTF x{r['rtf'] / base['rtf']:.2f}, peak RSS "
+              f"{r['peak_rss_mb'] - base['peak_rss_mb']:+.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
