@@ -87,3 +87,14 @@ def test_mono_call_attributes_both_parties(transcriber):
     assert "agent" in roles, [(u.role, u.text) for u in t.utterances]
     first = t.utterances[0]
     assert first.role in ("agent", "unknown")
+
+
+def test_a_long_call_decoded_a_group_of_batches_at_a_time_gives_the_same_words(transcriber, monkeypatch):
+    """Long calls are decoded in groups of clips so memory stays bounded; the words stay the same."""
+    from qa.transcribe import asr
+
+    path = SAMPLES / "call02_late_apology_hold.flac"
+    whole = transcriber.transcribe_file(path)
+    monkeypatch.setattr(asr.Recognizer.transcribe_clips, "__defaults__", (1,))  # groups of one batch
+    grouped = transcriber.transcribe_file(path)
+    assert len(whole.utterances) > 4 and grouped.utterances == whole.utterances

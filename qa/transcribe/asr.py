@@ -10,6 +10,7 @@ channels' regions go through one batched call so the batch stays full.
 from __future__ import annotations
 
 import logging
+import mmap
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -24,6 +25,9 @@ ASR_RATE = 16000
 MAX_CLIP_S = 28.0  # below Whisper's 30 s window, which truncates longer clips
 MERGE_GAP_S = 0.6  # regions closer than this are decoded together, keeping context
 PAD_S = 0.15
+# Batches of clips decoded at a time on a long call: faster-whisper keeps the
+# features of every clip it is handed (about 1 MB each) until it has decoded them all.
+GROUP_BATCHES = 8
 
 
 @dataclass(frozen=True)
@@ -140,26 +144,31 @@ class Recognizer:
         return dict(language=o.language, beam_size=o.beam_size, word_timestamps=True,
                     initial_prompt=o.initial_prompt, condition_on_previous_text=False)
 
-    def transcribe_clips(self, signals: Sequence[np.ndarray], clips: Sequence[Sequence[Interval]]) -> list[list[AsrSegment]]:
-        """Decode each signal's clips; returns segments per signal with absolute times."""
-        # One long array: signal k starts at offsets[k]; every clip of every signal
-        # is then one batch entry, so two channels share the batches.
+    def transcribe_clips(self, signals: Sequence[np.ndarray], clips: Sequence[Sequence[Interval]],
+                         group_batches: int = GROUP_BATCHES) -> list[list[AsrSegment]]:
+        """Decode each signal's clips; returns segments per signal with absolute times.
+
+        The signals are laid end to end and every clip of every signal is one
+        batch entry, so two channels share the batches. faster-whisper computes
+        the features of every clip it is handed before decoding, so the batched
+        decoder takes a long call `group_batches` batches at a time (`_LaidOut`).
+        """
         offsets = np.cumsum([0] + [len(s) for s in signals])
-        joined = np.concatenate([np.asarray(s, dtype=np.float32) for s in signals]) if signals else np.zeros(0, np.float32)
-        flat = [(k, Interval(c.start_s + offsets[k] / ASR_RATE, c.end_s + offsets[k] / ASR_RATE))
+        flat = [Interval(c.start_s + offsets[k] / ASR_RATE, c.end_s + offsets[k] / ASR_RATE)
                 for k, per in enumerate(clips) for c in per]
         results: list[list[AsrSegment]] = [[] for _ in signals]
         if not flat:
             return results
-        stamps = [{"start": c.start_s, "end": c.end_s} for _, c in flat]
-        if self.options.batched:
-            if self._batched is None:
-                from faster_whisper import BatchedInferencePipeline
-                self._batched = BatchedInferencePipeline(self.model)
-            segments, _ = self._batched.transcribe(joined, clip_timestamps=stamps, batch_size=self.options.batch_size,
-                                                   vad_filter=False, **self._common_kwargs())
-        else:
-            segments = self._sequential(joined, [c for _, c in flat])
+        laid = _LaidOut(signals)
+        try:
+            if self.options.batched:
+                size = max(1, group_batches * self.options.batch_size)
+                segments = [seg for i in range(0, len(flat), size) for seg in self._batched_group(laid, flat[i:i + size])]
+            else:  # the plain decoder seeks through one feature matrix of the whole call
+                laid.fill(0, len(laid.array))
+                segments = list(self._sequential(laid.array, flat))
+        finally:
+            laid.close()
         bounds = offsets / ASR_RATE
         for seg in segments:
             k = int(np.searchsorted(bounds, (seg.start + seg.end) / 2, side="right") - 1)
@@ -168,6 +177,22 @@ class Recognizer:
         for per in results:
             per.sort(key=lambda s: s.start_s)
         return results
+
+    def _batched_group(self, laid: "_LaidOut", group: Sequence[Interval]) -> list:
+        """The segments of one group of clips, with only the samples they span in memory."""
+        if self._batched is None:
+            from faster_whisper import BatchedInferencePipeline
+            self._batched = BatchedInferencePipeline(self.model)
+        lo, hi = int(min(c.start_s for c in group) * ASR_RATE), int(max(c.end_s for c in group) * ASR_RATE) + 1
+        laid.fill(lo, hi)
+        try:
+            stamps = [{"start": c.start_s, "end": c.end_s} for c in group]
+            segments, _ = self._batched.transcribe(laid.array, clip_timestamps=stamps,
+                                                   batch_size=self.options.batch_size, vad_filter=False,
+                                                   **self._common_kwargs())
+            return list(segments)
+        finally:
+            laid.release(lo, hi)
 
     def transcribe_regions(self, signals: Sequence[np.ndarray], regions: Sequence[Sequence[Interval]]) -> list[list[AsrSegment]]:
         """Decode the speech regions of each signal, packed into few windows; call-time results."""
@@ -188,6 +213,40 @@ class Recognizer:
         """Whole-signal sequential decoding with Silero VAD: the reference pipeline."""
         segments, _ = self.model.transcribe(signal, vad_filter=vad, **self._common_kwargs())
         return [_to_segment(s, 0.0) for s in segments]
+
+
+class _LaidOut:
+    """The signals end to end in one array whose memory is taken only where samples are filled in.
+
+    The array lives in anonymous memory: untouched pages read as zeros and take
+    no memory, `fill` copies in the samples of a span, `release` gives its pages
+    back. faster-whisper is then handed the whole call's array with the clips'
+    own times, so it cuts and decodes exactly what one pass would, while only
+    the current group of clips is resident.
+    """
+
+    def __init__(self, signals: Sequence[np.ndarray]):
+        self.signals = signals
+        self.offsets = np.cumsum([0] + [len(s) for s in signals])
+        size = max(4, int(self.offsets[-1]) * 4)
+        self._map = mmap.mmap(-1, size)
+        self.array = np.frombuffer(self._map, dtype=np.float32, count=int(self.offsets[-1]))
+
+    def fill(self, start: int, end: int) -> None:
+        for k, signal in enumerate(self.signals):
+            a, b = max(start, int(self.offsets[k])), min(end, int(self.offsets[k + 1]))
+            if a < b:
+                self.array[a:b] = signal[a - self.offsets[k]:b - self.offsets[k]]
+
+    def release(self, start: int, end: int) -> None:
+        page = mmap.PAGESIZE
+        lo, hi = (start * 4) // page * page, -(-(min(end, len(self.array)) * 4) // page) * page
+        if hasattr(self._map, "madvise") and hi > lo:
+            self._map.madvise(mmap.MADV_DONTNEED, lo, min(hi, len(self._map)) - lo)
+
+    def close(self) -> None:
+        del self.array
+        self._map.close()
 
 
 def _to_call_time(seg: AsrSegment, packed: Compacted) -> AsrSegment:
