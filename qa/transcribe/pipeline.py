@@ -20,7 +20,7 @@ from qa import __version__
 from qa.records import Interval, Provenance, RoleAssignment, Timeline, TranscribeOptions, Transcript, Utterance, Word
 from qa.transcribe.asr import ASR_RATE, AsrSegment, Recognizer, plan_clips
 from qa.transcribe.audio import Audio, load_audio
-from qa.transcribe.crosstalk import gate_words
+from qa.transcribe.crosstalk import ChannelLevel, coupling_db, gate_words
 from qa.transcribe.guards import drop_repeated_utterances, drop_words_outside_speech
 from qa.transcribe.legs import LEG_ROLES, Legs, load_legs
 from qa.transcribe.model import model_identity
@@ -114,13 +114,18 @@ class Transcriber:
         if roles == (MIXED,):
             utterances = _split_by_role(decoded[0], timeline.speech)
         else:
+            # Each channel's band level (and the bleed coupling between them) is measured once
+            # per call, not once per segment: that kept a long call's cost growing with its square.
+            levels = [ChannelLevel(audio.samples[ch], audio.sample_rate) for ch in range(audio.channels)]
             for ch, (role, segments) in enumerate(zip(roles, decoded)):
-                own = audio.samples[ch]
-                other = audio.samples[1 - ch] if audio.channels == 2 else None
+                own = levels[ch]
+                other = levels[1 - ch] if audio.channels == 2 else None
+                coupling = coupling_db(own, other) if other is not None else None
                 for seg in segments:
                     words = list(seg.words)
                     if other is not None:
-                        words = gate_words(words, own, other, audio.sample_rate, gate_db=self.signal_options.gate_db)
+                        words = gate_words(words, own, other, audio.sample_rate, gate_db=self.signal_options.gate_db,
+                                           coupling=coupling)
                     words = drop_words_outside_speech(words, timeline.speech.get(role, ()), WORD_TOLERANCE_S)
                     utt = _utterance(role, ch, words, seg)
                     if utt is not None:
