@@ -44,7 +44,7 @@ from qa.transcribe.legs import Legs
 log = logging.getLogger("callqa.batch")
 
 __all__ = ["BatchError", "BatchSummary", "Discovered", "Engine", "LegPattern", "LocalEngine", "Plan", "ScoreTask",
-           "discover", "find_recordings", "pair_legs", "plan", "run_batch"]
+           "discover", "failed_result", "find_recordings", "pair_legs", "plan", "run_batch", "run_task"]
 
 
 class BatchError(Exception):
@@ -74,12 +74,14 @@ class Engine(Protocol):
 ScoreFn = Callable[..., CallResult]
 
 
-def _run_task(score_fn: ScoreFn, task: ScoreTask) -> CallResult:
+def run_task(score_fn: ScoreFn, task: ScoreTask) -> CallResult:
+    """`score_fn` (score_source, or a stand-in) over one task; every engine calls it so."""
     return score_fn(task.path, task.call_id, dict(task.metadata), task.rulebook, task.options,
                     signal_options=task.signal_options, model_dir=task.model_dir, legs=task.legs)
 
 
-def _died(task: ScoreTask, why: str) -> CallResult:
+def failed_result(task: ScoreTask, why: str) -> CallResult:
+    """The error row of a task that gave no result of its own (its process died, its file is unreadable)."""
     return CallResult(task.call_id, task.path, "", None, status="error", error=f"{task.path}: {why}",
                       rulebook_version=task.rulebook.version, metadata=dict(task.metadata))
 
@@ -105,7 +107,7 @@ class LocalEngine:
             if self.initializer is not None:
                 preload(*initargs)  # this process: load the model, leave its environment alone
             for task in tasks:
-                yield _run_task(self.score_fn, task)
+                yield run_task(self.score_fn, task)
             return
         yield from self._pool_map(tasks, initargs)
 
@@ -120,7 +122,7 @@ class LocalEngine:
                 while queue or running:
                     while queue and len(running) < 2 * self.workers:  # bounded: results stream out
                         task = queue.pop()
-                        running[pool.submit(_run_task, self.score_fn, task)] = task
+                        running[pool.submit(run_task, self.score_fn, task)] = task
                     done, _ = wait(running, return_when=FIRST_COMPLETED)
                     for fut in done:
                         task = running.pop(fut)
@@ -130,7 +132,7 @@ class LocalEngine:
                 # recorded as errors and a fresh pool takes the rest.
                 for fut, task in running.items():
                     if not fut.done() or fut.exception() is not None:
-                        yield _died(task, "the scoring process died (out of memory?)")
+                        yield failed_result(task, "the scoring process died (out of memory?)")
                     else:
                         yield fut.result()
                 running.clear()
@@ -223,17 +225,17 @@ def find_recordings(directory: str | Path, legs: LegPattern | None = None) -> Di
                 continue  # partial uploads, editor files
             path = Path(folder) / name
             rel = path.relative_to(root)
+            call_id = rel.with_suffix("").as_posix()
             if path.suffix.lower() not in AUDIO_SUFFIXES:
                 out.not_audio.append(rel.as_posix())
             elif path.is_symlink() and not path.exists():
-                out.unreadable.append((rel.with_suffix("").as_posix(), str(path),
-                                       f"broken link (to {os.readlink(path)})"))
+                out.unreadable.append((call_id, str(path), f"broken link (to {os.readlink(path)})"))
             elif not path.is_file():
-                out.unreadable.append((rel.with_suffix("").as_posix(), str(path), "not a regular file"))
+                out.unreadable.append((call_id, str(path), "not a regular file"))
             elif not os.access(path, os.R_OK):
-                out.unreadable.append((rel.with_suffix("").as_posix(), str(path), "permission denied"))
+                out.unreadable.append((call_id, str(path), "permission denied"))
             else:
-                out.calls.append((rel.with_suffix("").as_posix(), path.resolve()))
+                out.calls.append((call_id, path.resolve()))
     out.calls.sort()
     if legs is not None:
         pair_legs(out, legs)
@@ -345,11 +347,6 @@ def _content_hash(location: Path | str | Legs) -> str:
     return legs_sha256(location.agent, location.customer) if isinstance(location, Legs) else sha256_of(location)
 
 
-def _unreadable_result(call_id: str, path: str, why: str, rulebook: Any) -> CallResult:
-    return CallResult(call_id, path, "", None, status="error", error=f"{path}: {why}",
-                      rulebook_version=rulebook.version)
-
-
 def run_batch(directory: str | Path, db_path: str | Path, *, rulebook: Any, options: TranscribeOptions | None = None,
               metadata: Metadata | None = None, workers: int = 1, engine: Engine | None = None,
               on_start: Callable[[int], None] | None = None,
@@ -376,7 +373,8 @@ def run_batch(directory: str | Path, db_path: str | Path, *, rulebook: Any, opti
                            not_audio=found.not_audio, unpaired=found.unpaired,
                            metadata_problems=list(metadata.problems) if metadata else [])
     for call_id, path, why in found.unreadable:
-        result = _unreadable_result(call_id, path, why, rulebook)
+        row = metadata.row(call_id) if metadata else {}
+        result = failed_result(ScoreTask(path, call_id, row, rulebook, options), why)
         store.save_call(db_path, result)
         summary.add(result)
     if work.rescore:

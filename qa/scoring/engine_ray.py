@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from qa.records import CallResult, TranscribeOptions
-from qa.scoring.batch import ScoreTask
+from qa.scoring.batch import ScoreTask, failed_result, run_task
 from qa.scoring.sources import score_source
 
 log = logging.getLogger("callqa.ray")
@@ -80,14 +80,7 @@ class ScoringWorker:
         init_worker(task.options, threads, task.signal_options, task.model_dir)
 
     def score(self, task: ScoreTask) -> CallResult:
-        return score_source(task.path, task.call_id, dict(task.metadata), task.rulebook, task.options,
-                            signal_options=task.signal_options, model_dir=task.model_dir, legs=task.legs)
-
-
-def error_result(task: ScoreTask, why: str) -> CallResult:
-    return CallResult(call_id=task.call_id, path=task.path, sha256="", transcript=None, status="error",
-                      error=f"{task.path}: {why}", rulebook_version=task.rulebook.version,
-                      metadata=dict(task.metadata))
+        return run_task(score_source, task)
 
 
 def _code_runtime_env() -> dict:
@@ -220,7 +213,7 @@ class RayEngine:
                 cause = getattr(exc, "cause", None) or exc
                 if type(cause).__name__ == "ModelError":
                     raise RayEngineError(f"a worker cannot load the model: {cause}") from cause
-                result = error_result(task, f"{type(cause).__name__}: {cause}")
+                result = failed_result(task, f"{type(cause).__name__}: {cause}")
             except (RayActorError, ActorUnavailableError) as exc:
                 if not isinstance(exc, ActorUnavailableError):
                     alive[i] = _still_alive(ray, actors[i])
@@ -233,7 +226,7 @@ class RayEngine:
                     retry.append(task)
                     fill()
                     continue
-                result = error_result(task, f"its worker died {attempts[task.call_id]} times while scoring it")
+                result = failed_result(task, f"its worker died {attempts[task.call_id]} times while scoring it")
             if task.call_id not in done:  # one result per call, whatever Ray re-ran
                 done.add(task.call_id)
                 yield result

@@ -44,7 +44,8 @@ CALL_TABLES = ("utterances", "rule_results", "findings", "scores", "calls")
 @dataclass(frozen=True)
 class Fingerprint:
     """What decides whether a stored call is up to date: its transcript (audio, metadata and
-    everything in `Provenance`) and, apart from that, its rules (the rulebook version)."""
+    everything in `Provenance`) and, apart from that, its rules (the rulebook version); the batch's
+    `plan` compares them."""
 
     sha256: str | None
     rulebook_version: str | None
@@ -55,13 +56,6 @@ class Fingerprint:
     model_name: str | None = None
     model_sha256: str | None = None
     callqa_version: str | None = None
-
-    def transcript_matches(self, options: str | None, provenance: Provenance, metadata: str | None) -> bool:
-        """The stored transcript was made as this run would make it (the audio hash aside)."""
-        return (self.status == "scored" and self.options_json == options and self.metadata_json == metadata
-                and self.signal_options_json == provenance.signal_options_json
-                and self.model_name == provenance.model_name and self.model_sha256 == provenance.model_sha256
-                and self.callqa_version == provenance.callqa_version)
 
 
 class RuleRow(NamedTuple):

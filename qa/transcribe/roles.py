@@ -69,8 +69,9 @@ def _weights(utterances: Sequence[Utterance], channels: int) -> list[float]:
             polite[u.channel] += POLITE_WEIGHT * outside
     for channel in range(channels):
         totals[channel] += min(POLITE_CAP, polite[channel])
-    if utterances and 0 <= utterances[0].channel < channels:
-        totals[min(utterances, key=lambda u: u.start_s).channel] += FIRST_SPEAKER_WEIGHT
+    opener = min(utterances, key=lambda u: u.start_s, default=None)
+    if opener is not None and 0 <= opener.channel < channels:
+        totals[opener.channel] += FIRST_SPEAKER_WEIGHT
     return totals
 
 
