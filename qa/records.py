@@ -140,6 +140,37 @@ class Match:
     start_s: float
     end_s: float
     role: Role = "unknown"
+    sound: float | None = None  # set when the audio, not the text, settled it: the reading's score
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A wording of one channel's span that a check asks the audio about.
+
+    `text` is the whole span's text with the wording put where the
+    recognizer heard something close, so the decoder scores the span as a
+    whole (see qa.transcribe.verify).
+    """
+
+    channel: int
+    start_s: float
+    end_s: float
+    text: str
+    wording: str = ""  # the rulebook's wording put in (not part of the key)
+
+    @property
+    def key(self) -> tuple[int, float, float, str]:
+        return (self.channel, round(self.start_s, 3), round(self.end_s, 3), self.text)
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What the audio said of a reading: its score against the decoder's own hypothesis."""
+
+    reading: Reading
+    score: float  # mean log-probability per token, minus the hypothesis' (0: as likely as it)
+    hypothesis: str
+    model_sha256: str = ""
 
 
 @dataclass(frozen=True)
@@ -182,3 +213,8 @@ class CallResult:
     metadata: dict[str, str] = field(default_factory=dict)
     status: Literal["scored", "error"] = "scored"
     error: str | None = None
+    # The readings the checks asked the audio about, with their scores (stored per call).
+    heard: tuple[Heard, ...] = ()
+    # Readings the checks asked about that no audio answered (verification off, recording gone).
+    unheard: int = 0
+    verify: bool = True  # the checks could ask the audio (off: judged by text alone)

@@ -119,7 +119,8 @@ def small_rulebook(version: str = "v-test") -> Rulebook:
     )
 
 
-def fake_score(path, call_id, metadata, rulebook, options, *, signal_options=None, model_dir=None, legs=None):
+def fake_score(path, call_id, metadata, rulebook, options, *, signal_options=None, model_dir=None, legs=None,
+               verify=True):
     """A stand-in for ASR scoring in batch tests: a file starting with BAD is a bad recording.
 
     Everything after the transcript (store, batch bookkeeping, the provenance

@@ -18,6 +18,10 @@ from qa.commands.transcribe import build_options, model_options, roles_option
 
 DB_OPTION = click.option("--db", required=True, type=click.Path(dir_okay=False, path_type=Path),
                          help="The DuckDB file of scored calls.")
+VERIFY_OPTION = click.option(
+    "--verify/--no-verify", default=True, show_default=True,
+    help="Let the checks ask the audio about lines the text leaves in doubt (a missing mandated line, "
+         "a forbidden phrase just below or barely above its floor); --no-verify judges by text alone.")
 RULEBOOK_OPTION = click.option("--rulebook", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                                help="A TOML file that extends or overrides the default rulebook.")
 
@@ -69,10 +73,11 @@ def _num(value: float | None, fmt: str = ".1f") -> str:
 @click.option("--quiet", is_flag=True, help="No progress bar (for cron); the summary is still printed.")
 @click.option("--legs", "leg_names", default="{call}_agent,{call}_customer", show_default=True,
               help="How the two files of a call stored as two legs are named (agent,customer), or 'none'.")
+@VERIFY_OPTION
 @roles_option
 @model_options
 def score(directory, db, metadata, rulebook, workers, engine_name, address, gpus_per_worker, force, quiet, leg_names,
-          roles, model, model_dir, beam_size, sequential, pack_regions):
+          verify, roles, model, model_dir, beam_size, sequential, pack_regions):
     """Score every new or changed recording under DIRECTORY (a folder or an fsspec URL; wav, flac, mp3, ogg, opus, amr, awb, m4a, mp4, 3gp, aac, gsm, webm).
 
     Up-to-date calls are skipped, errored files retried; a killed run resumes
@@ -113,7 +118,7 @@ def score(directory, db, metadata, rulebook, workers, engine_name, address, gpus
             summary = run_batch(directory, db, rulebook=book, options=options, metadata=meta,
                                 workers=workers or default_workers(), engine=engine, on_start=started,
                                 on_result=finished, force=force, model_dir=str(model_dir) if model_dir else None,
-                                legs=legs)
+                                legs=legs, verify=verify)
         except (BatchError, StoreError, ModelError, RayEngineError) as exc:
             raise click.ClickException(str(exc)) from exc
     _print_batch(summary, db, book.version)
@@ -127,6 +132,7 @@ def _print_batch(s, db: Path, version: str) -> None:
               f"{len(s.errors)} errors  (rulebook {version}, database {db})", highlight=False)
     out.print(f"mean score {_num(s.mean_score)}, pass rate {_pct(s.pass_rate)}, elapsed {s.elapsed_s:.1f} s, "
               f"audio {s.audio_s / 3600:.2f} h, {_num(s.audio_hours_per_wall_hour)} audio hours per wall hour")
+    _print_hearing(out, s.heard, s.unheard)
     for path, problem in s.errors:
         out.print(f"[red]error[/] {path}: {problem.removeprefix(str(path) + ': ')}", highlight=False)
     for problem in s.metadata_problems:
@@ -161,7 +167,8 @@ def _print_verdicts(out: Console, carried) -> None:
 @click.option("--workers", type=click.IntRange(1, 256), default=None,
               help="Processes running the rules (default: one per core; only large stores use them).")
 @click.option("--quiet", is_flag=True, help="No progress output.")
-def rescore(db, rulebook, workers, quiet):
+@VERIFY_OPTION
+def rescore(db, rulebook, workers, quiet, verify):
     """Apply the (changed) rulebook to every stored transcript again, without ASR."""
     from qa.scoring.db import StoreError
     from qa.scoring.rescore import run_rescore
@@ -170,16 +177,24 @@ def rescore(db, rulebook, workers, quiet):
     if not db.exists():
         raise click.ClickException(f"{db}: no such database; score some calls first (callqa score DIR --db {db})")
     try:
-        s = run_rescore(db, book, workers=workers or os.cpu_count() or 1)
+        s = run_rescore(db, book, workers=workers or os.cpu_count() or 1, verify=verify)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     out = Console(soft_wrap=True)
     out.print(f"[bold]callqa rescore[/]: {s.rescored} calls under rulebook {book.version} in {s.elapsed_s:.2f} s "
               f"({_num(s.calls_per_second, '.0f')} calls/s); mean score {_num(s.mean_score)}, "
               f"pass rate {_pct(s.pass_rate)}")
+    _print_hearing(out, s.heard, s.unheard)
     for call_id, problem in s.errors:
         out.print(f"[red]error[/] {call_id}: {problem}", highlight=False)
     _print_verdicts(out, s.verdicts)
+
+
+def _print_hearing(out: Console, heard: int, unheard: int) -> None:
+    """How many readings the audio answered, and how many were judged by text alone."""
+    if heard or unheard:
+        out.print(f"by sound: {heard} readings scored from the recordings, {unheard} judged by text alone "
+                  f"(verification off, or the recording is gone or changed)", highlight=False)
 
 
 REPORT_SQL = """

@@ -40,7 +40,7 @@ RULE_FIELDS = ("kind", "title", "source", "points", "critical", "severity", "rol
 RULE_KEYS = frozenset(RULE_FIELDS + ("phrases", "params", "enabled"))
 TOP_KEYS = frozenset({"name", "slots", "settings", "groups", "kinds", "scorecard", "rules"})
 SCORECARD_KEYS = {"full_marks": (int, float), "pass_mark": (int, float), "points": str, "critical_fails_call": bool}
-PHRASE_KEYS = frozenset({"text", "severity", "exclusions", "roles"})
+PHRASE_KEYS = frozenset({"text", "severity", "exclusions", "roles", "innocent"})
 SLOT_RE = re.compile(r"\{(\w+)\}")
 
 
@@ -59,6 +59,8 @@ class PhraseSpec:
     severity: str = "major"  # minor | major | critical
     exclusions: tuple[str, ...] = ()  # legit contexts that cancel a hit
     roles: tuple[str, ...] = ()  # empty = the rule's roles
+    # Innocent wordings that sound the same (为什么事 for 喂,什么事): by sound the phrase must beat them.
+    innocent: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -267,7 +269,7 @@ class _Checker:
                 self.file.fail(*table, group, f"{where}: unknown phrase key {key!r}")
         if item.get("severity", "major") not in SEVERITIES:
             self.file.fail(*table, group, f"{where}: severity of {item['text']!r} must be one of {SEVERITIES}")
-        for key in ("exclusions", "roles"):
+        for key in ("exclusions", "roles", "innocent"):
             value = item.get(key, [])
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 self.file.fail(*table, group, f"{where}: {key} of {item['text']!r} must be a list of texts")
@@ -312,7 +314,8 @@ def _phrase(item: Any) -> PhraseSpec:
     if isinstance(item, str):
         return PhraseSpec(text=item)
     return PhraseSpec(text=item["text"], severity=item.get("severity", "major"),
-                      exclusions=tuple(item.get("exclusions", ())), roles=tuple(item.get("roles", ())))
+                      exclusions=tuple(item.get("exclusions", ())), roles=tuple(item.get("roles", ())),
+                      innocent=tuple(item.get("innocent", ())))
 
 
 @dataclass
@@ -499,8 +502,8 @@ def rulebook_from_json(text: str, sources: tuple[str, ...] = (), texts: tuple[st
     doc = json.loads(text)
     rules = {}
     for rid, r in doc["rules"].items():
-        phrases = {g: tuple(PhraseSpec(p["text"], p["severity"], tuple(p["exclusions"]), tuple(p["roles"]))
-                            for p in items) for g, items in r["phrases"].items()}
+        phrases = {g: tuple(PhraseSpec(p["text"], p["severity"], tuple(p["exclusions"]), tuple(p["roles"]),
+                                       tuple(p.get("innocent", ()))) for p in items) for g, items in r["phrases"].items()}
         rules[rid] = RuleSpec(rid, r["kind"], r["title"], r["source"], float(r["points"]), r["critical"],
                               r["severity"], tuple(r["roles"]), phrases, dict(r["params"]), r["enabled"])
     slots = {k: tuple(v) for k, v in doc["slots"].items()}

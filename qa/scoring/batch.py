@@ -63,6 +63,7 @@ class ScoreTask:
     signal_options: Any = None  # qa.transcribe.activity.SignalOptions; None: the defaults
     model_dir: str | None = None  # where the embedded model is assembled (not a result input)
     legs: Legs | None = None  # a call stored as two files; `path` is then the agent's
+    verify: bool = True  # the checks may ask the audio about lines in doubt (qa.transcribe.verify)
 
 
 class Engine(Protocol):
@@ -77,7 +78,7 @@ ScoreFn = Callable[..., CallResult]
 def run_task(score_fn: ScoreFn, task: ScoreTask) -> CallResult:
     """`score_fn` (score_source, or a stand-in) over one task; every engine calls it so."""
     return score_fn(task.path, task.call_id, dict(task.metadata), task.rulebook, task.options,
-                    signal_options=task.signal_options, model_dir=task.model_dir, legs=task.legs)
+                    signal_options=task.signal_options, model_dir=task.model_dir, legs=task.legs, verify=task.verify)
 
 
 def failed_result(task: ScoreTask, why: str) -> CallResult:
@@ -261,6 +262,8 @@ class BatchSummary(ScoreTally):
     verdicts: Carried = field(default_factory=Carried)  # verdicts kept on their findings, and detached ones
     audio_s: float = 0.0
     elapsed_s: float = 0.0
+    heard: int = 0  # readings the checks asked the audio about, scored
+    unheard: int = 0  # readings asked that no audio answered: judged by text alone
 
     @property
     def audio_hours_per_wall_hour(self) -> float | None:
@@ -273,6 +276,8 @@ class BatchSummary(ScoreTally):
         self.scored += 1
         self.scores.append(float(result.score or 0.0))
         self.passed += bool(result.passed)
+        self.heard += len(result.heard)
+        self.unheard += result.unheard
         if result.transcript is not None:
             self.audio_s += result.transcript.duration_s
 
@@ -311,7 +316,7 @@ def _why(old: store.Fingerprint | None, options: str | None, provenance: Provena
 
 def plan(found: list[tuple[str, Path]], prints: Mapping[str, store.Fingerprint], metadata: Metadata | None,
          rulebook: Any, options: TranscribeOptions, force: bool = False, *, signal_options: Any = None,
-         model_dir: str | None = None) -> Plan:
+         model_dir: str | None = None, verify: bool = True) -> Plan:
     """Which recordings to transcribe (and why), which only to rescore, how many are up to date."""
     from qa.transcribe.activity import SignalOptions
     from qa.transcribe.pipeline import provenance_for
@@ -330,7 +335,7 @@ def plan(found: list[tuple[str, Path]], prints: Mapping[str, store.Fingerprint],
             except (OSError, SourceError):
                 same_audio = False  # unreadable now: transcribe it, and the error is recorded
             if same_audio:
-                if old.rulebook_version == rulebook.version:
+                if old.rulebook_version == rulebook.version and bool(old.verify) == verify:
                     out.skipped += 1
                 else:
                     out.rescore.append(call_id)
@@ -339,7 +344,7 @@ def plan(found: list[tuple[str, Path]], prints: Mapping[str, store.Fingerprint],
         out.why[why] = out.why.get(why, 0) + 1
         leg_pair = path if isinstance(path, Legs) else None
         out.transcribe.append(ScoreTask(leg_pair.agent if leg_pair else str(path), call_id, dict(row), rulebook,
-                                        options, signal_options, model_dir, leg_pair))
+                                        options, signal_options, model_dir, leg_pair, verify))
     return out
 
 
@@ -352,10 +357,11 @@ def run_batch(directory: str | Path, db_path: str | Path, *, rulebook: Any, opti
               on_start: Callable[[int], None] | None = None,
               on_result: Callable[[CallResult], None] | None = None, force: bool = False,
               signal_options: Any = None, model_dir: str | None = None,
-              legs: LegPattern | None = LegPattern()) -> BatchSummary:
+              legs: LegPattern | None = LegPattern(), verify: bool = True) -> BatchSummary:
     """Score every new or changed recording under `directory` into `db_path`.
 
-    `legs`: how the two files of a call stored as two legs are named (None: no pairing)."""
+    `legs`: how the two files of a call stored as two legs are named (None: no pairing);
+    `verify`: the checks may ask the audio about lines in doubt (off: text alone)."""
     from qa.scoring.rescore import rescore_calls
 
     started = time.monotonic()
@@ -368,7 +374,7 @@ def run_batch(directory: str | Path, db_path: str | Path, *, rulebook: Any, opti
     except Exception as exc:
         raise BatchError(f"{db_path}: cannot use the database ({exc})") from exc
     work = plan(found.calls, prints, metadata, rulebook, options, force, signal_options=signal_options,
-                model_dir=model_dir)
+                model_dir=model_dir, verify=verify)
     summary = BatchSummary(found=len(found.calls) + len(found.unreadable), skipped=work.skipped, why=work.why,
                            not_audio=found.not_audio, unpaired=found.unpaired,
                            metadata_problems=list(metadata.problems) if metadata else [])
@@ -378,8 +384,10 @@ def run_batch(directory: str | Path, db_path: str | Path, *, rulebook: Any, opti
         store.save_call(db_path, result)
         summary.add(result)
     if work.rescore:
-        rescored = rescore_calls(db_path, rulebook, work.rescore)
+        rescored = rescore_calls(db_path, rulebook, work.rescore, verify=verify, model_dir=model_dir)
         summary.rescored = rescored.rescored
+        summary.heard += rescored.heard
+        summary.unheard += rescored.unheard
         summary.scores += rescored.scores
         summary.passed += rescored.passed
         summary.errors += rescored.errors

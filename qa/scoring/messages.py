@@ -43,6 +43,9 @@ EVIDENCE: dict[str, str] = {
     "talk.too_fast": "语速{rate:.0f}字/分钟, 超过{limit:g}: {said}",
     # appended to a missing line's evidence
     "near_miss": "; " + NEAR_MISS_MARK + ": “{heard}”接近“{phrase}”(相似度{similarity:.2f}), 请听录音核实",
+    # appended when the audio was asked and said no
+    "sound_rejected": "; 录音核实: 最接近的“{wording}”得分{score:+.2f}, 低于{limit:+.2f}, 未采纳",
+    "forbidden.by_sound": "(录音核实: “{wording}”得分{score:+.2f}) {said}",
     # what stands for words not said
     "said.nothing": "(坐席未说话)",
     "said.none": "(无)",
@@ -61,10 +64,13 @@ DETAILS: dict[str, str] = {
     "greeting.missing": "no greeting in the opening window",
     "greeting.near_miss": "no greeting in the opening window; near miss {similarity:.2f}",
     "greeting.by_parts": "greeting by its parts: {parts}",
+    "greeting.by_sound": "greeting by its parts, some by sound: {parts}",
     "greeting.no_salutation": "; no salutation heard (您好 may be misrecognized)",
     "greeting.part": "{group} {text!r} at {at:.1f} s",
     "silent_line.judges_closing": "silent line: the silent-line rule judges the closing",
     "closing.found": "{group} at {at:.1f} s",
+    "by_sound": "{group} by sound at {at:.1f} s: {wording!r} (score {score:+.2f}, heard {heard!r})",
+    "forbidden.unconfirmed": "; {count} low-similarity hit(s) rejected by sound",
     "closing.none": "no closing phrase",
     "forbidden.count": "{count} forbidden phrase(s)",
     "silent_line.customer_spoke": "the customer spoke ({seconds:.1f} s)",

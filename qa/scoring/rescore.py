@@ -17,13 +17,14 @@ import multiprocessing
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from qa.phrases.matcher import prepare, reuse_utterance_work
 from qa.records import CallResult
 from qa.scoring import store
+from qa.scoring.hearing import Hearing
 from qa.scoring.rulebooks import store_rulebook
 from qa.scoring.score import rescore_transcript
 from qa.scoring.scorecard import ScoreTally
@@ -44,6 +45,8 @@ class RescoreSummary(ScoreTally):
     errors: list[tuple[str, str]] = field(default_factory=list)  # (call_id, problem)
     verdicts: Carried = field(default_factory=Carried)  # kept on their findings, and those now detached
     elapsed_s: float = 0.0
+    heard: int = 0  # new readings scored from the recordings
+    unheard: int = 0  # readings asked that no recording could answer: judged by text alone
 
     @property
     def calls_per_second(self) -> float | None:
@@ -67,13 +70,17 @@ def _init_worker(rulebook: Any) -> None:
 
 
 def _score_rows(raw: Sequence[tuple[tuple, list[tuple]]], rulebook: Any = None,
-                on_result: Callable[[CallResult], None] | None = None) -> _Scored:
-    """Parse and score raw stored rows (`store.stored_call_rows`); runs in a worker."""
+                on_result: Callable[[CallResult], None] | None = None, heard: dict | None = None,
+                hearing: Hearing | None = None, verify: bool = True) -> _Scored:
+    """Parse and score raw stored rows (`store.stored_call_rows`) with their stored readings
+    (`heard`, by call); `hearing` asks the recordings about new ones. Runs in a worker."""
     book = rulebook if rulebook is not None else _worker_book
     out = _Scored(store.RescoredRows(), [])
     for call_row, utt_rows in raw:
         try:
-            result = rescore_transcript(store.stored_call(call_row, utt_rows), book)
+            stored = replace(store.stored_call(call_row, utt_rows), heard=(heard or {}).get(call_row[0], ()))
+            result = rescore_transcript(stored, book, hear=hearing.for_call(stored) if hearing else None,
+                                        verify=verify)
         except Exception as exc:  # a stored call the rules cannot read keeps its old score
             log.debug("rescoring %s failed", call_row[0], exc_info=True)
             out.errors.append((call_row[0], f"{type(exc).__name__}: {exc}"))
@@ -93,13 +100,15 @@ def _pool(workers: int, rulebook: Any) -> ProcessPoolExecutor:
 
 def _record(summary: RescoreSummary, scored: _Scored) -> None:
     summary.rescored += len(scored.rows)
+    summary.unheard += sum(scored.rows.unheard)
     summary.scores += [s.score for s in scored.rows.scores]
     summary.passed += sum(1 for s in scored.rows.scores if s.passed)
     summary.errors += scored.errors
 
 
 def run_rescore(db_path: str | Path, rulebook: Any, *, chunk: int = CHUNK, workers: int = 1,
-                on_result: Callable[[CallResult], None] | None = None) -> RescoreSummary:
+                on_result: Callable[[CallResult], None] | None = None, verify: bool = True,
+                model_dir: str | None = None) -> RescoreSummary:
     """Score every stored call of `db_path` again under `rulebook` and store the results.
 
     `workers` > 1 runs the rules in that many forked processes. On an idle
@@ -107,10 +116,14 @@ def run_rescore(db_path: str | Path, rulebook: Any, *, chunk: int = CHUNK, worke
     new, and about the same (924 vs 895) when texts repeat, since each worker
     redoes matcher work the other has reused; on a busy machine one process can
     win (bench/throughput.py --workers measures it). `on_result` sees each
-    CallResult in this process.
+    CallResult in this process. A reading no earlier run asked the audio about
+    is scored from the call's recording when it is still there and unchanged
+    (in this process; the pool's workers judge new readings by text);
+    `verify` False judges every line by text alone.
     """
     started = time.monotonic()
     summary = RescoreSummary()
+    hearing = Hearing(model_dir) if verify else None
     store_rulebook(db_path, rulebook)  # before the first score made with it
     ids = store.stored_call_ids(db_path)
     size = max(1, -(-len(ids) // max(1, -(-len(ids) // chunk))))  # chunks of even size, none tiny
@@ -122,9 +135,10 @@ def run_rescore(db_path: str | Path, rulebook: Any, *, chunk: int = CHUNK, worke
         previous: list[Future] | None = None
         for part in chunks:
             raw = store.stored_call_rows(db_path, part[0], part[-1])
+            heard = store.stored_heard(db_path, part) if verify else {}
             current: list[Future] = []
             if not use_pool:
-                current.append(_done(_score_rows(raw, rulebook, on_result)))
+                current.append(_done(_score_rows(raw, rulebook, on_result, heard, hearing, verify)))
             else:
                 if pool is None:
                     # jieba's dictionary (seconds) and the phrase indexes are loaded
@@ -132,12 +146,14 @@ def run_rescore(db_path: str | Path, rulebook: Any, *, chunk: int = CHUNK, worke
                     prepare((g for r in rulebook.rules.values() for g in r.phrases.values()),
                             getattr(rulebook, "slots", None))
                     pool = stack.enter_context(_pool(workers, rulebook))
-                current += [pool.submit(_score_rows, raw[i:i + TASK]) for i in range(0, len(raw), TASK)]
+                current += [pool.submit(_score_rows, raw[i:i + TASK], None, None, heard, None, verify)
+                            for i in range(0, len(raw), TASK)]
             if previous is not None:
                 _write(db_path, previous, summary)  # while the workers score `current`
             previous = current
         if previous is not None:
             _write(db_path, previous, summary)
+    summary.heard = hearing.scored if hearing else 0
     summary.elapsed_s = time.monotonic() - started
     return summary
 
@@ -158,14 +174,19 @@ def _write(db_path: str | Path, futures: list[Future], summary: RescoreSummary) 
     _record(summary, merged)
 
 
-def rescore_calls(db_path: str | Path, rulebook: Any, call_ids: Sequence[str]) -> RescoreSummary:
+def rescore_calls(db_path: str | Path, rulebook: Any, call_ids: Sequence[str], *, verify: bool = True,
+                  model_dir: str | None = None) -> RescoreSummary:
     """The named stored calls run through `rulebook` again (the batch's calls whose transcript is current)."""
     started = time.monotonic()
     summary = RescoreSummary()
+    hearing = Hearing(model_dir) if verify else None
     with reuse_utterance_work():
         for i in range(0, len(call_ids), CHUNK):
-            raw = store.stored_calls_by_id(db_path, call_ids[i:i + CHUNK])
-            _write(db_path, [_done(_score_rows(raw, rulebook))], summary)
+            part = call_ids[i:i + CHUNK]
+            raw = store.stored_calls_by_id(db_path, part)
+            heard = store.stored_heard(db_path, part) if verify else {}
+            _write(db_path, [_done(_score_rows(raw, rulebook, None, heard, hearing, verify))], summary)
+    summary.heard = hearing.scored if hearing else 0
     summary.elapsed_s = time.monotonic() - started
     return summary
 

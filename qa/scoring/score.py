@@ -15,9 +15,9 @@ import hashlib
 import logging
 import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
-from qa.records import CallResult, TranscribeOptions, Transcript
+from qa.records import CallResult, Heard, TranscribeOptions, Transcript
 from qa.scoring.checks import run_rules
 from qa.scoring.scorecard import score_card
 
@@ -81,32 +81,55 @@ def _ring_seconds(metadata: Mapping[str, str]) -> float | None:
         return None  # metadata.py reports the bad row; detection is used instead
 
 
+HEARING_ROUNDS = 3  # a line accepted by sound can lead a check to ask about another
+
+
 def apply_rules(call_id: str, path: str, sha256: str, transcript: Transcript, metadata: Mapping[str, str],
-                rulebook: Any) -> CallResult:
-    """Rules and score card over a transcript; no audio, no ASR."""
+                rulebook: Any, *, heard: Iterable[Heard] = (), hear: Callable[[list], list] | None = None,
+                verify: bool = True) -> CallResult:
+    """Rules and score card over a transcript; no audio, no ASR.
+
+    `heard`: readings already scored by sound (stored with the call). `hear`
+    scores the readings the checks ask about anew (None: none can be, the
+    checks judge those by text and the result counts them as `unheard`).
+    `verify` False: the checks judge by text alone, stored readings unused.
+    """
     if transcript.timeline is None:
         raise ValueError(f"{path}: transcript has no signal timeline; the rules need one")
-    results = run_rules(rulebook, transcript.timeline, transcript.utterances)
+    known = {h.reading.key: h for h in heard} if verify else {}
+    for round_ in range(HEARING_ROUNDS + 1):
+        asked: list = []
+        results = run_rules(rulebook, transcript.timeline, transcript.utterances, heard=known, asked=asked)
+        if not asked or hear is None or round_ == HEARING_ROUNDS:
+            break
+        new = hear(asked)
+        if not new:  # the audio cannot answer (recording gone): judged by text
+            break
+        known.update((h.reading.key, h) for h in new)
     card = score_card(results, rulebook)
     return CallResult(call_id=call_id, path=str(path), sha256=sha256, transcript=transcript,
                       rule_results=results, score=card.score, passed=card.passed,
-                      rulebook_version=rulebook.version, metadata=dict(metadata or {}))
+                      rulebook_version=rulebook.version, metadata=dict(metadata or {}),
+                      heard=tuple(known.values()), unheard=len(asked), verify=verify)
 
 
-def rescore_transcript(stored: Any, rulebook: Any) -> CallResult:
-    """A stored call (`store.StoredCall`) scored again under `rulebook`."""
-    return apply_rules(stored.call_id, stored.path, stored.sha256, stored.transcript, stored.metadata, rulebook)
+def rescore_transcript(stored: Any, rulebook: Any, hear: Callable[[list], list] | None = None,
+                       verify: bool = True) -> CallResult:
+    """A stored call (`store.StoredCall`) scored again under `rulebook`, with its stored readings."""
+    return apply_rules(stored.call_id, stored.path, stored.sha256, stored.transcript, stored.metadata, rulebook,
+                       heard=getattr(stored, "heard", ()), hear=hear if verify else None, verify=verify)
 
 
 def score_call(path: str | Path, call_id: str, metadata_row: Mapping[str, str] | None, rulebook: Any,
                options: TranscribeOptions | None = None, *, signal_options: Any = None,
-               model_dir: str | None = None, legs: Any = None) -> CallResult:
+               model_dir: str | None = None, legs: Any = None, verify: bool = True) -> CallResult:
     """Transcribe and score one recording. A bad file gives status 'error', never an exception.
 
     `signal_options` (SignalOptions, default thresholds when None) shape the
     timeline; `model_dir` is where the embedded model is assembled; `legs`
     (qa.transcribe.legs.Legs) names the two files of a call stored as two
-    legs, `path` being the agent's.
+    legs, `path` being the agent's. `verify`: the checks may ask the audio
+    about lines in doubt (qa.transcribe.verify); off, they judge by text alone.
 
     Only a model that cannot be loaded is raised (`qa.transcribe.model.ModelError`):
     that is a broken run, not a bad file.
@@ -119,13 +142,15 @@ def score_call(path: str | Path, call_id: str, metadata_row: Mapping[str, str] |
     sha = ""
     try:
         transcriber = _transcriber(options, signal_options, model_dir)
+        audio = transcriber.load(path, legs)
         if legs is not None:
             sha = legs_sha256(legs.agent, legs.customer)
-            transcript = transcriber.transcribe_legs(legs, ring_seconds=_ring_seconds(metadata))
+            transcript = transcriber.transcribe_legs(legs, ring_seconds=_ring_seconds(metadata), audio=audio)
         else:
             sha = sha256_file(path)
-            transcript = transcriber.transcribe_file(path, ring_seconds=_ring_seconds(metadata))
-        return apply_rules(call_id, str(path), sha, transcript, metadata, rulebook)
+            transcript = transcriber.transcribe_audio(audio, ring_seconds=_ring_seconds(metadata))
+        hear = (lambda readings: transcriber.hear(audio, readings)) if verify else None
+        return apply_rules(call_id, str(path), sha, transcript, metadata, rulebook, hear=hear, verify=verify)
     except ModelError:
         raise
     except (AudioError, OSError) as exc:

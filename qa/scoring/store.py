@@ -24,7 +24,7 @@ from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 import duckdb
 
-from qa.records import (CallResult, Interval, Overlap, Provenance, RoleAssignment, RuleResult, Timeline,
+from qa.records import (CallResult, Heard, Interval, Reading, Overlap, Provenance, RoleAssignment, RuleResult, Timeline,
                         TranscribeOptions, Transcript, Utterance)
 from qa.scoring.db import reading, writing
 from qa.scoring.verdicts import Carried, FindingKey, assign_ids, detached_verdicts, kept_verdicts, previous_findings
@@ -38,7 +38,7 @@ __all__ = [
     "timeline_to_json", "write_rescored",
 ]
 
-CALL_TABLES = ("utterances", "rule_results", "findings", "scores", "calls")
+CALL_TABLES = ("utterances", "rule_results", "findings", "scores", "heard", "calls")
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ class Fingerprint:
     model_name: str | None = None
     model_sha256: str | None = None
     callqa_version: str | None = None
+    verify: bool | None = None  # the checks could ask the audio
 
 
 class RuleRow(NamedTuple):
@@ -100,6 +101,7 @@ class StoredCall:
     sha256: str
     transcript: Transcript
     metadata: dict[str, str]
+    heard: tuple[Heard, ...] = ()  # readings the audio answered before
 
 
 def metadata_json(metadata: dict[str, str] | None) -> str | None:
@@ -193,7 +195,8 @@ CALL_COLS = ("call_id", "path", "sha256", "duration_s", "channels", "sample_rate
              "started_at", "direction", "ring_count", "ring_source", "answer_onset_s", "status", "error",
              "rulebook_version", "options_json", "timeline_json", "metadata_json", "signal_options_json",
              "model_name", "model_sha256", "callqa_version", "channel_roles", "roles_source", "roles_confidence",
-             "legs_json")
+             "legs_json", "verify", "unheard")
+HEARD_COLS = ("call_id", "channel", "start_s", "end_s", "reading", "wording", "score", "hypothesis", "model_sha256")
 _IDS = "written_ids"  # the temp table of the calls a write replaces
 
 
@@ -223,6 +226,7 @@ def write_call(con: duckdb.DuckDBPyConnection, result: CallResult, options: Tran
         ",".join(roles.roles) if roles else None, roles.source if roles else None,
         roles.confidence if roles else None,
         json.dumps(list(t.legs), ensure_ascii=False) if t is not None and t.legs else None,
+        result.verify, result.unheard,
     )])
     if result.status == "scored" and t is not None:
         _insert(con, "utterances", UTTERANCE_COLS, [
@@ -232,12 +236,18 @@ def write_call(con: duckdb.DuckDBPyConnection, result: CallResult, options: Tran
         rule_rows, finding_rows = result_rows(cid, result.rule_results)
         _insert(con, "rule_results", RULE_COLS, rule_rows)
         _insert(con, "findings", FINDING_COLS, _with_ids(finding_rows, previous, reserved))
+        _insert(con, "heard", HEARD_COLS, heard_rows(cid, result.heard))
         if result.score is not None:
             _insert(con, "scores", SCORE_COLS,
                     [ScoreRow(cid, result.rulebook_version, float(result.score), bool(result.passed))])
     carried = Carried(kept_verdicts(con, _IDS), detached_verdicts(con, ids_table=_IDS))
     con.execute(f"DROP TABLE {_IDS}")
     return carried
+
+
+def heard_rows(call_id: str, heard: Iterable[Heard]) -> list[tuple]:
+    return [(call_id, h.reading.channel, h.reading.start_s, h.reading.end_s, h.reading.text, h.reading.wording,
+             float(h.score), h.hypothesis, h.model_sha256 or None) for h in heard]
 
 
 def save_call(db_path: str | Path, result: CallResult, options: TranscribeOptions | None = None) -> Carried:
@@ -255,9 +265,15 @@ class RescoredRows:
     scores: list[ScoreRow] = field(default_factory=list)
     rules: list[RuleRow] = field(default_factory=list)
     findings: list[FindingRow] = field(default_factory=list)  # ids assigned when written
+    heard: list[tuple] = field(default_factory=list)
+    unheard: list[int] = field(default_factory=list)
+    verify: list[bool] = field(default_factory=list)
 
     def add(self, result: CallResult) -> None:
         rr, fr = result_rows(result.call_id, result.rule_results)
+        self.heard += heard_rows(result.call_id, result.heard)
+        self.unheard.append(result.unheard)
+        self.verify.append(result.verify)
         self.call_ids.append(result.call_id)
         self.versions.append(result.rulebook_version)
         self.scores.append(ScoreRow(result.call_id, result.rulebook_version, float(result.score),
@@ -268,7 +284,8 @@ class RescoredRows:
     def extend(self, other: RescoredRows) -> None:
         for mine, theirs in ((self.call_ids, other.call_ids), (self.versions, other.versions),
                              (self.scores, other.scores), (self.rules, other.rules),
-                             (self.findings, other.findings)):
+                             (self.findings, other.findings), (self.heard, other.heard),
+                             (self.unheard, other.unheard), (self.verify, other.verify)):
             mine += theirs
 
     def __len__(self) -> int:
@@ -296,17 +313,19 @@ def write_rescored(db_path: str | Path, rows: RescoredRows) -> Carried:
     if not rows.call_ids:
         return Carried()
     with writing(db_path) as con:
-        con.execute(f"CREATE TEMP TABLE {_IDS} AS SELECT unnest(?) AS call_id, unnest(?) AS version",
-                    [rows.call_ids, rows.versions])
+        con.execute(f"CREATE TEMP TABLE {_IDS} AS SELECT unnest(?) AS call_id, unnest(?) AS version, "
+                    "unnest(?) AS unheard, unnest(?) AS verify",
+                    [rows.call_ids, rows.versions, rows.unheard, rows.verify])
         previous, reserved = previous_findings(con, _IDS)
-        for table in ("rule_results", "findings", "scores"):
+        for table in ("rule_results", "findings", "scores", "heard"):
             con.execute(f"DELETE FROM {table} WHERE call_id IN (SELECT call_id FROM {_IDS})")
         _insert(con, "rule_results", RULE_COLS, rows.rules)
         _insert(con, "findings", FINDING_COLS, _with_ids(rows.findings, previous, reserved))
         _insert(con, "scores", SCORE_COLS, rows.scores)
+        _insert(con, "heard", HEARD_COLS, rows.heard)
         con.execute(
-            f"UPDATE calls SET rulebook_version = v.version, scored_at = current_timestamp "
-            f"FROM {_IDS} v WHERE calls.call_id = v.call_id"
+            f"UPDATE calls SET rulebook_version = v.version, scored_at = current_timestamp, unheard = v.unheard, "
+            f"verify = v.verify FROM {_IDS} v WHERE calls.call_id = v.call_id"
         )
         carried = Carried(kept_verdicts(con, _IDS), detached_verdicts(con, ids_table=_IDS))
         con.execute(f"DROP TABLE {_IDS}")
@@ -320,7 +339,7 @@ def fingerprints(db_path: str | Path) -> dict[str, Fingerprint]:
     with reading(db_path) as con:
         rows = con.execute(
             "SELECT call_id, sha256, rulebook_version, options_json, status, metadata_json, signal_options_json, "
-            "model_name, model_sha256, callqa_version FROM calls"
+            "model_name, model_sha256, callqa_version, verify FROM calls"
         ).fetchall()
     return {row[0]: Fingerprint(*row[1:]) for row in rows}
 
@@ -348,6 +367,23 @@ _STORED_CALL_SQL = (
     "FROM calls WHERE status = 'scored' AND timeline_json IS NOT NULL"
 )
 _STORED_UTTERANCE_SQL = "SELECT call_id, role, channel, start_s, end_s, text, words_json FROM utterances"
+_STORED_HEARD_SQL = "SELECT " + ", ".join(HEARD_COLS) + " FROM heard"
+
+
+def heard_from_rows(rows: Iterable[Sequence[Any]]) -> tuple[Heard, ...]:
+    return tuple(Heard(Reading(ch, start, end, text, wording), score, hyp, sha or "")
+                 for _, ch, start, end, text, wording, score, hyp, sha in rows)
+
+
+def stored_heard(db_path: str | Path, call_ids: Sequence[str]) -> dict[str, tuple[Heard, ...]]:
+    """The readings the audio answered for these calls, by call."""
+    with reading(db_path) as con:
+        rows = con.execute(_STORED_HEARD_SQL + " WHERE list_contains(?::VARCHAR[], call_id)",
+                           [list(call_ids)]).fetchall()
+    by_call: dict[str, list] = {}
+    for row in rows:
+        by_call.setdefault(row[0], []).append(row)
+    return {cid: heard_from_rows(r) for cid, r in by_call.items()}
 
 
 def stored_call(call_row: Sequence[Any], utterance_rows: Iterable[Sequence[Any]]) -> StoredCall:

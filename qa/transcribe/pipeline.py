@@ -62,17 +62,31 @@ class Transcriber:
         self.signal_options = signal_options or SignalOptions()
         self.recognizer = recognizer or Recognizer(self.options, model_dir=model_dir, cpu_threads=cpu_threads)
         self.provenance = provenance_for(self.options, self.signal_options)
+        self._verifier = None
+
+    def load(self, path: str | Path, legs: Legs | None = None) -> Audio:
+        """The recording: one file, or a call stored as two mono files as one stereo call (left: the agent leg)."""
+        if legs is not None:
+            return load_legs(legs, max_duration_s=self.options.max_duration_s,
+                             max_mismatch_s=self.options.max_leg_mismatch_s)
+        return load_audio(path, max_duration_s=self.options.max_duration_s)
 
     def transcribe_file(self, path: str | Path, ring_seconds: float | None = None) -> Transcript:
-        audio = load_audio(path, max_duration_s=self.options.max_duration_s)
-        return self.transcribe_audio(audio, ring_seconds=ring_seconds)
+        return self.transcribe_audio(self.load(path), ring_seconds=ring_seconds)
 
-    def transcribe_legs(self, legs: Legs, ring_seconds: float | None = None) -> Transcript:
+    def transcribe_legs(self, legs: Legs, ring_seconds: float | None = None, audio: Audio | None = None) -> Transcript:
         """A call stored as two mono files, as one stereo call (left: the agent leg)."""
-        audio = load_legs(legs, max_duration_s=self.options.max_duration_s,
-                          max_mismatch_s=self.options.max_leg_mismatch_s)
+        audio = audio if audio is not None else self.load(legs.agent, legs)
         transcript = self.transcribe_audio(audio, ring_seconds=ring_seconds, roles=LEG_ROLES)
         return replace(transcript, legs=(legs.agent, legs.customer))
+
+    def hear(self, audio: Audio, readings: Sequence) -> list:
+        """The readings a check asked about, scored over `audio` by this model (qa.transcribe.verify)."""
+        from qa.transcribe.verify import AcousticVerifier, hear
+
+        if self._verifier is None:
+            self._verifier = AcousticVerifier(self.recognizer.model, language=self.options.language or "zh")
+        return hear(self._verifier, audio, readings, self.provenance.model_sha256)
 
     def transcribe_audio(self, audio: Audio, ring_seconds: float | None = None,
                          roles: tuple[str, ...] | None = None) -> Transcript:

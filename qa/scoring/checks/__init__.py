@@ -9,9 +9,9 @@ against it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
-from qa.records import RuleResult, Timeline, Utterance
+from qa.records import Heard, Reading, RuleResult, Timeline, Utterance
 from qa.scoring.checks.answer import LATE_APOLOGY, RINGS
 from qa.scoring.checks.base import CallView, CheckError, FindFn
 from qa.scoring.checks.hold import HOLD
@@ -41,10 +41,17 @@ def run_rules(
     utterances: tuple[Utterance, ...],
     *,
     find: FindFn | None = None,
+    heard: Mapping[tuple, Heard] | None = None,
+    asked: list[Reading] | None = None,
 ) -> tuple[RuleResult, ...]:
-    """Every enabled rule of `rulebook` over one call, in rulebook order."""
-    extra = {"find": find} if find is not None else {}
-    call = CallView(timeline, tuple(utterances), getattr(rulebook, "slots", {}) or {}, rulebook.rules, **extra)
+    """Every enabled rule of `rulebook` over one call, in rulebook order.
+
+    `heard`: readings scored by sound, by key; readings the checks ask about
+    that are not there are appended to `asked` (see qa.scoring.checks.sound).
+    """
+    extra: dict[str, Any] = {"find": find} if find is not None else {}
+    call = CallView(timeline, tuple(utterances), getattr(rulebook, "slots", {}) or {}, rulebook.rules,
+                    heard=heard or {}, asked=asked, **extra)
     results = []
     for rule in rulebook.rules.values():
         if not rule.enabled:

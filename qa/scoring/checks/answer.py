@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from qa.records import RuleResult
-from qa.scoring.checks.base import CallView, finding, outcome, param
-from qa.scoring.checks.kinds import SIMILARITY, Kind, Param, seconds
+from qa.scoring.checks import sound
+from qa.scoring.checks.base import CallView, by_sound, finding, outcome, param
+from qa.scoring.checks.kinds import SIMILARITY, SOUND_SCORE, Kind, Param, seconds
 from qa.scoring.messages import detail
 
 MAX_RINGS = Param(int, 1, 20, "rings")
@@ -59,11 +60,14 @@ def check_late_apology(rule: Any, call: CallView) -> RuleResult:
     apologies = [m for m in call.matches(rule, "apology", roles=call.required_roles(rule)) if m.start_s <= deadline]
     if apologies:
         return outcome(rule, (), detail("late_apology.found", at=apologies[0].start_s))
+    heard = call.line_by_sound(rule, ("apology",), call.required_roles(rule), first, deadline)
+    if sound.accepted(rule, heard):
+        return outcome(rule, (), by_sound(rule, "apology", heard))
     said = call.said("agent", first, deadline, "said.none")
-    return outcome(rule, [finding(rule, first, deadline, "late_apology.missing", anchor_s=first, said=said)],
-                   detail("late_apology.missing", window=window_s))
+    return outcome(rule, [finding(rule, first, deadline, "late_apology.missing", anchor_s=first, said=said,
+                                  sound=heard)], detail("late_apology.missing", window=window_s))
 
 
 RINGS = Kind(check_rings, params={"max_rings": MAX_RINGS})
 LATE_APOLOGY = Kind(check_late_apology, groups=("apology",), params={
-    "max_rings": MAX_RINGS, "window_s": seconds(0, 300), "min_similarity": SIMILARITY})
+    "max_rings": MAX_RINGS, "window_s": seconds(0, 300), "min_similarity": SIMILARITY, "sound_accept": SOUND_SCORE})

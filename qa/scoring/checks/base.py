@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from qa.records import Finding, Interval, Match, RuleResult, Timeline, Utterance
-from qa.scoring.messages import NEAR_MISS_MARK, evidence
+from qa.records import Finding, Heard, Interval, Match, Reading, RuleResult, Timeline, Utterance
+from qa.scoring.checks import sound
+from qa.scoring.messages import NEAR_MISS_MARK, detail, evidence
 
 FindFn = Callable[..., list[Match]]
 # Below a rule's floor, a wording this close is reported beside a missing line.
@@ -40,17 +41,55 @@ class CallView:
     # Every rule of the rulebook: a near miss is never another rule's phrase heard well.
     rules: Mapping[str, Any] = field(default_factory=dict)
     find: FindFn = _default_find
+    # What the audio said of readings asked before (qa.scoring.checks.sound), by Reading.key.
+    heard: Mapping[tuple, Heard] = field(default_factory=dict)
+    # Where readings nobody has scored yet are noted, when the caller will score them.
+    asked: list[Reading] | None = None
 
-    def matches(self, rule: Any, group: str, roles: Sequence[str] | None = None) -> list[Match]:
-        """Matches of one phrase group of `rule`, sorted by time."""
+    def matches(self, rule: Any, group: str, roles: Sequence[str] | None = None, *, joined: bool = True) -> list[Match]:
+        """Matches of one phrase group of `rule`, sorted by time.
+
+        `joined`: adjacent utterances of one party are also read as one text
+        (a mandated line the recognizer cut in two); a match there has an
+        `utterance_idx` past the call's utterances.
+        """
         phrases = rule.phrases.get(group)
         if phrases is None:
             raise CheckError(f"rule {rule.rule_id}: no phrase group '{group}' in the rulebook")
         if not phrases:
             return []
-        found = self.find(phrases, self.utterances, roles=tuple(roles) if roles else None, slots=self.slots or None,
+        texts = self.utterances + self._joined if joined else self.utterances
+        found = self.find(phrases, texts, roles=tuple(roles) if roles else None, slots=self.slots or None,
                           min_similarity=rule.params.get("min_similarity"))
+        # A joined run only adds lines no single utterance holds: two greetings a breath apart stay two.
+        n = len(self.utterances)
+        single = [m for m in found if m.utterance_idx < n]
+        found = single + [m for m in found if m.utterance_idx >= n and not any(
+            s.start_s < m.end_s and m.start_s < s.end_s for s in single)]
         return sorted(found, key=lambda m: (m.start_s, m.end_s))
+
+    @cached_property
+    def _joined(self) -> tuple[Utterance, ...]:
+        return tuple(sound.joined_runs(self.utterances))
+
+    def hear(self, readings: Sequence[Reading]) -> list[Heard]:
+        """The stored answers to `readings`; those never scored are noted in `asked`."""
+        found = []
+        for r in readings:
+            h = self.heard.get(r.key)
+            if h is not None:
+                found.append(h)
+            elif self.asked is not None and r not in self.asked:
+                self.asked.append(r)
+        return found
+
+    def line_by_sound(self, rule: Any, groups: Sequence[str], roles: Sequence[str], start_s: float,
+                      end_s: float) -> Heard | None:
+        """The best-scoring reading of a line of `groups` missing by text in [start_s, end_s]:
+        each wording put into each utterance (and joined run) of `roles` there."""
+        wordings = [w for g in groups for p in rule.phrases.get(g, ()) for w in sound.spoken_forms(p.text, self.slots)]
+        spans = sound.in_window(self.utterances + self._joined, roles, start_s, end_s)
+        return sound.best(self.hear(sound.line_readings(spans, wordings)))
 
     def near_miss(self, rule: Any, groups: Sequence[str], roles: Sequence[str], start_s: float,
                   end_s: float) -> Match | None:
@@ -139,6 +178,20 @@ def near_miss_note(match: Match | None) -> str:
     return evidence("near_miss", heard=match.text, phrase=match.phrase, similarity=match.similarity)
 
 
+def sound_note(rule: Any, heard: Heard | None) -> str:
+    """The evidence's note of a reading the audio rejected."""
+    if heard is None:
+        return ""
+    return evidence("sound_rejected", wording=heard.reading.wording, score=heard.score,
+                    limit=float(rule.params["sound_accept"]))
+
+
+def by_sound(rule: Any, group: str, heard: Heard) -> str:
+    """A rule's detail for a line accepted by sound."""
+    return detail("by_sound", group=group, at=heard.reading.start_s, wording=heard.reading.wording,
+                  score=heard.score, heard=heard.hypothesis)
+
+
 def param(rule: Any, name: str) -> float:
     """A number param of the rule; the rulebook loader has checked it is there and in range."""
     return float(rule.params[name])
@@ -155,16 +208,18 @@ def finding(
     match: Match | None = None,
     severity: str | None = None,
     near: Match | None = None,
+    sound: Heard | None = None,
     **values: Any,
 ) -> Finding:
     """A finding whose evidence is `message` of the message table filled with `values`.
 
     `anchor_s` is a time that window settings do not move (default: the
-    start); `near` a likely misheard wording of the missing line.
+    start); `near` a likely misheard wording of the missing line; `sound` the
+    best reading of it the audio was asked about, and rejected.
     """
     if match is not None and not match.phrase:
         match = None  # a turn found on the signal, not a phrase
-    text = evidence(message, **values) + near_miss_note(near)
+    text = evidence(message, **values) + near_miss_note(near) + sound_note(rule, sound)
     return Finding(
         rule_id=rule.rule_id,
         start_s=round(float(start_s), 3),

@@ -6,8 +6,9 @@ from typing import Any
 
 from qa.phrases.textnorm import keyed
 from qa.records import Interval, RuleResult
-from qa.scoring.checks.base import CallView, all_speech, finding, outcome, param, silences
-from qa.scoring.checks.kinds import SIMILARITY, Kind, Param, seconds
+from qa.scoring.checks import sound
+from qa.scoring.checks.base import CallView, all_speech, by_sound, finding, outcome, param, silences
+from qa.scoring.checks.kinds import SIMILARITY, SOUND_SCORE, Kind, Param, seconds
 from qa.scoring.messages import detail
 from qa.scoring.checks.wording import SILENT_LINE_WORDS
 
@@ -54,23 +55,29 @@ def check_hold(rule: Any, call: CallView) -> RuleResult:
     roles = call.required_roles(rule)
     asks = call.matches(rule, "wait_request", roles=roles)
     afters = call.matches(rule, "after_hold", roles=roles)
-    findings = []
+    findings, notes = [], [detail("hold.found", start=h.start_s, end=h.end_s) for h in found]
     for h in found:
         asked = [m for m in asks if h.start_s - window_s <= m.start_s and m.end_s <= h.start_s + EDGE_SLACK_S]
         thanked = [m for m in afters if h.end_s - EDGE_SLACK_S <= m.start_s <= h.end_s + window_s]
+        lines = []
         if not asked:
             start, end = max(0.0, h.start_s - window_s), h.start_s
-            near = call.near_miss(rule, ("wait_request",), roles, start, end + EDGE_SLACK_S)
-            findings.append(finding(rule, start, end, "hold.no_request", anchor_s=h.start_s, near=near,
-                                    hold=h.duration_s))
+            lines.append(("wait_request", "hold.no_request", start, end, start, end + EDGE_SLACK_S, h.start_s))
         if not thanked:
             start, end = h.end_s, h.end_s + window_s
-            near = call.near_miss(rule, ("after_hold",), roles, start - EDGE_SLACK_S, end)
-            findings.append(finding(rule, start, end, "hold.no_thanks", anchor_s=h.end_s, near=near,
+            lines.append(("after_hold", "hold.no_thanks", start, end, start - EDGE_SLACK_S, end, h.end_s))
+        for group, message, start, end, lo, hi, anchor in lines:
+            heard = call.line_by_sound(rule, (group,), roles, lo, hi)
+            if sound.accepted(rule, heard):
+                notes.append(by_sound(rule, group, heard))
+                continue
+            near = call.near_miss(rule, (group,), roles, lo, hi)
+            findings.append(finding(rule, start, end, message, anchor_s=anchor, near=near, sound=heard,
                                     hold=h.duration_s))
-    return outcome(rule, findings, ", ".join(detail("hold.found", start=h.start_s, end=h.end_s) for h in found))
+    return outcome(rule, findings, ", ".join(notes))
 
 
 HOLD = Kind(check_hold, groups=("wait_request", "after_hold"), optional_groups=SILENT_LINE_WORDS, params={
     "min_hold_s": seconds(0, 3600), "window_s": seconds(0, 600), "min_similarity": SIMILARITY,
+    "sound_accept": SOUND_SCORE,
     "max_customer_speech_s": Param(float, 0, 600, "seconds of customer speech in a silent line")})

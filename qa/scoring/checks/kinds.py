@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-__all__ = ["Kind", "Param", "SIMILARITY"]
+__all__ = ["Kind", "Param", "SIMILARITY", "SOUND_SCORE"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,10 @@ def seconds(low: float, high: float, *, above: bool = True) -> Param:
 
 # The matching floor of a rule's phrases (1.0: the exact wording only).
 SIMILARITY = Param(float, 0.5, 1.0, "similarity; 1.0 means the exact wording only")
+# A reading's score by sound: its mean log-probability per token minus the
+# decoder's own hypothesis' over the same span (0: as likely as what the
+# decoder would write itself). See qa.transcribe.verify.
+SOUND_SCORE = Param(float, -10.0, 2.0, "nats per token against the decoder's own reading")
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from qa.records import Finding, Interval, Match, RuleResult
+from qa.scoring.checks import sound
 from qa.scoring.checks.base import CallView, all_speech, finding, outcome, param, silences
-from qa.scoring.checks.kinds import SIMILARITY, Kind, Param, seconds
+from qa.scoring.checks.kinds import SIMILARITY, SOUND_SCORE, Kind, Param, seconds
 from qa.scoring.messages import detail, evidence
 
 # The words that show the procedure was followed on mono, where the voices cannot prove a silent customer.
@@ -79,6 +80,14 @@ def _steps(rule: Any, call: CallView, pause_s: float, slack_s: float) -> list[Fi
     roles = call.required_roles(rule)
     closings = call.matches(rule, "silent_closing", roles=roles)
     end = call.timeline.duration_s
+    rejected = None
+    if not closings:
+        heard = call.line_by_sound(rule, ("silent_closing",), roles, 0.0, end)
+        if sound.accepted(rule, heard):
+            r = heard.reading
+            closings = [Match(r.wording, heard.hypothesis, -1, (0, 0), 0.0, r.start_s, r.end_s, "agent", heard.score)]
+        else:
+            rejected = heard
     greetings = _greetings(rule, call, roles, closings[0].start_s if closings else end, pause_s)
     if not greetings:
         findings.append(finding(rule, 0.0, end, "silent_line.no_greeting"))
@@ -94,7 +103,8 @@ def _steps(rule: Any, call: CallView, pause_s: float, slack_s: float) -> list[Fi
                                            "silent_line.short_pause_before_closing", pause_s, slack_s))
     last = call.last_speech_end()
     if not closings:
-        findings.append(finding(rule, max(0.0, last - 5.0), last, "silent_line.no_closing", anchor_s=last))
+        findings.append(finding(rule, max(0.0, last - 5.0), last, "silent_line.no_closing", anchor_s=last,
+                                sound=rejected))
     trailing = max(0.0, end - last)
     if (greetings or closings) and trailing < pause_s - slack_s:
         findings.append(finding(rule, last, end, "silent_line.hung_up_at_once", match=closings[-1] if closings else None,
@@ -117,4 +127,4 @@ def check_silent_line(rule: Any, call: CallView) -> RuleResult:
 
 SILENT_LINE = Kind(check_silent_line, groups=("greeting", "silent_closing", "threat"), params={
     "pause_s": seconds(0, 60), "max_customer_speech_s": Param(float, 0, 600, "seconds of customer speech"),
-    "edge_slack_s": Param(float, 0, 5, "seconds"), "min_similarity": SIMILARITY})
+    "edge_slack_s": Param(float, 0, 5, "seconds"), "min_similarity": SIMILARITY, "sound_accept": SOUND_SCORE})

@@ -1,0 +1,114 @@
+"""Lines settled by sound: the readings a check asks the audio about when the text is in doubt.
+
+A mandated line missing by text, a forbidden phrase just below its floor, a
+forbidden hit at low similarity: the recognizer may have misheard. The check
+then asks about *readings*: the span's text with the rulebook's wording put
+where the recognizer heard something close (the whole span is scored, so a
+line in the middle of an utterance is judged fairly). The audio's answers
+(`Heard`, scored by qa.transcribe.verify) are stored with the call; a check
+only looks them up, so it stays a pure function of stored data. A reading
+nobody has scored yet is noted in `CallView.asked`, and the scoring step
+scores those and runs the rules again.
+
+Adjacent utterances of one party are also read as one text (a greeting
+split by a pause into 您好…为 / 您服 / 务请问…), before any sound is asked.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping, Sequence
+
+from rapidfuzz import fuzz
+
+from qa.phrases.rulebook import SLOT_RE
+from qa.phrases.textnorm import keyed
+from qa.records import Heard, Reading, Utterance
+
+JOIN_GAP_S = 1.5  # a pause this short inside one line: the recognizer cut it, the agent did not stop
+MAX_JOINED = 3  # utterances read as one text
+MIN_FRAGMENT_CHARS = 3  # a slot-free piece of a template shorter than this says too little to the ear
+OPEN_SLOTS = ("company", "agent_no")
+_UNKNOWN = "unknown"
+
+
+def joined_runs(utterances: Sequence[Utterance]) -> list[Utterance]:
+    """Runs of 2..MAX_JOINED adjacent utterances of one channel and party, each as one utterance.
+
+    On mono, speech left `unknown` joins either neighbour: it is as often the agent's own.
+    """
+    by_channel: dict[int, list[Utterance]] = {}
+    for u in sorted(utterances, key=lambda u: u.start_s):
+        by_channel.setdefault(u.channel, []).append(u)
+    runs = []
+    for seq in by_channel.values():
+        for i in range(len(seq)):
+            for n in range(2, MAX_JOINED + 1):
+                part = seq[i:i + n]
+                if len(part) < n or not _one_party(part):
+                    break
+                runs.append(_join(part))
+    return runs
+
+
+def _one_party(part: Sequence[Utterance]) -> bool:
+    if any(b.start_s - a.end_s > JOIN_GAP_S for a, b in zip(part, part[1:])):
+        return False
+    roles = {u.role for u in part} - {_UNKNOWN}
+    return len(roles) <= 1
+
+
+def _join(part: Sequence[Utterance]) -> Utterance:
+    roles = [u.role for u in part if u.role != _UNKNOWN]
+    return Utterance(role=roles[0] if roles else _UNKNOWN, channel=part[0].channel, start_s=part[0].start_s,
+                     end_s=part[-1].end_s, text="".join(u.text for u in part),
+                     words=tuple(w for u in part for w in u.words))
+
+
+def spoken_forms(text: str, slots: Mapping[str, Sequence[str]]) -> list[str]:
+    """What a phrase sounds like, with no slot left: closed slots take each value; a
+    template with an open slot (a company, a 工号) is heard by its longest fixed piece."""
+    names = SLOT_RE.findall(text)
+    closed = [n for n in names if n not in OPEN_SLOTS]
+    forms = [text]
+    for name in closed:
+        values = slots.get(name) or ()
+        forms = [f.replace("{" + name + "}", v) for f in forms for v in values]
+    out = []
+    for form in forms:
+        if SLOT_RE.search(form):
+            pieces = [p for p in SLOT_RE.split(form) if p not in OPEN_SLOTS]
+            form = max(pieces, key=lambda p: len(keyed(p).key), default="").strip(",,。")
+        if len(keyed(form).key) >= MIN_FRAGMENT_CHARS or (form and not names):
+            out.append(form)
+    return list(dict.fromkeys(out))
+
+
+def put_in(text: str, wording: str, span: tuple[int, int] | None = None) -> str:
+    """`text` with `wording` in place of what was heard at `span` (display offsets), or where
+    it aligns best by sound (near-homophone codes)."""
+    if span is None:
+        k, w = keyed(text), keyed(wording)
+        if len(k.key) <= len(w.key):
+            return wording
+        found = fuzz.partial_ratio_alignment(w.near, k.near)
+        span = k.span(found.dest_start, found.dest_end)
+    start, end = span
+    return text[:start] + wording + text[end:]
+
+
+def line_readings(utterances: Iterable[Utterance], wordings: Sequence[str]) -> list[Reading]:
+    """Each wording put into each utterance (or joined run) that could carry it."""
+    return [Reading(u.channel, u.start_s, u.end_s, put_in(u.text, w), w) for u in utterances for w in wordings]
+
+
+def in_window(utterances: Iterable[Utterance], roles: Sequence[str], start_s: float, end_s: float) -> list[Utterance]:
+    return [u for u in utterances if u.role in roles and u.end_s > start_s and u.start_s < end_s]
+
+
+def best(heard: Iterable[Heard]) -> Heard | None:
+    return max(heard, key=lambda h: h.score, default=None)
+
+
+def accepted(rule: Any, heard: Heard | None) -> Heard | None:
+    """`heard` when its score reaches the rule's `sound_accept`."""
+    return heard if heard is not None and heard.score >= float(rule.params["sound_accept"]) else None
