@@ -12,6 +12,12 @@ it starts within 2 s of a labelled phrase (one finding per labelled phrase).
 The baseline printed beside each rule is "always fail" (recall 1, precision
 = the share of calls that fail it), measured on the same labels.
 
+The checks may ask the audio about lines the text leaves in doubt
+(qa.transcribe.verify). The same stored calls are then rescored by text
+alone (--no-verify) and compared in the same run, and the cost of the
+verification is measured: every reading scored again from the recordings,
+against the batch's own transcription time (calls transcribed in this run).
+
 With --reference-text the rules also run over each call's script (what was
 said, by whom, when) on its measured signal timeline: a rule that is right on
 the script and wrong on the recognized words fails on recognition, not on its
@@ -227,7 +233,45 @@ def main(argv: list[str] | None = None) -> int:
               f"in {summary.elapsed_s:.0f} s (database {db})")
         for path, problem in summary.errors:
             print(f"  error {problem}")
-    return evaluate(args.folder, db, reference=args.reference_text)
+        transcribe_s = summary.elapsed_s if summary.scored else None
+    else:
+        transcribe_s = None
+    print("\n== with verification by sound")
+    evaluate(args.folder, db, reference=args.reference_text)
+    print("\n== text alone (--no-verify)")
+    text_s = _rescored_copy(db, verify=False, evaluate_in=args.folder)
+    hear_s = _rescored_copy(db, verify=True, fresh=True)
+    cost = hear_s - text_s
+    print(f"\nverification cost: {cost:.1f} s to hear every reading again from the recordings"
+          + (f": +{100 * cost / (transcribe_s - cost):.1f}% on the {transcribe_s - cost:.0f} s the batch took "
+             "without it" if transcribe_s else " (run on a fresh --db to compare with the batch's time)"))
+    return 0
+
+
+def _rescored_copy(db: Path, *, verify: bool, fresh: bool = False, evaluate_in: Path | None = None) -> float:
+    """Rescore a copy of `db` (`fresh`: its stored readings forgotten, so all are heard again); seconds taken."""
+    import shutil
+    import time
+
+    from qa.records import TranscribeOptions
+    from qa.scoring.db import writing
+    from qa.scoring.rescore import run_rescore
+    from qa.scoring.score import preload
+
+    copy = Path(tempfile.mkdtemp(prefix="callqa-acc-")) / "copy.duckdb"
+    shutil.copy(db, copy)
+    if fresh:
+        with writing(copy) as con:
+            con.execute("DELETE FROM heard")
+        preload(TranscribeOptions())  # the model's load is not verification
+    started = time.monotonic()
+    summary = run_rescore(copy, load_rulebook(), workers=1, verify=verify)
+    elapsed = time.monotonic() - started
+    if evaluate_in is not None:
+        evaluate(evaluate_in, copy)
+    if fresh:
+        print(f"(heard {summary.heard} readings)")
+    return elapsed
 
 
 if __name__ == "__main__":

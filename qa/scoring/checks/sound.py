@@ -91,7 +91,11 @@ def put_in(text: str, wording: str, span: tuple[int, int] | None = None) -> str:
         if len(k.key) <= len(w.key):
             return wording
         found = fuzz.partial_ratio_alignment(w.near, k.near)
-        span = k.span(found.dest_start, found.dest_end)
+        # A heard stretch shorter than the wording (syllables lost) is grown to its length.
+        start = found.dest_start
+        end = min(len(k.key), max(found.dest_end, start + len(w.key)))
+        start = max(0, min(start, end - len(w.key)))
+        span = k.span(start, end)
     start, end = span
     return text[:start] + wording + text[end:]
 

@@ -1,0 +1,149 @@
+"""Lines settled by sound: readings asked, answers looked up, decisions by the rulebook's thresholds.
+
+The checks never touch audio: the audio's answers (`Heard`) are given here as
+data, as a rescore reads them from the store. One test runs the real model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from built_calls import conversation, rule, utt
+from qa.phrases.rulebook import PhraseSpec
+from qa.records import Heard
+from qa.scoring.checks import KINDS, CallView
+from qa.scoring.checks.sound import joined_runs, put_in, spoken_forms
+
+CLOSING = rule("closing", phrases={"offer_help": ["请问还有什么可以帮助您"], "farewell": ["感谢您的来电"],
+                                   "silent_line_words": []}, window_s=20)
+TALK = [utt("agent", 1, 4, "您好,宇鑫客服中心,很高兴为您服务"), utt("customer", 5, 9, "我想查一下我的快递到哪里了"),
+        utt("agent", 10, 20, "好的,已经帮您查到了,明天送达"), utt("agent", 25, 28, "请问还有什么可以帮助您"),
+        utt("customer", 29, 30, "没有了")]
+GARBLED = utt("agent", 31, 33, "好的,敢写年底赖账")  # 感谢您的来电 heard at 0.52
+
+
+def _check(r, utts, heard=(), asked=None):
+    view = CallView(conversation(utts), tuple(utts), {}, {r.rule_id: r}, heard={h.reading.key: h for h in heard},
+                    asked=asked)
+    return KINDS[r.kind].check(r, view)
+
+
+def _answer(asked, score, hypothesis="感谢您的Lighting采讯"):
+    return [Heard(reading, score, hypothesis) for reading in asked]
+
+
+def test_a_missing_line_asks_the_audio_and_passes_when_the_reading_is_likely():
+    utts = TALK + [GARBLED]
+    asked = []
+    first = _check(CLOSING, utts, asked=asked)
+    assert first.outcome == "fail" and asked, "a missing farewell is asked of the audio"
+    assert {r.wording for r in asked} == {"感谢您的来电"}
+    assert any("感谢您的来电" in r.text and r.start_s == 31 for r in asked)  # put into the garbled line
+    passed = _check(CLOSING, utts, heard=_answer(asked, -0.1))
+    assert passed.outcome == "pass" and "by sound" in passed.detail and "-0.10" in passed.detail
+    limit = CLOSING.params["sound_accept"]
+    rejected = _check(CLOSING, utts, heard=_answer(asked, limit - 0.5))
+    assert rejected.outcome == "fail"
+    assert "录音核实" in rejected.findings[0].evidence and f"{limit - 0.5:+.2f}" in rejected.findings[0].evidence
+
+
+def test_a_line_found_by_text_asks_nothing():
+    asked = []
+    utts = TALK + [utt("agent", 31, 33, "感谢您的来电,再见")]
+    assert _check(CLOSING, utts, asked=asked).outcome == "pass" and asked == []
+
+
+def test_a_line_split_across_utterances_of_one_party_is_matched_as_one_text():
+    r = rule("greeting", phrases={"greeting": ["您好,宇鑫客服中心,很高兴为您服务"]}, window_s=8)
+    split = [utt("agent", 1, 2.5, "您好,宇鑫客服中心,很高兴为"), utt("agent", 3.0, 4, "您服务"),
+             utt("customer", 5, 9, "我想查一下快递")]
+    assert _check(r, split).outcome == "pass"
+    apart = [split[0], utt("agent", 6.0, 7, "您服务"), split[2]]  # a customer turn and 3 s between: two lines
+    assert len(joined_runs(apart)) == 0
+
+
+def test_joined_runs_keep_parties_apart_and_take_unknown_on_either_side():
+    from qa.records import Utterance
+
+    mono = [Utterance("agent", 0, 0, 1, "您好工号"), Utterance("unknown", 0, 1.2, 2, "三零二七"),
+            Utterance("agent", 0, 2.3, 3, "为您服务"), Utterance("customer", 0, 3.2, 4, "你好")]
+    texts = {u.text for u in joined_runs(mono)}
+    assert "您好工号三零二七为您服务" in texts
+    assert not any("你好" in t for t in texts)
+
+
+def test_spoken_forms_expand_closed_slots_and_keep_the_fixed_piece_of_open_ones():
+    slots = {"holiday": ("节日", "新年")}
+    assert spoken_forms("{holiday}好,很高兴为您服务", slots) == ["节日好,很高兴为您服务", "新年好,很高兴为您服务"]
+    assert spoken_forms("{agent_no}号为您服务", slots) == ["号为您服务"]
+    assert spoken_forms("工号{agent_no}", slots) == []  # 工号 alone says too little to the ear
+
+
+def test_put_in_replaces_what_sounds_closest():
+    assert put_in("好的感谢您的来店再见", "感谢您的来电") == "好的感谢您的来电再见"
+    assert put_in("为什么是", "喂,什么事", (0, 4)) == "喂,什么事"
+
+
+FORBIDDEN = rule("forbidden", phrases={"forbidden": [PhraseSpec("你问我,我问谁", innocent=("你问我,我问问",))]})
+
+
+def test_a_forbidden_near_miss_counts_only_when_the_audio_prefers_it_to_its_innocent_readings():
+    utts = [utt("agent", 1, 3, "你吻我好闷谁")]  # 0.71: under the 0.78 floor, a near miss
+    asked = []
+    assert _check(FORBIDDEN, utts, asked=asked).outcome == "pass"
+    by_wording = {r.wording: r for r in asked}
+    assert set(by_wording) == {"你问我,我问谁", "你问我,我问问"}
+    phrase, innocent = by_wording["你问我,我问谁"], by_wording["你问我,我问问"]
+    confirmed = _check(FORBIDDEN, utts, heard=[Heard(phrase, -0.1, "你吻我好闷谁"), Heard(innocent, -0.9, "")])
+    assert confirmed.outcome == "fail" and "录音核实" in confirmed.findings[0].evidence
+    assert confirmed.findings[0].matched_phrase == "你问我,我问谁"
+    tied = _check(FORBIDDEN, utts, heard=[Heard(phrase, -0.1, ""), Heard(innocent, -0.05, "")])
+    assert tied.outcome == "pass", "a homophone the ear cannot tell apart is not a finding"
+
+
+def test_apply_rules_asks_hears_and_records_what_it_could_not_hear():
+    from built_calls import rulebook
+    from qa.scoring.score import apply_rules
+    from qa.records import Transcript, TranscribeOptions
+
+    utts = TALK + [GARBLED]
+    t = Transcript("x.wav", 40.0, 8000, 2, tuple(utts), TranscribeOptions(), conversation(utts))
+    book = rulebook(CLOSING)
+    calls = []
+
+    def hear(readings):
+        calls.append(list(readings))
+        return [Heard(r, -0.05 if r.wording == "感谢您的来电" else -3.0, "好的,敢写年底赖账") for r in readings]
+
+    def closing(result):
+        return result.rule_results[0].outcome
+
+    heard = apply_rules("c", "x.wav", "", t, {}, book, hear=hear)
+    assert closing(heard) == "pass" and len(calls) == 1 and heard.unheard == 0 and heard.heard
+    again = apply_rules("c", "x.wav", "", t, {}, book, heard=heard.heard, hear=hear)
+    assert len(calls) == 1 and closing(again) == "pass", "stored answers are reused, nothing is heard twice"
+    alone = apply_rules("c", "x.wav", "", t, {}, book)
+    assert closing(alone) == "fail" and alone.unheard == len(calls[0])
+    off = apply_rules("c", "x.wav", "", t, {}, book, heard=heard.heard, verify=False)
+    assert closing(off) == "fail" and not off.verify
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "recordings_sample" / "call04_no_greeting_threat.mp3"
+
+
+def test_the_real_decoder_prefers_what_was_said_over_a_distractor():
+    """call04's agent says 查到了,维修要等到下个月 (24.4-26.7 s): the reading with the words said
+    scores near the decoder's own, a closing line put in their place far below."""
+    from qa.records import TranscribeOptions
+    from qa.transcribe.audio import load_audio
+    from qa.transcribe.model import load_model
+    from qa.transcribe.verify import AcousticVerifier
+
+    verifier = AcousticVerifier(load_model(TranscribeOptions().model, device="cpu", compute_type="int8"))
+    signal = load_audio(SAMPLE).channel(0, 16000)
+    said, other = "查到了,维修要等到下个月", "感谢您的来电,再见"
+    scored = verifier.score_span(signal, 24.35, 26.69, [said, other], [said, other])
+    assert scored.hypothesis
+    assert scored.scores[0] > -0.5 > -2.0 > scored.scores[1]
