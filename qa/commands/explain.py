@@ -40,6 +40,14 @@ def _print(out: Console, told) -> None:
     for f in told.findings:
         out.print(f"    finding {f['finding_id']} {f['rule_id']} {f['start_s']:.2f}-{f['end_s']:.2f} s "
                   f"[{f['message'] or '-'}]: {f['evidence']}", highlight=False)
+    if c.get("verify") is False:
+        out.print("by sound: off (scored with --no-verify)")
+    elif told.heard or c.get("unheard"):
+        out.print(f"by sound: {len(told.heard)} readings asked of the audio, {c.get('unheard') or 0} judged by text "
+                  "alone (best per span first)", highlight=False)
+    for h in told.heard:
+        out.print(f"    {h['start_s']:.2f}-{h['end_s']:.2f} s ch{h['channel']} {h['score']:+.2f} "
+                  f"{h['wording']!r} in {h['reading']!r} (decoder: {h['hypothesis']!r})", highlight=False)
 
 
 @click.command()
@@ -61,6 +69,7 @@ def explain(call_id: str, db: Path, reproduce: bool, as_json: bool) -> None:
         raise click.ClickException(str(exc)) from exc
     if as_json:
         doc = {"call": told.call, "score": told.score, "rule_results": told.rule_results, "findings": told.findings,
+               "heard": told.heard,
                "rulebook_sources": list(told.rulebook.sources) if told.rulebook else None}
         if again is not None:
             doc["reproduced"] = {"same": again.same, "differences": again.differences}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ __all__ = ["ExplainError", "Explanation", "Reproduction", "explain_call", "prett
 CALL_FIELDS = ("call_id", "path", "sha256", "status", "error", "duration_s", "channels", "sample_rate",
                "scored_at", "options_json", "signal_options_json", "model_name", "model_sha256", "callqa_version",
                "channel_roles", "roles_source", "roles_confidence",
-               "rulebook_version", "metadata_json")
+               "rulebook_version", "metadata_json", "verify", "unheard")
 # What a rerun of the rules must give again, finding by finding.
 FINDING_FIELDS = ("rule_id", "start_s", "end_s", "role", "evidence", "matched_phrase", "similarity", "clause",
                   "severity", "message", "message_args", "anchor_s")
@@ -44,6 +44,7 @@ class Explanation:
     rulebook: Any  # the stored Rulebook, or None when the store predates stored rulebooks
     rule_results: list[dict[str, Any]] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
+    heard: list[dict[str, Any]] = field(default_factory=list)  # readings the audio was asked about
 
 
 @dataclass
@@ -76,7 +77,9 @@ def explain_call(db_path: str | Path, call_id: str) -> Explanation:
                               "ORDER BY rule_id", [call_id])
         findings = _dicts(con, f"SELECT finding_id, {', '.join(FINDING_FIELDS)} FROM findings WHERE call_id = ? "
                                f"ORDER BY rule_id, start_s, finding_id", [call_id])
-    return Explanation(calls[0], score, book, results, findings)
+        heard = _dicts(con, f"SELECT {', '.join(store.HEARD_COLS[1:])} FROM heard WHERE call_id = ? "
+                            f"ORDER BY start_s, score DESC", [call_id])
+    return Explanation(calls[0], score, book, results, findings, heard)
 
 
 def _finding_key(f: dict[str, Any]) -> tuple:
@@ -92,7 +95,10 @@ def reproduce_call(db_path: str | Path, call_id: str) -> Reproduction:
         raise ExplainError(f"{call_id}: rulebook {told.score['rulebook_version']} is not stored in {db_path} "
                            f"(scored before rulebooks were kept); rescore once to store it")
     raw = store.stored_calls_by_id(db_path, [call_id])
-    result = rescore_transcript(store.stored_call(*raw[0]), told.rulebook)
+    heard = store.stored_heard(db_path, [call_id]).get(call_id, ())
+    stored = replace(store.stored_call(*raw[0]), heard=heard)
+    # The stored answers of the audio only: a reproduction never asks the recording anew.
+    result = rescore_transcript(stored, told.rulebook, verify=told.call.get("verify") is not False)
     rules, findings = store.result_rows(call_id, result.rule_results)
     differences = []
     if (result.score, result.passed) != (told.score["score"], told.score["passed"]):
