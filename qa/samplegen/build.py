@@ -75,8 +75,11 @@ def _render_in_worker(spec: CallSpec, out: Path, seed: int) -> dict:
 
 
 def build_set(out: Path, which: str = "samples", count: int = 60, seed: int = 7,
-              corrupt: int = 0, jobs: int = 1, tts=None) -> list[dict]:
-    """Build the `samples` set (fixed seed) or a `generated` set of `count` calls."""
+              corrupt: int = 0, jobs: int = 1, tts=None, real_speech: Path | None = None) -> list[dict]:
+    """Build the `samples` set (fixed seed), or a `generated` or `hard` set of `count` calls.
+
+    The hard set splices recorded customer turns from `real_speech` when it holds clips.
+    """
     out = Path(out)
     tts = tts or _kokoro()  # also fails early, in this process, without the samples extra
     if which == "samples":
@@ -88,8 +91,12 @@ def build_set(out: Path, which: str = "samples", count: int = 60, seed: int = 7,
         from .generated import generated_specs
 
         labels = build_calls(generated_specs(count, seed), out, seed, tts, jobs)
+    elif which == "hard":
+        from .hard import hard_specs
+
+        labels = build_calls(hard_specs(count, seed, real_speech), out, seed, tts, jobs)
     else:
-        raise ValueError(f"unknown set {which!r}: use 'samples' or 'generated'")
+        raise ValueError(f"unknown set {which!r}: use 'samples', 'generated' or 'hard'")
     if corrupt:
         writer.write_corrupt(out, corrupt, np.random.default_rng([seed, 99]))
     return labels

@@ -1,11 +1,14 @@
 """Random calls for benches: other voices and wordings than the committed samples.
 
 Each call is drawn from a seeded RNG: company, topic, voices, format, and which
-rules it breaks; the expected outcomes follow from those draws.
+rules it breaks; the expected outcomes follow from those draws. A `Cast` says
+who speaks, how fast, and where customer turns come from; other sets (hard.py)
+bring their own cast to the same call logic.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -61,33 +64,69 @@ TOPICS = (
 )
 OPENERS = ("你好。", "喂,你好。", "你好,我想咨询一下。")
 THANKS = ("好的,谢谢。", "行,知道了。", "好,谢谢你。")
-
-
-def generated_specs(count: int, seed: int) -> list[CallSpec]:
-    rng = np.random.default_rng([seed, 1])
-    start = datetime(2024, 6, 3, 8, 30)
-    specs = []
-    for i in range(count):
-        call_id = f"gen{seed:03d}_{i + 1:04d}"
-        started = start + timedelta(minutes=int(i * 7 + rng.integers(0, 5)))
-        specs.append(_random_call(call_id, rng, started.isoformat()))
-    return specs
+# Speeds on a 0.1 grid so that repeated lines hit the synthesis cache.
+USUAL_SPEEDS = (1.0, 1.1, 1.2)
+FAST_SPEEDS = (1.8, 1.9, 2.0)  # well over talk.speech_rate's limit: labelled fail
 
 
 def _pick(rng: np.random.Generator, options):
     return options[int(rng.integers(len(options)))]
 
 
-def _random_call(call_id: str, rng: np.random.Generator, started_at: str) -> CallSpec:
+@dataclass(frozen=True)
+class Pace:
+    speed: float
+    fast: bool  # labelled talk.speech_rate fail, its lines tagged `fast`
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Cast:
+    """The generated set's speakers: its voices, the agent's pace, TTS customer turns."""
+
+    voices: tuple[str, ...] = VOICES
+    id_prefix: str = "gen"
+    stream: int = 1  # the RNG stream of the set, so that sets with one seed differ
+
+    def agent_pace(self, rng: np.random.Generator, voice: str) -> Pace:
+        if rng.random() < 0.1:
+            return Pace(_pick(rng, FAST_SPEEDS), True, "agent speaks far too fast")
+        return Pace(_pick(rng, USUAL_SPEEDS), False)
+
+    def customer_speed(self, rng: np.random.Generator, voice: str) -> float:
+        return _pick(rng, USUAL_SPEEDS)
+
+    def customer_turn(self, rng: np.random.Generator, turn: str, text: str,
+                      tags: tuple[str, ...] = ()) -> tuple[Say, str | None]:
+        """The customer's `turn` ('statement' or 'follow_up') and a note about it, if any."""
+        return Say(C, text, tags), None
+
+
+def generated_specs(count: int, seed: int) -> list[CallSpec]:
+    return cast_specs(Cast(), count, seed)
+
+
+def cast_specs(cast: Cast, count: int, seed: int) -> list[CallSpec]:
+    rng = np.random.default_rng([seed, cast.stream])
+    start = datetime(2024, 6, 3, 8, 30)
+    specs = []
+    for i in range(count):
+        call_id = f"{cast.id_prefix}{seed:03d}_{i + 1:04d}"
+        started = start + timedelta(minutes=int(i * 7 + rng.integers(0, 5)))
+        specs.append(_random_call(call_id, rng, started.isoformat(), cast))
+    return specs
+
+
+def _random_call(call_id: str, rng: np.random.Generator, started_at: str, cast: Cast) -> CallSpec:
     company, team = _pick(rng, COMPANIES)
     agent_id = str(1100 + 37 * int(rng.integers(0, 4)) + 500 * COMPANIES.index((company, team)))
-    voices = rng.permutation(len(VOICES))
+    voices = rng.permutation(len(cast.voices))
+    agent_voice, customer_voice = cast.voices[voices[0]], cast.voices[voices[1]]
     quiet = rng.random() < 0.15
-    fast = rng.random() < 0.1
-    # Speeds on a 0.1 grid so that repeated lines hit the synthesis cache.
-    agent = Voice(VOICES[voices[0]], _pick(rng, (1.8, 1.9, 2.0)) if fast else _pick(rng, (1.0, 1.1, 1.2)),
-                  float(rng.uniform(-32, -28) if quiet else rng.uniform(-24, -18)))
-    customer = Voice(VOICES[voices[1]], _pick(rng, (1.0, 1.1, 1.2)),
+    pace = cast.agent_pace(rng, agent_voice)
+    fast = pace.fast
+    agent = Voice(agent_voice, pace.speed, float(rng.uniform(-32, -28) if quiet else rng.uniform(-24, -18)))
+    customer = Voice(customer_voice, cast.customer_speed(rng, customer_voice),
                      float(rng.uniform(-33, -28) if quiet else rng.uniform(-25, -18)))
     mono = rng.random() < 0.15
     audio_format = _pick(rng, FORMATS)
@@ -117,6 +156,8 @@ def _random_call(call_id: str, rng: np.random.Generator, started_at: str) -> Cal
             events += [Say(A, line, ("forbidden", "threat") + tag_fast, phrases, gap=float(rng.uniform(2, 4))),
                        Pause(1.0)]
             exp.update({"silent_line.procedure": "fail", "phrase.forbidden": "fail"})
+            if exp["talk.speech_rate"] == "fail":  # a fast agent's greeting and threat: under the rule's 5 s of speech
+                exp["talk.speech_rate"] = "na"
             notes.append("silent line handled wrong")
         return _spec(call_id, events, exp, notes, agent, customer, audio_format, rate, mono,
                      agent_id, team, started_at)
@@ -144,7 +185,10 @@ def _random_call(call_id: str, rng: np.random.Generator, started_at: str) -> Cal
 
     long_line, answer, follow_up, answer2 = _pick(rng, TOPICS)
     opener = _pick(rng, OPENERS)
-    events.append(Say(C, opener + long_line, ("trap",) if "喂" in opener else ()))
+    statement, note = cast.customer_turn(rng, "statement", opener + long_line, ("trap",) if "喂" in opener else ())
+    events.append(statement)
+    if note:
+        notes.append(note)
     if rng.random() < 0.15:
         events.append(Say(A, answer, ("interruption",) + tag_fast, overlap=float(rng.uniform(1.5, 3.0))))
         if not mono:
@@ -152,7 +196,10 @@ def _random_call(call_id: str, rng: np.random.Generator, started_at: str) -> Cal
         notes.append("agent talks over the customer")
     else:
         events.append(Say(A, answer, tag_fast))
-    events.append(Say(C, follow_up))
+    said, note = cast.customer_turn(rng, "follow_up", follow_up)
+    events.append(said)
+    if note:
+        notes.append(note)
     if rng.random() < 0.3:
         asks, thanks = rng.random() < 0.75, rng.random() < 0.75
         if asks:
@@ -178,8 +225,8 @@ def _random_call(call_id: str, rng: np.random.Generator, started_at: str) -> Cal
     else:
         events += [Say(A, _pick(rng, ASK_MORE), ("closing",) + tag_fast), Say(C, "没有了。"),
                    Say(A, _pick(rng, GOODBYE), ("closing",) + tag_fast)]
-    if fast:
-        notes.append("agent speaks far too fast")
+    if pace.note:
+        notes.append(pace.note)
     return _spec(call_id, events, exp, notes, agent, customer, audio_format, rate, mono,
                  agent_id, team, started_at)
 

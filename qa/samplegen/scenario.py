@@ -1,6 +1,7 @@
 """A call as a script of events, and its assembly into line audio plus labels.
 
 The script says what happens in order (ringing, lines spoken, pauses, holds);
+a line is synthesized from its text, or is a recorded clip of real speech.
 `assemble` places every event on the agent and customer tracks at 8 kHz and
 records where each spoken line really lies in the audio, so the labels are
 measured, not guessed.
@@ -12,6 +13,7 @@ import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
+import soundfile as sf
 
 from . import telephone as tel
 
@@ -38,6 +40,7 @@ class Say:
     gap: float | None = None  # silence after the previous event; None: a natural 0.35-0.9 s
     overlap: float = 0.0  # start this long before the previous line ends (talking over it)
     speed: float | None = None  # None: the speaker's usual speed
+    clip: str | None = None  # a recording of `text` said by a real person, played instead of TTS
 
 
 @dataclass(frozen=True)
@@ -125,9 +128,7 @@ def assemble(spec: CallSpec, tts, seed: int) -> Assembled:
             cursor = start + event.seconds
         elif isinstance(event, Say):
             voice = spec.agent if event.role == "agent" else spec.customer
-            speed = event.speed if event.speed is not None else voice.speed
-            raw = tts.synthesize(event.text, voice.name, speed)
-            speech = tel.trim_silence(tel.to_line_rate(raw, 24000), rate)
+            speech = tel.trim_silence(_dry_speech(event, voice, tts), rate)
             level = voice.level_db + float(rng.uniform(-1.5, 1.5))
             speech = tel.set_speech_level(speech, level)
             if event.overlap > 0:
@@ -173,6 +174,20 @@ def assemble(spec: CallSpec, tts, seed: int) -> Assembled:
         "notes": spec.notes,
     }
     return Assembled(tracks=tracks, ring_tracks=ring_tracks, labels=labels)
+
+
+def _dry_speech(event: Say, voice: Voice, tts) -> np.ndarray:
+    """The line's speech at the line rate, before level and line: recorded or synthesized."""
+    if event.clip is not None:
+        return recorded_speech(event.clip)
+    speed = event.speed if event.speed is not None else voice.speed
+    return tel.to_line_rate(tts.synthesize(event.text, voice.name, speed), 24000)
+
+
+def recorded_speech(path: str) -> np.ndarray:
+    """A recorded clip (any rate, channels averaged) at the line rate."""
+    data, rate = sf.read(path, dtype="float32", always_2d=True)
+    return tel.to_line_rate(data.mean(axis=1), rate)
 
 
 def render(assembled: Assembled, spec: CallSpec, seed: int) -> np.ndarray:

