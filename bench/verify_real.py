@@ -24,7 +24,7 @@ import soundfile as sf
 from qa.phrases.rulebook import load_rulebook
 from qa.records import TranscribeOptions
 from qa.samplegen.telephone import set_speech_level, telephone_channel, to_line_rate, upsample
-from qa.scoring.checks.sound import put_in, spoken_forms
+from qa.scoring.checks.sound import spoken_forms
 from qa.transcribe.model import load_model
 from qa.transcribe.verify import AcousticVerifier
 
@@ -74,9 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     for clip in clips:
         signal = telephone(clip, rng)
         end = len(signal) / 16000
-        hyp = verifier.score_span(signal, 0.0, end, []).hypothesis
-        scored = verifier.score_span(signal, 0.0, end, [put_in(hyp, w) if hyp else w for _, w, _ in asked],
-                                     [w for _, w, _ in asked])
+        scored = verifier.score_span(signal, 0.0, end, [w for _, w, _ in asked])
+        hyp = scored.hypothesis
         accepted = []
         for (rule_id, wording, limit), score in zip(asked, scored.scores):
             hit = score >= limit

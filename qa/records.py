@@ -145,22 +145,16 @@ class Match:
 
 @dataclass(frozen=True)
 class Reading:
-    """A wording of one channel's span that a check asks the audio about.
-
-    `text` is the whole span's text with the wording put where the
-    recognizer heard something close, so the decoder scores the span as a
-    whole (see qa.transcribe.verify).
-    """
+    """A wording a check asks the audio about, over one channel's span (see qa.transcribe.verify)."""
 
     channel: int
     start_s: float
     end_s: float
-    text: str
-    wording: str = ""  # the rulebook's wording put in (not part of the key)
+    wording: str
 
     @property
     def key(self) -> tuple[int, float, float, str]:
-        return (self.channel, round(self.start_s, 3), round(self.end_s, 3), self.text)
+        return (self.channel, round(self.start_s, 3), round(self.end_s, 3), self.wording)
 
 
 @dataclass(frozen=True)
@@ -168,9 +162,12 @@ class Heard:
     """What the audio said of a reading: its score against the decoder's own hypothesis."""
 
     reading: Reading
-    score: float  # mean log-probability per token, minus the hypothesis' (0: as likely as it)
-    hypothesis: str
+    score: float  # `ratio` less `cohort`: how much likelier than words nobody said
+    hypothesis: str  # what the decoder wrote over the span (in Simplified characters)
+    said: str = ""  # the text scored: the hypothesis with the wording put where it sounds closest
     model_sha256: str = ""
+    ratio: float = 0.0  # log-likelihood ratio per wording token against the hypothesis (0: as likely)
+    cohort: float = 0.0  # the same ratio's mean over unrelated service sentences on the span
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from built_calls import conversation, rule, utt
 from qa.phrases.rulebook import PhraseSpec
 from qa.records import Heard
 from qa.scoring.checks import KINDS, CallView
-from qa.scoring.checks.sound import joined_runs, put_in, spoken_forms
+from qa.phrases.readings import put_in
+from qa.scoring.checks.sound import joined_runs, spoken_forms
 
 CLOSING = rule("closing", phrases={"offer_help": ["请问还有什么可以帮助您"], "farewell": ["感谢您的来电"],
                                    "silent_line_words": []}, window_s=20)
@@ -30,8 +31,8 @@ def _check(r, utts, heard=(), asked=None):
     return KINDS[r.kind].check(r, view)
 
 
-def _answer(asked, score, hypothesis="感谢您的Lighting采讯"):
-    return [Heard(reading, score, hypothesis) for reading in asked]
+def _answer(asked, score, hypothesis="好的,敢写年底赖账"):
+    return [Heard(reading, score, hypothesis, put_in(hypothesis, reading.wording)) for reading in asked]
 
 
 def test_a_missing_line_asks_the_audio_and_passes_when_the_reading_is_likely():
@@ -40,10 +41,10 @@ def test_a_missing_line_asks_the_audio_and_passes_when_the_reading_is_likely():
     first = _check(CLOSING, utts, asked=asked)
     assert first.outcome == "fail" and asked, "a missing farewell is asked of the audio"
     assert {r.wording for r in asked} == {"感谢您的来电"}
-    assert any("感谢您的来电" in r.text and r.start_s == 31 for r in asked)  # put into the garbled line
-    passed = _check(CLOSING, utts, heard=_answer(asked, -0.1))
-    assert passed.outcome == "pass" and "by sound" in passed.detail and "-0.10" in passed.detail
+    assert any(r.start_s == 31 for r in asked)  # over the garbled line
     limit = CLOSING.params["sound_accept"]
+    passed = _check(CLOSING, utts, heard=_answer(asked, limit + 0.1))
+    assert passed.outcome == "pass" and "by sound" in passed.detail
     rejected = _check(CLOSING, utts, heard=_answer(asked, limit - 0.5))
     assert rejected.outcome == "fail"
     assert "录音核实" in rejected.findings[0].evidence and f"{limit - 0.5:+.2f}" in rejected.findings[0].evidence
@@ -83,7 +84,8 @@ def test_spoken_forms_expand_closed_slots_and_keep_the_fixed_piece_of_open_ones(
 
 def test_put_in_replaces_what_sounds_closest():
     assert put_in("好的感谢您的来店再见", "感谢您的来电") == "好的感谢您的来电再见"
-    assert put_in("为什么是", "喂,什么事", (0, 4)) == "喂,什么事"
+    assert put_in("为什么是", "喂,什么事") == "喂,什么事"
+    assert put_in("好的,敢写年底赖账", "感谢您的来电").startswith("好")  # the garbled line is replaced, 好 kept
 
 
 FORBIDDEN = rule("forbidden", phrases={"forbidden": [PhraseSpec("你问我,我问谁", innocent=("你问我,我问问",))]})
@@ -96,10 +98,10 @@ def test_a_forbidden_near_miss_counts_only_when_the_audio_prefers_it_to_its_inno
     by_wording = {r.wording: r for r in asked}
     assert set(by_wording) == {"你问我,我问谁", "你问我,我问问"}
     phrase, innocent = by_wording["你问我,我问谁"], by_wording["你问我,我问问"]
-    confirmed = _check(FORBIDDEN, utts, heard=[Heard(phrase, -0.1, "你吻我好闷谁"), Heard(innocent, -0.9, "")])
+    confirmed = _check(FORBIDDEN, utts, heard=[Heard(phrase, 3.5, "你吻我好闷谁"), Heard(innocent, 2.0, "")])
     assert confirmed.outcome == "fail" and "录音核实" in confirmed.findings[0].evidence
     assert confirmed.findings[0].matched_phrase == "你问我,我问谁"
-    tied = _check(FORBIDDEN, utts, heard=[Heard(phrase, -0.1, ""), Heard(innocent, -0.05, "")])
+    tied = _check(FORBIDDEN, utts, heard=[Heard(phrase, 3.5, ""), Heard(innocent, 3.45, "")])
     assert tied.outcome == "pass", "a homophone the ear cannot tell apart is not a finding"
 
 
@@ -115,7 +117,7 @@ def test_apply_rules_asks_hears_and_records_what_it_could_not_hear():
 
     def hear(readings):
         calls.append(list(readings))
-        return [Heard(r, -0.05 if r.wording == "感谢您的来电" else -3.0, "好的,敢写年底赖账") for r in readings]
+        return [Heard(r, 3.5 if r.wording == "感谢您的来电" else -1.0, "好的,敢写年底赖账") for r in readings]
 
     def closing(result):
         return result.rule_results[0].outcome
@@ -144,6 +146,7 @@ def test_the_real_decoder_prefers_what_was_said_over_a_distractor():
     verifier = AcousticVerifier(load_model(TranscribeOptions().model, device="cpu", compute_type="int8"))
     signal = load_audio(SAMPLE).channel(0, 16000)
     said, other = "查到了,维修要等到下个月", "感谢您的来电,再见"
-    scored = verifier.score_span(signal, 24.35, 26.69, [said, other], [said, other])
-    assert scored.hypothesis
-    assert scored.scores[0] > -0.5 > -2.0 > scored.scores[1]
+    scored = verifier.score_span(signal, 24.35, 26.69, [said, other])
+    assert scored.hypothesis and scored.readings[0] == said
+    assert scored.ratios[0] > -1.0 > -3.0 > scored.ratios[1]  # against the decoder's own reading
+    assert scored.scores[0] > 3.0 > 1.0 > scored.scores[1]  # against unrelated sentences (the cohort)

@@ -7,11 +7,13 @@ CREATE TABLE IF NOT EXISTS heard (
     channel INTEGER NOT NULL,
     start_s DOUBLE NOT NULL,     -- the span scored (an utterance, or adjacent ones of one party)
     end_s DOUBLE NOT NULL,
-    reading VARCHAR NOT NULL,    -- the span's text with the rulebook's wording put in
+    reading VARCHAR NOT NULL,    -- the hypothesis with the rulebook's wording put where it sounds closest
     wording VARCHAR NOT NULL,    -- that wording
-    score DOUBLE NOT NULL,       -- log-likelihood ratio per wording token against the decoder's own hypothesis
-    hypothesis VARCHAR NOT NULL, -- what the decoder wrote over the span
-    model_sha256 VARCHAR         -- of the model that scored it
+    score DOUBLE NOT NULL,       -- ratio less cohort: what the checks compare with the rulebook's thresholds
+    hypothesis VARCHAR NOT NULL, -- what the decoder wrote over the span (Simplified)
+    model_sha256 VARCHAR,        -- of the model that scored it
+    ratio DOUBLE,                -- log-likelihood ratio per wording token against that hypothesis
+    cohort DOUBLE                -- the mean ratio of unrelated service sentences over the span
 );
 ALTER TABLE calls ADD COLUMN verify BOOLEAN;   -- the checks could ask the audio (false: scored with --no-verify)
 ALTER TABLE calls ADD COLUMN unheard INTEGER;  -- readings asked that no audio answered (judged by text alone)

@@ -196,7 +196,8 @@ CALL_COLS = ("call_id", "path", "sha256", "duration_s", "channels", "sample_rate
              "rulebook_version", "options_json", "timeline_json", "metadata_json", "signal_options_json",
              "model_name", "model_sha256", "callqa_version", "channel_roles", "roles_source", "roles_confidence",
              "legs_json", "verify", "unheard")
-HEARD_COLS = ("call_id", "channel", "start_s", "end_s", "reading", "wording", "score", "hypothesis", "model_sha256")
+HEARD_COLS = ("call_id", "channel", "start_s", "end_s", "reading", "wording", "score", "hypothesis", "model_sha256",
+              "ratio", "cohort")
 _IDS = "written_ids"  # the temp table of the calls a write replaces
 
 
@@ -246,8 +247,8 @@ def write_call(con: duckdb.DuckDBPyConnection, result: CallResult, options: Tran
 
 
 def heard_rows(call_id: str, heard: Iterable[Heard]) -> list[tuple]:
-    return [(call_id, h.reading.channel, h.reading.start_s, h.reading.end_s, h.reading.text, h.reading.wording,
-             float(h.score), h.hypothesis, h.model_sha256 or None) for h in heard]
+    return [(call_id, h.reading.channel, h.reading.start_s, h.reading.end_s, h.said, h.reading.wording,
+             float(h.score), h.hypothesis, h.model_sha256 or None, float(h.ratio), float(h.cohort)) for h in heard]
 
 
 def save_call(db_path: str | Path, result: CallResult, options: TranscribeOptions | None = None) -> Carried:
@@ -371,8 +372,8 @@ _STORED_HEARD_SQL = "SELECT " + ", ".join(HEARD_COLS) + " FROM heard"
 
 
 def heard_from_rows(rows: Iterable[Sequence[Any]]) -> tuple[Heard, ...]:
-    return tuple(Heard(Reading(ch, start, end, text, wording), score, hyp, sha or "")
-                 for _, ch, start, end, text, wording, score, hyp, sha in rows)
+    return tuple(Heard(Reading(ch, start, end, wording), score, hyp, said, sha or "", ratio or 0.0, cohort or 0.0)
+                 for _, ch, start, end, said, wording, score, hyp, sha, ratio, cohort in rows)
 
 
 def stored_heard(db_path: str | Path, call_ids: Sequence[str]) -> dict[str, tuple[Heard, ...]]:

@@ -60,10 +60,10 @@ def seconds(low: float, high: float, *, above: bool = True) -> Param:
 
 # The matching floor of a rule's phrases (1.0: the exact wording only).
 SIMILARITY = Param(float, 0.5, 1.0, "similarity; 1.0 means the exact wording only")
-# A reading's score by sound: its mean log-probability per token minus the
-# decoder's own hypothesis' over the same span (0: as likely as what the
-# decoder would write itself). See qa.transcribe.verify.
-SOUND_SCORE = Param(float, -10.0, 2.0, "nats per token against the decoder's own reading")
+# A reading's score by sound: its log-likelihood ratio per token against the
+# decoder's own reading of the span, less that of unrelated sentences (0: no
+# likelier than words nobody said). See qa.transcribe.verify.
+SOUND_SCORE = Param(float, -10.0, 10.0, "nats per token above unrelated sentences")
 
 
 @dataclass(frozen=True)

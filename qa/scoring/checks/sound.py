@@ -2,9 +2,9 @@
 
 A mandated line missing by text, a forbidden phrase just below its floor, a
 forbidden hit at low similarity: the recognizer may have misheard. The check
-then asks about *readings*: the span's text with the rulebook's wording put
-where the recognizer heard something close (the whole span is scored, so a
-line in the middle of an utterance is judged fairly). The audio's answers
+then asks about *readings*: a rulebook wording over an utterance (or adjacent
+ones) of the party; the verifier scores it put into the decoder's own reading
+of that span, where it sounds closest. The audio's answers
 (`Heard`, scored by qa.transcribe.verify) are stored with the call; a check
 only looks them up, so it stays a pure function of stored data. A reading
 nobody has scored yet is noted in `CallView.asked`, and the scoring step
@@ -18,14 +18,13 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping, Sequence
 
-from rapidfuzz import fuzz
-
 from qa.phrases.rulebook import SLOT_RE
 from qa.phrases.textnorm import keyed
 from qa.records import Heard, Reading, Utterance
 
 JOIN_GAP_S = 1.5  # a pause this short inside one line: the recognizer cut it, the agent did not stop
 MAX_JOINED = 3  # utterances read as one text
+MAX_JOINED_S = 12.0  # a joined run longer than this is several lines, not one cut up
 MIN_FRAGMENT_CHARS = 3  # a slot-free piece of a template shorter than this says too little to the ear
 OPEN_SLOTS = ("company", "agent_no")
 _UNKNOWN = "unknown"
@@ -44,7 +43,7 @@ def joined_runs(utterances: Sequence[Utterance]) -> list[Utterance]:
         for i in range(len(seq)):
             for n in range(2, MAX_JOINED + 1):
                 part = seq[i:i + n]
-                if len(part) < n or not _one_party(part):
+                if len(part) < n or not _one_party(part) or part[-1].end_s - part[0].start_s > MAX_JOINED_S:
                     break
                 runs.append(_join(part))
     return runs
@@ -83,26 +82,9 @@ def spoken_forms(text: str, slots: Mapping[str, Sequence[str]]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def put_in(text: str, wording: str, span: tuple[int, int] | None = None) -> str:
-    """`text` with `wording` in place of what was heard at `span` (display offsets), or where
-    it aligns best by sound (near-homophone codes)."""
-    if span is None:
-        k, w = keyed(text), keyed(wording)
-        if len(k.key) <= len(w.key):
-            return wording
-        found = fuzz.partial_ratio_alignment(w.near, k.near)
-        # A heard stretch shorter than the wording (syllables lost) is grown to its length.
-        start = found.dest_start
-        end = min(len(k.key), max(found.dest_end, start + len(w.key)))
-        start = max(0, min(start, end - len(w.key)))
-        span = k.span(start, end)
-    start, end = span
-    return text[:start] + wording + text[end:]
-
-
 def line_readings(utterances: Iterable[Utterance], wordings: Sequence[str]) -> list[Reading]:
-    """Each wording put into each utterance (or joined run) that could carry it."""
-    return [Reading(u.channel, u.start_s, u.end_s, put_in(u.text, w), w) for u in utterances for w in wordings]
+    """Each wording over each utterance (or joined run) that could carry it."""
+    return [Reading(u.channel, u.start_s, u.end_s, w) for u in utterances for w in wordings]
 
 
 def in_window(utterances: Iterable[Utterance], roles: Sequence[str], start_s: float, end_s: float) -> list[Utterance]:

@@ -203,7 +203,7 @@ def _forbidden_by_sound(rule: Any, call: CallView, m: Any, spec: Any) -> tuple[A
         return None, None
     u = call.utterances[m.utterance_idx]
     wordings = [m.phrase] + list(getattr(spec, "innocent", ()) or ())
-    readings = [Reading(u.channel, u.start_s, u.end_s, sound.put_in(u.text, w, m.span), w) for w in wordings]
+    readings = [Reading(u.channel, u.start_s, u.end_s, w) for w in wordings]
     heard = {h.reading.wording: h for h in call.hear(readings)}
     innocent = [heard[w].score for w in wordings[1:] if w in heard]
     return heard.get(m.phrase), max(innocent, default=None)
