@@ -192,6 +192,22 @@ def by_sound(rule: Any, group: str, heard: Heard) -> str:
                   score=heard.score, heard=heard.hypothesis)
 
 
+def missing_line(rule: Any, call: CallView, group: str, roles: Sequence[str], window: tuple[float, float],
+                 message: str, notes: list[str], *, anchor_s: float, span: tuple[float, float] | None = None,
+                 **values: Any) -> Finding | None:
+    """A mandated line of `group` missing by text in `window`: None (and a note in `notes`)
+    when the audio says it, else its finding over `span` (default: the window), with the
+    likely misheard wording and the reading the audio rejected."""
+    lo, hi = window
+    heard = call.line_by_sound(rule, (group,), roles, lo, hi)
+    if sound.accepted(rule, heard):
+        notes.append(by_sound(rule, group, heard))
+        return None
+    near = call.near_miss(rule, (group,), roles, lo, hi)
+    start, end = span or window
+    return finding(rule, start, end, message, anchor_s=anchor_s, near=near, sound=heard, **values)
+
+
 def param(rule: Any, name: str) -> float:
     """A number param of the rule; the rulebook loader has checked it is there and in range."""
     return float(rule.params[name])

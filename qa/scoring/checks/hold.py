@@ -6,8 +6,7 @@ from typing import Any
 
 from qa.phrases.textnorm import keyed
 from qa.records import Interval, RuleResult
-from qa.scoring.checks import sound
-from qa.scoring.checks.base import CallView, all_speech, by_sound, finding, outcome, param, silences
+from qa.scoring.checks.base import CallView, all_speech, missing_line, outcome, param, silences
 from qa.scoring.checks.kinds import SIMILARITY, SOUND_SCORE, Kind, Param, seconds
 from qa.scoring.messages import detail
 from qa.scoring.checks.wording import SILENT_LINE_WORDS
@@ -67,14 +66,9 @@ def check_hold(rule: Any, call: CallView) -> RuleResult:
             start, end = h.end_s, h.end_s + window_s
             lines.append(("after_hold", "hold.no_thanks", start, end, start - EDGE_SLACK_S, end, h.end_s))
         for group, message, start, end, lo, hi, anchor in lines:
-            heard = call.line_by_sound(rule, (group,), roles, lo, hi)
-            if sound.accepted(rule, heard):
-                notes.append(by_sound(rule, group, heard))
-                continue
-            near = call.near_miss(rule, (group,), roles, lo, hi)
-            findings.append(finding(rule, start, end, message, anchor_s=anchor, near=near, sound=heard,
-                                    hold=h.duration_s))
-    return outcome(rule, findings, ", ".join(notes))
+            findings.append(missing_line(rule, call, group, roles, (lo, hi), message, notes, anchor_s=anchor,
+                                         span=(start, end), hold=h.duration_s))
+    return outcome(rule, [f for f in findings if f is not None], ", ".join(notes))
 
 
 HOLD = Kind(check_hold, groups=("wait_request", "after_hold"), optional_groups=SILENT_LINE_WORDS, params={

@@ -8,7 +8,7 @@ from typing import Any
 from qa.phrases.textnorm import keyed
 from qa.records import Reading, RuleResult
 from qa.scoring.checks import sound
-from qa.scoring.checks.base import NEAR_MISS_SIMILARITY, CallView, by_sound, finding, outcome, param
+from qa.scoring.checks.base import NEAR_MISS_SIMILARITY, CallView, by_sound, finding, missing_line, outcome, param
 from qa.scoring.checks.kinds import SIMILARITY, SOUND_SCORE, Kind, Param, seconds
 from qa.scoring.messages import detail
 
@@ -112,14 +112,9 @@ def check_closing(rule: Any, call: CallView) -> RuleResult:
         if hits:
             found.append(detail("closing.found", group=group, at=hits[-1].start_s))
             continue
-        heard = call.line_by_sound(rule, (group,), roles, start, end)
-        if sound.accepted(rule, heard):
-            found.append(by_sound(rule, group, heard))
-            continue
-        near = call.near_miss(rule, (group,), roles, start, end)
-        findings.append(finding(rule, start, end, missing, anchor_s=end, near=near, sound=heard,
-                                said=call.said("agent", start, end)))
-    return outcome(rule, findings, "; ".join(found) or detail("closing.none"))
+        findings.append(missing_line(rule, call, group, roles, (start, end), missing, found, anchor_s=end,
+                                     said=call.said("agent", start, end)))
+    return outcome(rule, [f for f in findings if f is not None], "; ".join(found) or detail("closing.none"))
 
 
 def check_forbidden(rule: Any, call: CallView) -> RuleResult:
