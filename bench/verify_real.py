@@ -10,6 +10,8 @@ and every forbidden phrase is put into the decoder's own reading of the clip
 (as the checks do) and scored by qa.transcribe.verify. A wording whose score
 reaches its rule's acceptance threshold is a false acceptance: the clips say
 none of them, except the casual clip's 不清楚 (…说不清楚你们知道吗), counted apart.
+The four clips of real_speech/ and the eleven of more/ (a development set,
+per its README) are reported apart.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     asked = wordings(rulebook)
     verifier = AcousticVerifier(load_model(TranscribeOptions().model, device="cpu", compute_type="int8"))
     rng = np.random.default_rng(7)
-    totals: dict[str, list[int]] = {}
+    totals: dict[tuple[str, str], list[int]] = {}
     known_hits = []
     print(f"{len(clips)} real clips, {len(asked)} wordings each")
     for clip in clips:
@@ -82,18 +84,19 @@ def main(argv: list[str] | None = None) -> int:
             if wording in KNOWN and "TEST_NET" in clip.name:
                 known_hits.append((wording, score, hit))
                 continue
-            t = totals.setdefault(rule_id, [0, 0])
+            t = totals.setdefault((clip.parent.name, rule_id), [0, 0])
             t[0] += hit
             t[1] += 1
             if hit:
                 accepted.append(f"{wording} {score:+.2f}")
         print(f"  {clip.name:44} heard {hyp!r:40.40} accepted: {', '.join(accepted) or '-'}")
-    print(f"{'rule':24} accepted / asked")
-    for rule_id, (hits, n) in sorted(totals.items()):
-        print(f"{rule_id:24} {hits:4d} / {n:<5d} {100 * hits / n:5.2f}%")
-    hits = sum(t[0] for t in totals.values())
-    n = sum(t[1] for t in totals.values())
-    print(f"false acceptance on real speech: {hits} of {n} ({100 * hits / n:.2f}%)")
+    print(f"{'clips':14} {'rule':24} accepted / asked")
+    for (folder, rule_id), (hits, n) in sorted(totals.items()):
+        print(f"{folder:14} {rule_id:24} {hits:4d} / {n:<5d} {100 * hits / n:5.2f}%")
+    for folder in sorted({f for f, _ in totals}):
+        hits = sum(t[0] for (f, _), t in totals.items() if f == folder)
+        n = sum(t[1] for (f, _), t in totals.items() if f == folder)
+        print(f"false acceptance on real speech, {folder}/: {hits} of {n} ({100 * hits / n:.2f}%)")
     for wording, score, hit in known_hits:
         print(f"  casual clip, said: {wording} {score:+.2f} {'accepted' if hit else 'rejected'}")
     return 0
