@@ -72,6 +72,10 @@ class CallView:
     def _joined(self) -> tuple[Utterance, ...]:
         return tuple(sound.joined_runs(self.utterances))
 
+    @cached_property
+    def _joined_fragments(self) -> tuple[Utterance, ...]:
+        return tuple(sound.joined_runs(self.utterances, sound.FRAGMENT_S))
+
     def hear(self, readings: Sequence[Reading]) -> list[Heard]:
         """The stored answers to `readings`; those never scored are noted in `asked`."""
         found = []
@@ -88,7 +92,7 @@ class CallView:
         """The best-scoring reading of a line of `groups` missing by text in [start_s, end_s]:
         each wording put into each utterance (and joined run) of `roles` there."""
         wordings = [w for g in groups for p in rule.phrases.get(g, ()) for w in sound.spoken_forms(p.text, self.slots)]
-        spans = sound.in_window(self.utterances + self._joined, roles, start_s, end_s)
+        spans = sound.in_window(self.utterances + self._joined_fragments, roles, start_s, end_s)
         return sound.best(self.hear(sound.line_readings(spans, wordings)))
 
     def near_miss(self, rule: Any, groups: Sequence[str], roles: Sequence[str], start_s: float,

@@ -25,15 +25,19 @@ from qa.records import Heard, Reading, Utterance
 JOIN_GAP_S = 1.5  # a pause this short inside one line: the recognizer cut it, the agent did not stop
 MAX_JOINED = 3  # utterances read as one text
 MAX_JOINED_S = 12.0  # a joined run longer than this is several lines, not one cut up
+# The audio is asked about a joined run only when one of its pieces is this short: whole
+# utterances are asked about already, and each span asked costs a decoding.
+FRAGMENT_S = 2.0
 MIN_FRAGMENT_CHARS = 3  # a slot-free piece of a template shorter than this says too little to the ear
 OPEN_SLOTS = ("company", "agent_no")
 _UNKNOWN = "unknown"
 
 
-def joined_runs(utterances: Sequence[Utterance]) -> list[Utterance]:
+def joined_runs(utterances: Sequence[Utterance], fragment_s: float | None = None) -> list[Utterance]:
     """Runs of 2..MAX_JOINED adjacent utterances of one channel and party, each as one utterance.
 
     On mono, speech left `unknown` joins either neighbour: it is as often the agent's own.
+    `fragment_s`: only runs with a piece this short (a line the recognizer cut up).
     """
     by_channel: dict[int, list[Utterance]] = {}
     for u in sorted(utterances, key=lambda u: u.start_s):
@@ -45,7 +49,8 @@ def joined_runs(utterances: Sequence[Utterance]) -> list[Utterance]:
                 part = seq[i:i + n]
                 if len(part) < n or not _one_party(part) or part[-1].end_s - part[0].start_s > MAX_JOINED_S:
                     break
-                runs.append(_join(part))
+                if fragment_s is None or min(u.end_s - u.start_s for u in part) < fragment_s:
+                    runs.append(_join(part))
     return runs
 
 
