@@ -10,7 +10,6 @@ that needs it, never for a rescore that asks nothing new.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Callable
 
 from qa.transcribe.legs import Legs
@@ -44,20 +43,13 @@ class Hearing:
         return _transcriber(stored.transcript.options, None, self.model_dir)
 
     def _audio(self, stored: Any) -> Any:
-        """The recording as scored, or None when it is gone or changed."""
+        """The recording as scored (read as the scoring read it), or None when it is gone or changed."""
         from qa.scoring.score import legs_sha256, sha256_file
-        from qa.transcribe.audio import AudioError, load_audio
-        from qa.transcribe.legs import load_legs
+        from qa.transcribe.audio import AudioError
 
-        legs = stored.transcript.legs
+        pair = Legs(*stored.transcript.legs) if stored.transcript.legs else None
         try:
-            if legs:
-                pair = Legs(Path(legs[0]), Path(legs[1]))
-                if legs_sha256(pair.agent, pair.customer) != stored.sha256:
-                    return None
-                return load_legs(pair)
-            if sha256_file(stored.path) != stored.sha256:
-                return None
-            return load_audio(stored.path)
+            sha = legs_sha256(pair.agent, pair.customer) if pair else sha256_file(stored.path)
+            return self._transcriber(stored).load(stored.path, pair) if sha == stored.sha256 else None
         except (OSError, AudioError):
             return None

@@ -97,6 +97,7 @@ def apply_rules(call_id: str, path: str, sha256: str, transcript: Transcript, me
     if transcript.timeline is None:
         raise ValueError(f"{path}: transcript has no signal timeline; the rules need one")
     known = {h.reading.key: h for h in heard} if verify else {}
+    hear = hear if verify else None
     for round_ in range(HEARING_ROUNDS + 1):
         asked: list = []
         results = run_rules(rulebook, transcript.timeline, transcript.utterances, heard=known, asked=asked)
@@ -117,7 +118,7 @@ def rescore_transcript(stored: Any, rulebook: Any, hear: Callable[[list], list] 
                        verify: bool = True) -> CallResult:
     """A stored call (`store.StoredCall`) scored again under `rulebook`, with its stored readings."""
     return apply_rules(stored.call_id, stored.path, stored.sha256, stored.transcript, stored.metadata, rulebook,
-                       heard=getattr(stored, "heard", ()), hear=hear if verify else None, verify=verify)
+                       heard=getattr(stored, "heard", ()), hear=hear, verify=verify)
 
 
 def score_call(path: str | Path, call_id: str, metadata_row: Mapping[str, str] | None, rulebook: Any,
@@ -149,8 +150,8 @@ def score_call(path: str | Path, call_id: str, metadata_row: Mapping[str, str] |
         else:
             sha = sha256_file(path)
             transcript = transcriber.transcribe_audio(audio, ring_seconds=_ring_seconds(metadata))
-        hear = (lambda readings: transcriber.hear(audio, readings)) if verify else None
-        return apply_rules(call_id, str(path), sha, transcript, metadata, rulebook, hear=hear, verify=verify)
+        return apply_rules(call_id, str(path), sha, transcript, metadata, rulebook,
+                           hear=lambda readings: transcriber.hear(audio, readings), verify=verify)
     except ModelError:
         raise
     except (AudioError, OSError) as exc:

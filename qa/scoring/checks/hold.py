@@ -58,16 +58,16 @@ def check_hold(rule: Any, call: CallView) -> RuleResult:
     for h in found:
         asked = [m for m in asks if h.start_s - window_s <= m.start_s and m.end_s <= h.start_s + EDGE_SLACK_S]
         thanked = [m for m in afters if h.end_s - EDGE_SLACK_S <= m.start_s <= h.end_s + window_s]
-        lines = []
         if not asked:
             start, end = max(0.0, h.start_s - window_s), h.start_s
-            lines.append(("wait_request", "hold.no_request", start, end, start, end + EDGE_SLACK_S, h.start_s))
+            findings.append(missing_line(rule, call, "wait_request", roles, (start, end + EDGE_SLACK_S),
+                                         "hold.no_request", notes, anchor_s=h.start_s, span=(start, end),
+                                         hold=h.duration_s))
         if not thanked:
             start, end = h.end_s, h.end_s + window_s
-            lines.append(("after_hold", "hold.no_thanks", start, end, start - EDGE_SLACK_S, end, h.end_s))
-        for group, message, start, end, lo, hi, anchor in lines:
-            findings.append(missing_line(rule, call, group, roles, (lo, hi), message, notes, anchor_s=anchor,
-                                         span=(start, end), hold=h.duration_s))
+            findings.append(missing_line(rule, call, "after_hold", roles, (start - EDGE_SLACK_S, end),
+                                         "hold.no_thanks", notes, anchor_s=h.end_s, span=(start, end),
+                                         hold=h.duration_s))
     return outcome(rule, [f for f in findings if f is not None], ", ".join(notes))
 
 
