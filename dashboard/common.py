@@ -18,9 +18,12 @@ from typing import Any, Callable
 import pandas as pd
 import streamlit as st
 
-from qa.scoring import queries, queries_phrases, queries_reviews, rulebooks, verdicts
+from player import seek_link
+from qa.i18n import LANGUAGES
+from qa.scoring import queries, queries_phrases, queries_queue, queries_reviews, rulebooks, verdicts
 from qa.scoring.db import StoreBusyError, StoreError, reading, writing
 from qa.words_layout import words_from_json
+from ui import LANGUAGE_KEY, _, apply_style, fmt_time, term
 
 DB_ENV = "CALLQA_DB"
 CACHE_TTL_S = 30
@@ -41,6 +44,9 @@ QUERIES["call_detail"] = queries_reviews.call_detail
 QUERIES["rulebook_history"] = rulebooks.rulebook_history
 QUERIES["stored_rulebook"] = rulebooks.stored_rulebook
 QUERIES["detached_verdicts"] = verdicts.detached_verdicts
+QUERIES["next_finding"] = queries_queue.next_finding
+QUERIES["queue_progress"] = queries_queue.queue_progress
+REVIEWER_KEY = "reviewer"
 
 
 def db_path() -> str:
@@ -58,10 +64,10 @@ def query(name: str, *args: Any, **kwargs: Any) -> Any:
     try:
         return _cached(name, db_path(), args, tuple(sorted(kwargs.items())))
     except StoreBusyError:
-        st.warning("The nightly batch is writing to the database right now. Wait a moment and press Refresh.")
+        st.warning(_("The nightly batch is writing to the database right now. Wait a moment and press Refresh."))
         st.stop()
     except StoreError as exc:
-        st.error(f"Cannot read the database: {exc}")
+        st.error(_("Cannot read the database: {problem}").format(problem=exc))
         st.stop()
 
 
@@ -72,27 +78,29 @@ def store_exists() -> bool:
 def require_scored_calls() -> None:
     """Stop the page with instructions when there is no database or no call in it."""
     path = db_path()
+    how = f"```\ncallqa score DIR --db {path}\n```"
     if not store_exists():
-        st.info(
-            f"No database at `{path}` yet. Score some calls first:\n\n"
-            f"```\ncallqa score DIR --db {path}\n```\n\nthen start the dashboard with "
-            f"`callqa dashboard --db {path}`."
-        )
+        st.info(_("No database at `{path}` yet. Score some calls first:").format(path=path) + "\n\n" + how + "\n\n"
+                + _("then start the dashboard with `callqa dashboard --db {path}`.").format(path=path))
         st.stop()
     if query("is_empty"):
-        st.info(f"`{path}` holds no scored calls yet. Score some calls first:\n\n```\ncallqa score DIR --db {path}\n```")
+        st.info(_("`{path}` holds no scored calls yet. Score some calls first:").format(path=path) + "\n\n" + how)
         st.stop()
 
 
-def sidebar() -> str:
-    """Refresh button, data age and the reviewer's name (returned)."""
+def sidebar() -> None:
+    """Language, reviewer, refresh and data age; drawn by the entry page, so they survive page changes."""
     with st.sidebar:
-        st.caption(f"Database: `{db_path()}`")
-        if st.button("Refresh data", help=f"Data is cached for {CACHE_TTL_S} s; this reloads it now"):
+        st.selectbox("语言 / Language", list(LANGUAGES), format_func=LANGUAGES.get, key=LANGUAGE_KEY)
+        st.text_input(_("Reviewer"), key=REVIEWER_KEY, help=_("Stored with every verdict"))
+        if st.button(_("Refresh data"), help=_("Data is cached for {ttl} s; this reloads it now").format(ttl=CACHE_TTL_S)):
             st.cache_data.clear()
-        st.caption(f"Loaded {datetime.now():%H:%M:%S}; refreshes every {CACHE_TTL_S} s")
-        default = st.session_state.get("reviewer") or os.environ.get("USER", "")
-        return st.text_input("Reviewer", value=default, key="reviewer", help="Stored with every verdict")
+        st.caption(_("Loaded {time}; refreshes every {ttl} s").format(time=f"{datetime.now():%H:%M:%S}", ttl=CACHE_TTL_S))
+        st.caption(_("Database: `{path}`").format(path=db_path()))
+
+
+def reviewer() -> str:
+    return (st.session_state.get(REVIEWER_KEY) or "").strip()
 
 
 def save_review(**fields: Any) -> int | None:
@@ -101,10 +109,10 @@ def save_review(**fields: Any) -> int | None:
         with _SESSION_LOCK, writing(db_path(), timeout_s=READ_TIMEOUT_S) as con:
             review_id = queries_reviews.record_review(con, **fields)
     except queries_reviews.ReviewError as exc:
-        st.error(str(exc))
+        st.error(_("The verdict was not saved: {problem}").format(problem=exc))
         return None
     except StoreBusyError:
-        st.warning("The nightly batch holds the database; your verdict was not saved. Try again in a moment.")
+        st.warning(_("The nightly batch holds the database; your verdict was not saved. Try again in a moment."))
         return None
     st.cache_data.clear()
     return review_id
@@ -117,13 +125,6 @@ def date_range(picked: Any, first: date, last: date) -> tuple[date | None, date 
     else:
         picked = (picked, picked) if picked else (first, last)
     return (None, None) if picked == (first, last) else picked
-
-
-def fmt_time(seconds: float | None) -> str:
-    if seconds is None or pd.isna(seconds):
-        return "-"
-    minutes, secs = divmod(max(0.0, float(seconds)), 60)  # word times can start a hair before 0
-    return f"{int(minutes):02d}:{secs:04.1f}"
 
 
 def _marked_words(words_json: str | None, text: str, spans: list[tuple[float, float]]) -> str:
@@ -143,7 +144,8 @@ def _marked_words(words_json: str | None, text: str, spans: list[tuple[float, fl
 
 
 def transcript_html(utterances: pd.DataFrame, findings: pd.DataFrame) -> str:
-    """Both parties interleaved by time; words a phrase finding matched are highlighted."""
+    """Both parties interleaved by time; words a phrase finding matched are highlighted, and
+    each line's time plays the call from it."""
     phrase_findings = findings[findings["matched_phrase"].notna()] if not findings.empty else findings
     rows = []
     for u in utterances.itertuples(index=False):
@@ -153,9 +155,10 @@ def transcript_html(utterances: pd.DataFrame, findings: pd.DataFrame) -> str:
             if f.role in (u.role, None) and f.start_s < u.end_s + 0.05 and f.end_s > u.start_s - 0.05
         ]
         colour = {"agent": "#1f77b4", "customer": "#d62728"}.get(u.role, "#555")
+        link = seek_link(fmt_time(u.start_s), u.start_s, u.end_s, _("Play this line"))
         rows.append(
-            f"<tr><td style='white-space:nowrap;color:#666'>{fmt_time(u.start_s)}</td>"
-            f"<td style='color:{colour};font-weight:600'>{html.escape(u.role)}</td>"
+            f"<tr><td>{link}</td>"
+            f"<td style='color:{colour};font-weight:600;white-space:nowrap'>{html.escape(term('role', u.role))}</td>"
             f"<td>{_marked_words(u.words_json, u.text, spans)}</td></tr>"
         )
     return "<table class='transcript' style='width:100%'>" + "".join(rows) + "</table>"
@@ -173,13 +176,22 @@ def rulebook() -> tuple[Any, str]:
         return None, str(exc)
 
 
-def scored_page(page_title: str, title: str) -> tuple[dict, date, date]:
-    """The top of a page over scored calls: config, title, sidebar, the empty-store
-    notice, then the filter options with the first and last call dates."""
-    st.set_page_config(page_title=page_title, layout="wide")
+def scored_page(title: str) -> tuple[dict, date | None, date | None]:
+    """The top of a page over scored calls: title, the empty-store notice, then the filter
+    options with the first and last dated call (None when no call has a date)."""
+    apply_style()
     st.title(title)
-    sidebar()
     require_scored_calls()
     options = query("filter_options")
-    return options, options["first_call"].date(), options["last_call"].date()
+    first, last = options["first_call"], options["last_call"]
+    return options, (first.date() if first is not None else None), (last.date() if last is not None else None)
 
+
+def stored_titles() -> dict[str, str]:
+    """Rule id -> title, from the newest stored rulebook (the one on disk for an old store),
+    for pages over many calls; a call's own page uses the rulebook that scored it."""
+    history = query("rulebook_history")
+    book = query("stored_rulebook", history["version"].iloc[0]) if history is not None and not history.empty else None
+    if book is None:
+        book, _problem = rulebook()
+    return {rid: r.title for rid, r in book.rules.items()} if book is not None else {}

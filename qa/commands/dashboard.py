@@ -40,7 +40,7 @@ def prepare_store(db: Path) -> str:
 @click.option("--address", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 def dashboard(db: Path, port: int, address: str) -> None:
     """Serve the review dashboard (overview, calls, call detail, phrase library, rulebook)."""
-    app = dashboard_dir() / "Home.py"
+    app = dashboard_dir() / "app.py"
     if not app.is_file():
         raise click.ClickException(f"{app}: dashboard app not found; run from a callqa checkout")
     db = db.resolve()
@@ -55,6 +55,7 @@ def dashboard(db: Path, port: int, address: str) -> None:
         sys.executable, "-m", "streamlit", "run", str(app),
         "--server.address", address, "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--global.developmentMode", "false",
+        "--client.toolbarMode", "minimal",  # no Deploy button, no developer menu
     ]
     click.echo(f"callqa dashboard on http://{address}:{port}  (database {db})", err=True)
     sys.stdout.flush()

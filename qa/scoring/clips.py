@@ -15,9 +15,10 @@ from typing import Iterable
 
 import soundfile as sf
 
-__all__ = ["Clip", "ClipError", "cut_clip", "clips_zip", "clips_csv"]
+__all__ = ["Clip", "ClipError", "clip_row", "cut_clip", "clips_zip", "clips_csv"]
 
-CSV_FIELDS = ("clip", "call_id", "agent_id", "started_at", "start_s", "end_s", "role", "text", "error")
+CSV_FIELDS = ("clip", "phrase", "similarity", "call_id", "agent_id", "started_at", "start_s", "end_s", "role", "text",
+              "error")
 
 
 class ClipError(Exception):
@@ -34,6 +35,8 @@ class Clip:
     agent_id: str = ""
     started_at: str = ""
     role: str = ""
+    phrase: str = ""  # what the trainer searched for
+    similarity: float | None = None  # how close the hit came to it
 
 
 def cut_clip(path: str | Path, start_s: float, end_s: float, pad_s: float = 0.5) -> bytes:
@@ -64,6 +67,17 @@ def _clip_name(n: int, clip: Clip) -> str:
     return f"{n:03d}_{stem}_{clip.start_s:.1f}s.wav"
 
 
+def clip_row(clip: Clip, name: str = "", error: str = "") -> dict[str, str]:
+    """The clip's line in clips.csv (`name` is its file in the zip, empty when left out)."""
+    return {
+        "clip": name, "phrase": clip.phrase,
+        "similarity": "" if clip.similarity is None else f"{clip.similarity:.3f}",
+        "call_id": clip.call_id, "agent_id": clip.agent_id, "started_at": clip.started_at,
+        "start_s": f"{clip.start_s:.2f}", "end_s": f"{clip.end_s:.2f}", "role": clip.role, "text": clip.text,
+        "error": error,
+    }
+
+
 def clips_csv(rows: list[dict[str, str]]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS)
@@ -88,12 +102,6 @@ def clips_zip(clips: Iterable[Clip], pad_s: float = 0.5) -> tuple[bytes, list[st
             except ClipError as exc:
                 name, error = "", str(exc)
                 problems.append(error)
-            rows.append(
-                {
-                    "clip": name, "call_id": clip.call_id, "agent_id": clip.agent_id,
-                    "started_at": clip.started_at, "start_s": f"{clip.start_s:.2f}",
-                    "end_s": f"{clip.end_s:.2f}", "role": clip.role, "text": clip.text, "error": error,
-                }
-            )
+            rows.append(clip_row(clip, name, error))
         archive.writestr("clips.csv", "\ufeff" + clips_csv(rows))  # BOM so spreadsheet apps read UTF-8
     return buffer.getvalue(), problems

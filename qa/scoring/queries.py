@@ -10,6 +10,7 @@ The phrase search lives in `queries_phrases`, verdicts in `queries_reviews`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -37,10 +38,11 @@ __all__ = [
     "rule_precision",
 ]
 
-# When a call was made; calls scored without metadata fall back to the night they were scored.
-CALL_TIME = "coalesce(c.started_at, c.scored_at)"
+# When a call was made. A call without a start time has no date: it is left out of a date
+# range and counted in the "unknown date" bucket, never placed at the night it was scored.
+CALL_TIME = "c.started_at"
 
-REVIEW_STATUSES = ("any", "unreviewed", "reviewed", "disputed", "missed")
+REVIEW_STATUSES = ("any", "unreviewed", "partly_reviewed", "reviewed", "disputed", "missed")
 # user-facing sort key -> SQL expression (never user text)
 SORT_COLUMNS = {
     "started_at": CALL_TIME,
@@ -117,11 +119,11 @@ def night_trend(con: duckdb.DuckDBPyConnection, date_from: date | None = None, d
     where, params = date_clause(date_from, date_to)
     return con.execute(
         f"""
-        SELECT CAST({CALL_TIME} AS DATE) AS night, count(*) AS calls,
+        SELECT CAST({CALL_TIME} AS DATE) AS night, count(*) AS calls,  -- NULL: the unknown-date bucket
                round(avg(s.score), 2) AS mean_score,
                round(avg(CASE WHEN s.passed THEN 1.0 ELSE 0.0 END), 4) AS pass_rate
         FROM calls c JOIN scores s USING (call_id) WHERE {where}
-        GROUP BY night ORDER BY night
+        GROUP BY night ORDER BY night NULLS LAST
         """,
         params,
     ).df()
@@ -158,8 +160,31 @@ def most_failed_rules(con: duckdb.DuckDBPyConnection, date_from: date | None = N
     ).df()
 
 
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float] | tuple[None, None]:
+    """The Wilson score interval of a proportion (95% by default); (None, None) without trials.
+
+    Unlike successes/n +- a normal error, it stays inside [0, 1] and is wide for
+    small n: one confirmation out of one gives 0.21..1.00, not "100%".
+    """
+    if n <= 0:
+        return None, None
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def rule_precision(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Per rule: findings, verdicts and precision = confirmed / (confirmed + false positives)."""
+    """Per rule: findings, verdicts and precision = confirmed / (confirmed + false positives),
+    with its 95% Wilson interval (`precision_low`, `precision_high`)."""
+    table = _rule_precision(con)
+    bounds = [wilson_interval(int(c), int(c + f)) for c, f in zip(table["confirmed"], table["false_positive"])]
+    table["precision_low"] = [b[0] for b in bounds]
+    table["precision_high"] = [b[1] for b in bounds]
+    return table
+
+
+def _rule_precision(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute(
         f"""
         WITH latest AS ({LATEST_VERDICTS}),
@@ -211,10 +236,16 @@ class CallFilter:
     page_size: int = 50
 
 
+# A call is reviewed when every finding has a verdict (a call without findings, once an
+# inspector reported on it); partly reviewed while some findings still wait.
+_JUDGED = "EXISTS (SELECT 1 FROM reviews v WHERE v.finding_id = f.finding_id)"
+_ANY_WAITING = f"EXISTS (SELECT 1 FROM findings f WHERE f.call_id = c.call_id AND NOT {_JUDGED})"
+_ANY_REVIEW = "EXISTS (SELECT 1 FROM reviews v WHERE v.call_id = c.call_id)"
 _REVIEW_WHERE = {
     "any": "TRUE",
-    "unreviewed": "NOT EXISTS (SELECT 1 FROM reviews v WHERE v.call_id = c.call_id)",
-    "reviewed": "EXISTS (SELECT 1 FROM reviews v WHERE v.call_id = c.call_id)",
+    "unreviewed": f"NOT {_ANY_REVIEW}",
+    "partly_reviewed": f"{_ANY_WAITING} AND {_ANY_REVIEW}",
+    "reviewed": f"NOT {_ANY_WAITING} AND {_ANY_REVIEW}",
     "disputed": f"c.call_id IN (SELECT l.call_id FROM ({LATEST_VERDICTS}) l JOIN findings f USING (finding_id) "
                 "WHERE l.verdict = 'false_positive')",
     "missed": "EXISTS (SELECT 1 FROM reviews v WHERE v.call_id = c.call_id AND v.verdict = 'missed')",
@@ -267,7 +298,7 @@ def list_calls(con: duckdb.DuckDBPyConnection, flt: CallFilter) -> tuple[pd.Data
     columns = ["call_id", "started_at", "agent_id", "team", "duration_s", "score", "passed", "status"]
     if page.empty:  # past the last page: count on its own
         total = con.execute(f"SELECT count(*) {base}", params).fetchone()[0]
-        return page.assign(score=[], passed=[])[columns].assign(failed_rules=[], findings=[], reviews=[]), total
+        return page.assign(score=[], passed=[])[columns].assign(failed_rules=[], findings=[], judged=[]), total
     total = int(page["total"].iloc[0])
     # the rest only for the page's calls, never for the whole store
     ids = page["call_id"].tolist()
@@ -282,16 +313,15 @@ def list_calls(con: duckdb.DuckDBPyConnection, flt: CallFilter) -> tuple[pd.Data
            WHERE outcome = 'fail' AND list_contains(?::VARCHAR[], call_id) GROUP BY call_id""",
         [ids],
     ).fetchall())
-    counts = {}
-    for table in ("findings", "reviews"):  # constant table names
-        counts[table] = dict(con.execute(
-            f"SELECT call_id, count(*) FROM {table} WHERE list_contains(?::VARCHAR[], call_id) GROUP BY call_id",
-            [ids],
-        ).fetchall())
+    judged = {c: (n, j) for c, n, j in con.execute(
+        f"""SELECT f.call_id, count(*), count(*) FILTER (WHERE {_JUDGED}) FROM findings f
+            WHERE list_contains(?::VARCHAR[], f.call_id) GROUP BY f.call_id""",
+        [ids],
+    ).fetchall()}
     return page.assign(
         failed_rules=[failed.get(c, "") for c in ids],
-        findings=[counts["findings"].get(c, 0) for c in ids],
-        reviews=[counts["reviews"].get(c, 0) for c in ids],
+        findings=[judged.get(c, (0, 0))[0] for c in ids],
+        judged=[judged.get(c, (0, 0))[1] for c in ids],
     ), total
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import Any, Iterable, NamedTuple
 
 import duckdb
 import pandas as pd
@@ -246,3 +246,25 @@ def _refine(hits: pd.DataFrame, query: str, min_similarity: float) -> pd.DataFra
     out["clip_start_s"] = [m.start_s for m in best]
     out["clip_end_s"] = [m.end_s for m in best]
     return out.sort_values(["similarity", "matched_by"], ascending=[False, False], kind="stable")
+
+
+def legitimate_contexts(book: Any, phrase: str, texts: Iterable[str]) -> list[str | None]:
+    """For each text, the rulebook's legitimate context it holds for a phrase related to `phrase`
+    (如果您还有不清楚的地方 for 不清楚), or None.
+
+    A forbidden phrase is related when one of the two holds the other; its
+    exclusions are the contexts in which the rules do not count it.
+    """
+    query = normalize_text(phrase)
+    contexts = [
+        (normalize_text(e), e)
+        for rule in (book.rules.values() if book is not None and query else ())
+        for group in rule.phrases.values() for spec in group
+        if (key := normalize_text(spec.text)) and (key in query or query in key)
+        for e in spec.exclusions
+    ]
+    found = []
+    for text in texts:
+        said = normalize_text(text or "")
+        found.append(next((e for key, e in contexts if key and key in said), None))
+    return found

@@ -1,0 +1,28 @@
+"""callqa's review dashboard: the entry page Streamlit runs on every click.
+
+It sets up what every page shares (language, reviewer, refresh) and then runs
+the page picked in the navigation, so the sidebar's values survive page changes.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from common import sidebar
+from ui import _
+
+st.set_page_config(page_title="callqa", page_icon=":material/headset_mic:", layout="wide")
+sidebar()
+PAGES = {
+    _("Review"): [
+        st.Page("views/queue.py", title=_("Review queue"), icon=":material/task_alt:", url_path="queue"),
+        st.Page("views/calls.py", title=_("Calls"), icon=":material/call:", url_path="calls"),
+        st.Page("views/call.py", title=_("Call detail"), icon=":material/search:", url_path="call"),
+    ],
+    _("Analysis"): [
+        st.Page("views/overview.py", title=_("Overview"), icon=":material/monitoring:", url_path="overview", default=True),
+        st.Page("views/phrases.py", title=_("Phrase library"), icon=":material/record_voice_over:", url_path="phrases"),
+        st.Page("views/rulebook.py", title=_("Rulebook"), icon=":material/menu_book:", url_path="rulebook"),
+    ],
+}
+st.navigation(PAGES).run()

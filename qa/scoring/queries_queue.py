@@ -1,0 +1,72 @@
+"""The review queue: the next finding no inspector has judged, across calls.
+
+Order: calls that failed (a critical finding or too few points) first, then
+the finding's severity (critical, major, minor), then the call's start time
+(undated calls last), the call and the finding's time. "Judged" means the
+finding has a verdict in `reviews` (the latest one counts, `LATEST_VERDICTS`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import duckdb
+
+from qa.scoring.queries import LATEST_VERDICTS, date_clause
+
+__all__ = ["QueueFilter", "next_finding", "queue_progress"]
+
+SEVERITY_RANK = "CASE f.severity WHEN 'critical' THEN 0 WHEN 'major' THEN 1 WHEN 'minor' THEN 2 ELSE 3 END"
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    rules: tuple[str, ...] = ()
+    agents: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    date_from: date | None = None  # nights, by the call's start (undated calls only without a range)
+    date_to: date | None = None
+
+
+def _where(flt: QueueFilter) -> tuple[str, list[Any]]:
+    where, params = date_clause(flt.date_from, flt.date_to)
+    clauses = [where]
+    for column, values in (("f.rule_id", flt.rules), ("c.agent_id", flt.agents), ("c.team", flt.teams)):
+        if values:
+            clauses.append(f"list_contains(?::VARCHAR[], {column})")  # columns are constants
+            params.append(list(values))
+    return " AND ".join(clauses), params
+
+
+def next_finding(con: duckdb.DuckDBPyConnection, flt: QueueFilter, skip: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    """The first unjudged finding under `flt`, leaving out the finding ids in `skip`; None when done."""
+    where, params = _where(flt)
+    cur = con.execute(
+        f"""
+        SELECT f.finding_id, f.call_id, f.rule_id, f.start_s, f.end_s, f.severity, s.passed
+        FROM findings f JOIN calls c USING (call_id) LEFT JOIN scores s USING (call_id)
+        WHERE {where} AND NOT list_contains(?::VARCHAR[], f.finding_id)
+          AND NOT EXISTS (SELECT 1 FROM reviews v WHERE v.finding_id = f.finding_id)
+        ORDER BY coalesce(s.passed, TRUE), {SEVERITY_RANK}, c.started_at NULLS LAST, f.call_id, f.start_s, f.rule_id
+        LIMIT 1
+        """,
+        params + [list(skip)],
+    )
+    row = cur.fetchone()
+    return None if row is None else dict(zip([d[0] for d in cur.description], row))
+
+
+def queue_progress(con: duckdb.DuckDBPyConnection, flt: QueueFilter) -> dict[str, int]:
+    """How many findings under `flt` are judged and how many wait."""
+    where, params = _where(flt)
+    judged, total = con.execute(
+        f"""
+        WITH latest AS ({LATEST_VERDICTS})
+        SELECT count(l.verdict), count(*) FROM findings f JOIN calls c USING (call_id)
+        LEFT JOIN latest l USING (finding_id) WHERE {where}
+        """,
+        params,
+    ).fetchone()
+    return {"judged": int(judged), "waiting": int(total - judged), "total": int(total)}
