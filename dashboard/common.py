@@ -195,3 +195,9 @@ def stored_titles() -> dict[str, str]:
     if book is None:
         book, _problem = rulebook()
     return {rid: r.title for rid, r in book.rules.items()} if book is not None else {}
+
+
+def call_rulebook(detail: dict) -> Any:
+    """The rulebook that scored the call; for a store from before rulebooks were kept, the one on
+    disk (its titles name the rules; the call's own thresholds are not known)."""
+    return detail["rulebook"] if detail["rulebook"] is not None else rulebook()[0]

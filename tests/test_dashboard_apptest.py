@@ -25,7 +25,11 @@ from qa.scoring.db import reading, writing  # noqa: E402
 from qa.scoring.queries_reviews import record_review  # noqa: E402
 from qa.scoring.rulebooks import store_rulebook  # noqa: E402
 
-PAGES = ["Home.py", "pages/01_Calls.py", "pages/02_Call_detail.py", "pages/03_Phrase_library.py", "pages/04_Rulebook.py"]
+from qa.i18n import translations  # noqa: E402
+
+PAGES = ["views/overview.py", "views/calls.py", "views/call.py", "views/queue.py", "views/phrases.py",
+         "views/rulebook.py"]
+zh = translations("zh_CN").gettext  # the default interface language
 
 
 @pytest.fixture(scope="module")
@@ -72,12 +76,18 @@ def fresh_cache():
     st.cache_data.clear()
 
 
-def app(page: str, db: Path, monkeypatch, **params: str) -> AppTest:
+def app(page: str, db: Path, monkeypatch, reviewer: str | None = None, language: str | None = None,
+        **params: str) -> AppTest:
+    """The dashboard as Streamlit serves it (the entry page, then `page`), on store `db`."""
     monkeypatch.setenv("CALLQA_DB", str(db))
-    at = AppTest.from_file(str(APP / page), default_timeout=60)
+    at = AppTest.from_file(str(APP / "app.py"), default_timeout=60)
     for key, value in params.items():
         at.query_params[key] = value
-    return at.run()
+    if reviewer is not None:
+        at.session_state["reviewer"] = reviewer
+    if language is not None:
+        at.session_state["language"] = language
+    return at.switch_page(page).run()
 
 
 def _call_with_phrase_finding(db: Path) -> tuple[str, str, float]:
@@ -89,12 +99,12 @@ def _call_with_phrase_finding(db: Path) -> tuple[str, str, float]:
 
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_without_error(store, monkeypatch, page):
-    at = app(page, store, monkeypatch)
+    at = app(page, store, monkeypatch, reviewer="inspector-zhang")
     assert not at.exception, at.exception
     assert not at.error
 
 
-@pytest.mark.parametrize("page", PAGES[:4])
+@pytest.mark.parametrize("page", ["views/overview.py", "views/calls.py", "views/queue.py", "views/phrases.py"])
 def test_missing_database_says_how_to_score(tmp_path, monkeypatch, page):
     at = app(page, tmp_path / "none.duckdb", monkeypatch)
     assert not at.exception
@@ -106,42 +116,51 @@ def test_empty_database_says_how_to_score(tmp_path, monkeypatch):
     db = tmp_path / "empty.duckdb"
     with writing(db):
         pass
-    at = app("Home.py", db, monkeypatch)
-    assert not at.exception and "holds no scored calls" in at.info[0].value
+    at = app("views/overview.py", db, monkeypatch)
+    assert not at.exception and zh("`{path}` holds no scored calls yet. Score some calls first:").format(
+        path=db) in at.info[0].value
 
 
 def test_overview_metrics_match_the_store(store, monkeypatch):
-    at = app("Home.py", store, monkeypatch)
+    at = app("views/overview.py", store, monkeypatch)
     with reading(store) as con:
         n, mean = con.execute("SELECT count(*), avg(score) FROM scores").fetchone()
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Calls scored"] == f"{n:,}" and metrics["Mean score"] == f"{mean:.1f}"
+    assert metrics[zh("Calls scored")] == f"{n:,}" and metrics[zh("Mean score")] == f"{mean:.1f}"
     assert not at.info  # no detached verdicts: nothing about them
 
 
+def test_the_interface_speaks_english_when_asked(store, monkeypatch):
+    at = app("views/overview.py", store, monkeypatch, language="en")
+    assert at.title[0].value == "Call quality overview"
+    assert {"Calls scored", "Mean score"} <= {m.label for m in at.metric}
+    at = app("views/overview.py", store, monkeypatch)
+    assert at.title[0].value == "通话质量总览"
+
+
 def test_call_list_filters_by_team(store, monkeypatch):
-    at = app("pages/01_Calls.py", store, monkeypatch)
+    at = app("views/calls.py", store, monkeypatch)
     with reading(store) as con:
         team, n = con.execute("SELECT team, count(*) FROM calls GROUP BY team ORDER BY team LIMIT 1").fetchone()
-    assert at.caption[0].value.startswith("120 calls match")
+    assert at.caption[0].value.startswith("共120通符合")
     at.multiselect(key="calls_teams").set_value([team]).run()
     assert not at.exception
-    assert at.caption[0].value.startswith(f"{n} calls match")
+    assert at.caption[0].value.startswith(f"共{n}通符合")
 
 
-def test_call_detail_plays_from_a_finding_and_stores_a_verdict(store, monkeypatch):
+def test_call_detail_shows_titles_and_stores_a_verdict_without_preselecting_one(store, monkeypatch):
     call_id, finding_id, start_s = _call_with_phrase_finding(store)
-    at = app("pages/02_Call_detail.py", store, monkeypatch, call_id=call_id)
-    assert not at.exception and at.title[0].value == call_id
-    assert not any("no longer match" in h.value for h in at.subheader)
-    assert "<mark>" in at.markdown[0].value or any("<mark>" in m.value for m in at.markdown)
-    at.button(key=f"play::{finding_id}").click().run()
-    assert any(c.value.startswith("Playing from") for c in at.caption)
-    assert at.session_state[f"play_from::{call_id}"] == pytest.approx(max(0.0, start_s - 0.5))
-    at.text_input(key="reviewer").set_value("inspector-zhang").run()
-    at.radio(key=f"verdict_choice::{finding_id}").set_value("false_positive")
-    at.text_input(key=f"verdict_comment::{finding_id}").set_value("客户说的,不是坐席")
-    at.button(key=f"FormSubmitter:verdict::{finding_id}-Save verdict").click().run()
+    at = app("views/call.py", store, monkeypatch, reviewer="inspector-zhang", call_id=call_id)
+    assert not at.exception and at.title[0].value == zh("Call {call}").format(call=call_id)
+    shown = " ".join(h.value for h in at.get("html"))
+    assert "<mark>" in shown and f'data-seek="{start_s:.3f}"' in shown  # the finding plays from its own second
+    assert zh("not judged yet") in shown
+    with reading(store) as con:
+        rule_ids = {r[0] for r in con.execute("SELECT rule_id FROM findings WHERE call_id = ?", [call_id]).fetchall()}
+    for rule_id in rule_ids:  # titles, never ids
+        assert f">{rule_id}<" not in shown and load_rulebook().rules[rule_id].title in shown
+    at.text_input(key=f"comment_{finding_id}").set_value("客户说的,不是坐席")
+    at.button(key=f"fp_{finding_id}").click().run()
     assert not at.exception and not at.error
     with reading(store) as con:
         row = con.execute(
@@ -149,16 +168,17 @@ def test_call_detail_plays_from_a_finding_and_stores_a_verdict(store, monkeypatc
             [finding_id],
         ).fetchone()
     assert row == ("false_positive", "inspector-zhang", "客户说的,不是坐席", call_id)
+    shown = " ".join(h.value for h in at.get("html"))
+    assert "callqa-verdict-false_positive" in shown and "inspector-zhang" in shown  # the saved verdict, as saved
 
 
 def test_missed_violation_report_is_stored(store, monkeypatch):
     call_id, _, _ = _call_with_phrase_finding(store)
-    at = app("pages/02_Call_detail.py", store, monkeypatch, call_id=call_id)
-    at.text_input(key="reviewer").set_value("inspector-li").run()
+    at = app("views/call.py", store, monkeypatch, reviewer="inspector-li", call_id=call_id)
     at.selectbox(key="missed_rule").set_value("hold.procedure")
     at.number_input(key="missed_at").set_value(4.5)
     at.text_area(key="missed_comment").set_value("让客户等待前没有征求意见")
-    at.button(key="FormSubmitter:missed-Report missed violation").click().run()
+    at.button(key=f"FormSubmitter:missed-{zh('Report missed violation')}").click().run()
     assert not at.exception and not at.error
     with reading(store) as con:
         row = con.execute("SELECT rule_id, start_s, reviewer, finding_id FROM reviews WHERE verdict = 'missed'").fetchone()
@@ -167,14 +187,48 @@ def test_missed_violation_report_is_stored(store, monkeypatch):
 
 def test_verdict_without_reviewer_is_refused(store, monkeypatch):
     call_id, finding_id, _ = _call_with_phrase_finding(store)
-    at = app("pages/02_Call_detail.py", store, monkeypatch, call_id=call_id)
-    at.text_input(key="reviewer").set_value("").run()
+    at = app("views/call.py", store, monkeypatch, reviewer="", call_id=call_id)
     with reading(store) as con:
         before = con.execute("SELECT count(*) FROM reviews").fetchone()[0]
-    at.button(key=f"FormSubmitter:verdict::{finding_id}-Save verdict").click().run()
+    at.button(key=f"confirm_{finding_id}").click().run()
     assert "reviewer" in at.error[0].value
     with reading(store) as con:
         assert con.execute("SELECT count(*) FROM reviews").fetchone()[0] == before
+
+
+def _judging(at: AppTest) -> str:
+    """The finding the queue shows now (its comment field is keyed by its id)."""
+    (key,) = [t.key for t in at.text_input if t.key and t.key.startswith("comment_")]
+    return key.removeprefix("comment_")
+
+
+def test_the_queue_serves_failed_calls_first_and_moves_on_after_a_verdict(tmp_path, monkeypatch):
+    db = tmp_path / "queue.duckdb"
+    make_db(db, n_calls=8, findings_per_call=2, seed=7)
+    with reading(db) as con:
+        first = con.execute(
+            "SELECT f.finding_id FROM findings f JOIN scores s USING (call_id) JOIN calls c USING (call_id) "
+            "ORDER BY s.passed, CASE f.severity WHEN 'critical' THEN 0 WHEN 'major' THEN 1 ELSE 2 END, "
+            "c.started_at, f.call_id, f.start_s, f.rule_id LIMIT 2").fetchall()
+        total = con.execute("SELECT count(*) FROM findings").fetchone()[0]
+    at = app("views/queue.py", db, monkeypatch, reviewer="inspector-zhang")
+    assert not at.exception
+    assert _judging(at) == first[0][0]
+    at.button(key="queue_confirm").click().run()
+    assert not at.exception and not at.error
+    assert _judging(at) == first[1][0]  # the next one, without a click on "next"
+    at.button(key="queue_next").click().run()  # skipped: stays unjudged
+    with reading(db) as con:
+        verdicts = con.execute("SELECT finding_id, verdict, reviewer FROM reviews").fetchall()
+    assert verdicts == [(first[0][0], "confirmed", "inspector-zhang")]
+    assert zh("{judged} of {total} findings judged; {waiting} waiting").format(
+        judged=1, total=total, waiting=total - 1) == at.get("progress")[0].proto.text
+
+
+def test_the_queue_asks_for_the_reviewer_first(store, monkeypatch):
+    at = app("views/queue.py", store, monkeypatch, reviewer="")
+    assert not at.exception and not [b for b in at.button if b.key and b.key.startswith("queue_")]
+    assert zh("Enter your name as reviewer in the sidebar first: every verdict is stored with it.") in at.warning[0].value
 
 
 def test_missing_audio_shows_the_transcript_with_a_notice(tmp_path, monkeypatch):
@@ -182,36 +236,51 @@ def test_missing_audio_shows_the_transcript_with_a_notice(tmp_path, monkeypatch)
     make_db(db, n_calls=5, findings_per_call=2, seed=1)  # paths point at /recordings, which is absent
     with reading(db) as con:
         call_id = con.execute("SELECT call_id FROM calls LIMIT 1").fetchone()[0]
-    at = app("pages/02_Call_detail.py", db, monkeypatch, call_id=call_id)
+    at = app("views/call.py", db, monkeypatch, call_id=call_id)
     assert not at.exception
-    assert "Audio file not found" in at.warning[0].value
+    assert zh("Audio file not found: `{path}`. The transcript and findings are shown without it.").split("`")[0] \
+        in at.warning[0].value
     assert at.get("audio") == []
-    assert any("<table class='transcript'" in m.value for m in at.markdown)
+    assert any("<table class='transcript'" in h.value for h in at.get("html"))
 
 
 def test_unknown_call_is_reported(store, monkeypatch):
-    at = app("pages/02_Call_detail.py", store, monkeypatch, call_id="no/such/call")
-    assert not at.exception and "No call" in at.error[0].value
+    at = app("views/call.py", store, monkeypatch, call_id="no/such/call")
+    assert not at.exception and "no/such/call" in at.error[0].value
 
 
-def test_phrase_library_search_select_and_export(store, monkeypatch):
-    at = app("pages/03_Phrase_library.py", store, monkeypatch)
+def _tick(at: AppTest, rows: list[int]) -> None:
+    """Tick rows the way the data editor reports edits."""
+    at.session_state[at.session_state["lib_editor"]] = {"edited_rows": {r: {"select": True} for r in rows}, "added_rows": [], "deleted_rows": []}
+    at.run()
+
+
+def test_phrase_library_exports_only_the_current_searchs_selection(store, monkeypatch):
+    at = app("views/phrases.py", store, monkeypatch)
     at.text_input(key="lib_phrase").set_value("欢迎致电").run()
     assert not at.exception
-    assert "hits, best first" in at.caption[0].value
-    # tick the first two rows the way the data editor reports edits
-    at.session_state["lib_table"] = {"edited_rows": {0: {"select": True}, 1: {"select": True}},
-                                     "added_rows": [], "deleted_rows": []}
-    at.run()
+    assert "条命中" in at.caption[0].value
+    _tick(at, [0, 1])
     at.button(key="lib_prepare").click().run()
     assert not at.exception
-    with zipfile.ZipFile(io.BytesIO(at.session_state["lib_zip"])) as z:
+    with zipfile.ZipFile(io.BytesIO(at.session_state["lib_zip"][1])) as z:
         names = z.namelist()
         assert "clips.csv" in names and len([n for n in names if n.endswith(".wav")]) == 2
+        index = z.read("clips.csv").decode("utf-8-sig")
+    assert index.splitlines()[0].startswith("clip,phrase,similarity") and ",欢迎致电," in index
+
+    at.text_input(key="lib_phrase").set_value("不知道").run()  # a new search: nothing ticked, no stale zip
+    assert not at.exception and not any(b.label == zh("Download clips.zip") for b in at.get("download_button"))
+    _tick(at, [0])
+    assert not any(b.label == zh("Download clips.zip") for b in at.get("download_button"))
+    at.button(key="lib_prepare").click().run()
+    with zipfile.ZipFile(io.BytesIO(at.session_state["lib_zip"][1])) as z:
+        assert len([n for n in z.namelist() if n.endswith(".wav")]) == 1
+        assert ",不知道," in z.read("clips.csv").decode("utf-8-sig")
 
 
 def test_rulebook_page_on_an_old_store_shows_the_disk_rulebook_with_a_note(store, monkeypatch):
-    at = app("pages/04_Rulebook.py", store, monkeypatch)  # make_db stores no rulebook
+    at = app("views/rulebook.py", store, monkeypatch, language="en")  # make_db stores no rulebook
     book = load_rulebook()
     assert len(at.expander) >= len(book.rules)
     assert book.version in at.caption[0].value
@@ -224,10 +293,10 @@ def _diff(at: AppTest) -> str:
 
 def test_rulebook_page_shows_the_stored_history_and_a_diff(versioned, monkeypatch):
     db, old, new, _ = versioned
-    at = app("pages/04_Rulebook.py", db, monkeypatch)
+    at = app("views/rulebook.py", db, monkeypatch, language="en")
     assert not at.exception and not at.warning
     history = at.dataframe[0].value
-    assert list(history["version"]) == [new.version, old.version] and list(history["calls"]) == [1, 5]
+    assert list(history["Version"]) == [new.version, old.version] and list(history["Calls"]) == [1, 5]
     assert at.selectbox(key="rb_version").value == new.version  # the newest by default
     assert at.selectbox(key="rb_compare").value == old.version
     diff = _diff(at)
@@ -252,16 +321,17 @@ def test_call_detail_uses_the_calls_rulebook_and_lists_detached_verdicts(version
         record_review(con, call_id=call_id, finding_id=finding_id, verdict="confirmed", reviewer="inspector-wang")
         con.execute("DELETE FROM findings WHERE finding_id = ?", [finding_id])  # the rescore found it no more
 
-    at = app("pages/02_Call_detail.py", db, monkeypatch, call_id=call_id)
+    at = app("views/call.py", db, monkeypatch, language="en", call_id=call_id)
     assert not at.exception
-    assert f"answer.rings · {OVERRIDE_TITLE}" in at.selectbox(key="missed_rule").options
+    assert OVERRIDE_TITLE in at.selectbox(key="missed_rule").options
     assert any(h.value == "Verdicts that no longer match a finding (1)" for h in at.subheader)
-    detached = next(d.value for d in at.dataframe if "rulebook" in d.value.columns)
+    detached = next(d.value for d in at.dataframe if "Rulebook" in d.value.columns)
     row = detached.iloc[0]
-    assert row["rule"].startswith(rule_id) and row["verdict"] == "confirmed" and row["reviewer"] == "inspector-wang"
-    assert row["evidence"] == (evidence or "-") and row["rulebook"] == new.version
+    title = (new.rules[rule_id].title if rule_id in new.rules else rule_id)
+    assert row["Rule"] == title and row["Verdict"] == "confirmed" and row["Reviewer"] == "inspector-wang"
+    assert row["Evidence"] == (evidence or "-") and row["Rulebook"] == new.version
 
-    at = app("Home.py", db, monkeypatch)
+    at = app("views/overview.py", db, monkeypatch, language="en")
     assert not at.exception and at.info[0].value.startswith("1 inspector verdict(s) no longer match a finding")
 
 
@@ -279,7 +349,7 @@ def test_pages_wait_for_the_batch_instead_of_failing(store, monkeypatch):
     try:
         assert proc.stdout.readline().strip() == "locked"
         started = time.monotonic()
-        at = app("Home.py", store, monkeypatch)
+        at = app("views/overview.py", store, monkeypatch, language="en")
         waited = time.monotonic() - started
     finally:
         proc.wait(timeout=30)

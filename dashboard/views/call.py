@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from common import query, require_scored_calls, save_review, reviewer, transcript_html
+from common import call_rulebook, query, require_scored_calls, reviewer, save_review, transcript_html
 from player import call_marks, hold_mark_s, player
 from qa.phrases import Rulebook
 from qa.scoring.verdicts import DetachedVerdict
@@ -93,7 +93,7 @@ detail = query("call_detail", call_id)
 if detail is None:
     st.error(_("No call {call!r} in the database.").format(call=call_id))
     st.stop()
-book = detail["rulebook"]  # the one this call was scored with
+book = call_rulebook(detail)  # the one this call was scored with
 call, findings, utterances = detail["call"], detail["findings"], detail["utterances"]
 header(call, detail["reviewed_score"], findings)
 

@@ -84,8 +84,9 @@ table = pd.DataFrame({
     "started_at": pd.to_datetime(hits["started_at"]),
 })
 # the editor's key belongs to the search: a new search starts with its own, empty selection
+st.session_state["lib_editor"] = f"lib_table_{search}_{select_all}"
 edited = st.data_editor(
-    table, hide_index=True, width="stretch", key=f"lib_table_{search}_{select_all}",
+    table, hide_index=True, width="stretch", key=st.session_state["lib_editor"],
     disabled=[c for c in table.columns if c != "select"],
     column_config={
         "select": st.column_config.CheckboxColumn(_("Select"), width="small", pinned=True),

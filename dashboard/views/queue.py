@@ -11,7 +11,7 @@ import json
 
 import streamlit as st
 
-from common import date_range, query, reviewer, scored_page, stored_titles, transcript_html
+from common import call_rulebook, date_range, query, reviewer, scored_page, stored_titles, transcript_html
 from player import call_marks, hold_mark_s, player
 from qa.scoring.queries_queue import QueueFilter
 from review import finding_card
@@ -53,7 +53,7 @@ if current is None:
     st.stop()
 
 detail = query("call_detail", current["call_id"])
-book, call, findings, utterances = detail["rulebook"], detail["call"], detail["findings"], detail["utterances"]
+book, call, findings, utterances = call_rulebook(detail), detail["call"], detail["findings"], detail["utterances"]
 finding = next(f for f in findings.itertuples(index=False) if f.finding_id == current["finding_id"])
 left, right = st.columns([4, 1])
 left.markdown(_("**{rule}** · call {call} · agent {agent} · team {team} · score {score}").format(
