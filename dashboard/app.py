@@ -11,7 +11,7 @@ import streamlit as st
 from common import sidebar
 from ui import _
 
-st.set_page_config(page_title="callqa", page_icon=":material/headset_mic:", layout="wide")
+st.set_page_config(page_title="callqa", layout="wide")  # no page icon: a material one is fetched online
 sidebar()
 PAGES = {
     _("Review"): [

@@ -140,9 +140,12 @@ _SCRIPT = """
       const box = doc.querySelector('.st-key-__STOP__ input');
       return box ? box.checked : true;
     };
-    function seek(t, end) {
+    function seek(t, end, tries = 40) {
       const a = audio();
-      if (!a) return;
+      if (!a) {  // the page may not have drawn the player yet
+        if (tries > 0) setTimeout(() => seek(t, end, tries - 1), 50);
+        return;
+      }
       state.last = [t, end];
       const go = () => {
         a.currentTime = t;
@@ -177,7 +180,9 @@ _SCRIPT = """
     });
     doc.addEventListener('keydown', e => {
       const t = e.target;
-      if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable)) return;
+      const typing = t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable);
+      if (typing && e.key === 'Escape') { t.blur(); return; }  // Esc leaves a text field; keys work again
+      if (typing) return;
       if (e.ctrlKey || e.metaKey || e.altKey) return;
       const key = e.key.toLowerCase();
       if (key === 'r' && state.last) { e.preventDefault(); seek(state.last[0], state.last[1]); return; }

@@ -73,7 +73,12 @@ STYLE = """
 <style>
 /* the keyed container sits in a wrapper of its own height: the wrapper is what sticks */
 div[data-testid="stLayoutWrapper"]:has(> .st-key-callqa_player), .st-key-callqa_player {
-  position: sticky; top: 3rem; z-index: 990; background-color: white; box-shadow: 0 -3rem 0 white; }
+  position: sticky; top: 2.9rem; z-index: 990; background-color: white; }
+/* at 1024 px the pages need the width more than the sidebar does (it still collapses) */
+@media (max-width: 1100px) {
+  section[data-testid="stSidebar"] { width: 13.5rem !important; min-width: 13.5rem !important; }
+  [data-testid="stMetricValue"] { font-size: 1.6rem; }
+}
 .st-key-callqa_player { padding: 0.3rem 0 0.2rem; border-bottom: 1px solid #ddd; }
 .callqa-seek { cursor: pointer; color: #1f5fbf; text-decoration: none; white-space: nowrap; }
 .callqa-seek:hover { text-decoration: underline; }

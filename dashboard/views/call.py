@@ -30,12 +30,15 @@ def show_detached(book: Rulebook | None, detached: list[DetachedVerdict]) -> Non
 
 def header(call: dict, reviewed: float | None, findings: pd.DataFrame) -> None:
     st.title(_("Call {call}").format(call=call["call_id"]))
-    st.caption(_("agent {agent} · team {team} · started {started} · rulebook {version}").format(
+    rings = "-" if call["ring_count"] is None else f'{call["ring_count"]} ({term("ring_source", call["ring_source"])})'
+    st.caption(_("agent {agent} · team {team} · started {started} · {duration} · rings {rings} · answered at "
+                 "{answered} · rulebook {version}").format(
         agent=call["agent_id"] or "-", team=call["team"] or "-", started=call["started_at"] or _("unknown date"),
+        duration=fmt_time(call["duration_s"]), rings=rings, answered=fmt_time(call["answer_onset_s"]),
         version=call["rulebook_version"] or "-"))
     if call["status"] == "error":
         st.error(_("This call could not be scored: {problem}").format(problem=call["error"]))
-    cols = st.columns(6)
+    cols = st.columns(3)
     cols[0].metric(_("Automatic score"), "-" if call["score"] is None else f"{call['score']:.0f}",
                    help=_("passed") if call["passed"] else _("failed"))
     cols[1].metric(_("Reviewed score"), "-" if reviewed is None else f"{reviewed:.0f}",
@@ -45,10 +48,6 @@ def header(call: dict, reviewed: float | None, findings: pd.DataFrame) -> None:
     judged = int(findings["verdict"].notna().sum()) if not findings.empty else 0
     cols[2].metric(_("Judged"), f"{judged}/{len(findings)}",
                    help=_("The call is reviewed when every finding has a verdict"))
-    cols[3].metric(_("Rings"), "-" if call["ring_count"] is None else call["ring_count"],
-                   help=term("ring_source", call["ring_source"]))
-    cols[4].metric(_("Answered at"), fmt_time(call["answer_onset_s"]))
-    cols[5].metric(_("Duration"), fmt_time(call["duration_s"]))
 
 
 def missed_form(book: Rulebook | None, call: dict) -> None:

@@ -14,17 +14,17 @@ from ui import _, term
 
 options, first, last = scored_page(_("Calls"))
 titles = stored_titles()
-with st.expander(_("Filters"), expanded=True):
+with st.expander(_("Filters"), expanded=False):
     c1, c2, c3 = st.columns(3)
     if first is not None:
         date_from, date_to = date_range(c1.date_input(_("Date range"), value=(first, last), min_value=first,
                                                       max_value=last, key="calls_dates"), first, last)
     else:
         date_from = date_to = None
-    agents = c2.multiselect(_("Agent"), options["agents"], key="calls_agents")
-    teams = c3.multiselect(_("Team"), options["teams"], key="calls_teams")
+    agents = c2.multiselect(_("Agent"), options["agents"], key="calls_agents", placeholder=_("(any)"))
+    teams = c3.multiselect(_("Team"), options["teams"], key="calls_teams", placeholder=_("(any)"))
     c1, c2, c3 = st.columns(3)
-    score_min, score_max = c1.slider(_("Score"), 0.0, 100.0, (0.0, 100.0), step=1.0, key="calls_score")
+    score_min, score_max = c1.slider(_("Score"), 0.0, 100.0, (0.0, 100.0), step=1.0, format="%d", key="calls_score")
     failed_rule = c2.selectbox(_("Failed rule"), [""] + options["rules"], key="calls_rule",
                                format_func=lambda r: titles.get(r, r) if r else _("(any)"))
     review_status = c3.selectbox(_("Review status"), REVIEW_STATUSES, key="calls_review",
@@ -47,8 +47,9 @@ if page >= pages:  # the filters shrank the list under the page shown
     page = pages - 1
     st.session_state["calls_page"] = pages
     calls, total = query("list_calls", replace(base, page=page))
-st.number_input(_("Page (of {pages:,})").format(pages=pages), min_value=1, max_value=pages, key="calls_page")
-st.caption(_("{total:,} calls match; showing {shown} from #{first:,}. Select a row to open it.")
+left, right = st.columns([1, 4], vertical_alignment="bottom")
+left.number_input(_("Page (of {pages:,})").format(pages=pages), min_value=1, max_value=pages, key="calls_page")
+right.caption(_("{total:,} calls match; showing {shown} from #{first:,}. Select a row to open it.")
            .format(total=total, shown=len(calls), first=page * page_size + 1))
 
 # most important first: at 1024 px the right-hand columns are the ones that scroll away

@@ -43,7 +43,7 @@ options, first, last = scored_page(_("Phrase library"))
 c1, c2, c3 = st.columns([3, 2, 2])
 phrase = c1.text_input(_("Phrase"), placeholder=_("e.g. 不知道 or 欢迎致电"), key="lib_phrase").strip()
 roles = c2.multiselect(_("Spoken by"), ["agent", "customer", "unknown"], default=["agent"], key="lib_roles",
-                       format_func=lambda r: term("role", r))
+                       format_func=lambda r: term("role", r), placeholder=_("(any)"))
 if first is not None:
     date_from, date_to = date_range(c3.date_input(_("Date range"), value=(first, last), min_value=first,
                                                   max_value=last, key="lib_dates"), first, last)

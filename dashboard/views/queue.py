@@ -24,9 +24,10 @@ SKIPPED = "queue_skipped"
 options, first, last = scored_page(_("Review queue"))
 titles = stored_titles()
 c1, c2, c3, c4 = st.columns(4)
-rules = c1.multiselect(_("Rule"), options["rules"], format_func=lambda r: titles.get(r, r), key="q_rules")
-agents = c2.multiselect(_("Agent"), options["agents"], key="q_agents")
-teams = c3.multiselect(_("Team"), options["teams"], key="q_teams")
+rules = c1.multiselect(_("Rule"), options["rules"], format_func=lambda r: titles.get(r, r), key="q_rules",
+                       placeholder=_("(any)"))
+agents = c2.multiselect(_("Agent"), options["agents"], key="q_agents", placeholder=_("(any)"))
+teams = c3.multiselect(_("Team"), options["teams"], key="q_teams", placeholder=_("(any)"))
 if first is not None:
     date_from, date_to = date_range(c4.date_input(_("Nights"), value=(first, last), min_value=first, max_value=last,
                                                   key="q_dates"), first, last)
@@ -72,7 +73,7 @@ finding_card(finding, book, call["call_id"], detail["reviews"],
 if st.button(_("Skip to the next finding"), key="queue_next"):
     skipped.append(finding.finding_id)
     st.rerun()
-st.caption(_("Keys: 1 or c confirm · 2 or f false positive · n skip · r replay (not while typing a comment)"))
+st.caption(_("Keys: 1 or c confirm · 2 or f false positive · n skip · r replay · Esc leaves a text field"))
 
 near = utterances[(utterances["end_s"] >= finding.start_s - CONTEXT_S) & (utterances["start_s"] <= finding.end_s + CONTEXT_S)]
 st.subheader(_("Transcript around the finding"))
