@@ -7,7 +7,10 @@ Builds (or reuses) a store of 100k calls and ~1M findings with
 - call detail: every query of the detail page, before and after
   `queries.ensure_indexes`;
 - phrase search: `queries_phrases.search_phrases` (pinyin prefilter in SQL,
-  rapidfuzz on the candidates) vs rapidfuzz over every utterance.
+  rapidfuzz on the candidates) vs rapidfuzz over every utterance;
+- review queue: `queries_queue.next_finding` and `queue_progress` for a
+  filter (a rule, an agent, a team or none) vs pandas over every finding
+  and review, sorted the same way.
 Each timing opens its own read-only session, as a dashboard page does.
 
     python -m bench.dashboard [--calls 100000] [--findings-per-call 10] [--db bench/out/dashboard.duckdb] [--reuse]
@@ -31,6 +34,7 @@ from bench.make_db import make_db
 from qa.scoring import queries as q
 from qa.scoring.db import reading, writing
 from qa.scoring.queries_phrases import search_phrases
+from qa.scoring.queries_queue import QueueFilter, next_finding, queue_progress
 from qa.scoring.queries_reviews import call_detail
 from qa.transcribe.normalize import pinyin_key
 
@@ -125,6 +129,36 @@ def phrase_naive(db: Path, phrase: str, roles: tuple[str, ...]) -> int:
     return hits
 
 
+def queue_filters(db: Path, n: int, rng: random.Random) -> list[QueueFilter]:
+    with reading(db) as con:
+        opts = q.filter_options(con)
+    kinds = [lambda: QueueFilter(), lambda: QueueFilter(rules=(rng.choice(opts["rules"]),)),
+             lambda: QueueFilter(agents=(rng.choice(opts["agents"]),)), lambda: QueueFilter(teams=(rng.choice(opts["teams"]),))]
+    return [kinds[i % len(kinds)]() for i in range(n)]
+
+
+def queue_sql(db: Path, flt: QueueFilter) -> None:
+    with reading(db) as con:
+        next_finding(con, flt)
+        queue_progress(con, flt)
+
+
+def queue_naive(db: Path, flt: QueueFilter) -> None:
+    """The same answer from pandas: every finding, its call and whether any verdict exists."""
+    with reading(db) as con:
+        findings = con.execute(
+            "SELECT f.finding_id, f.call_id, f.rule_id, f.start_s, f.severity, c.agent_id, c.team, c.started_at, "
+            "s.passed FROM findings f JOIN calls c USING (call_id) LEFT JOIN scores s USING (call_id)").df()
+        judged = set(con.execute("SELECT finding_id FROM reviews WHERE finding_id IS NOT NULL").df()["finding_id"])
+    for column, values in (("rule_id", flt.rules), ("agent_id", flt.agents), ("team", flt.teams)):
+        if values:
+            findings = findings[findings[column].isin(values)]
+    waiting = findings[~findings["finding_id"].isin(judged)]
+    rank = waiting["severity"].map({"critical": 0, "major": 1, "minor": 2}).fillna(3)
+    waiting.assign(rank=rank, passed=waiting["passed"].fillna(True)).sort_values(
+        ["passed", "rank", "started_at", "call_id", "start_s", "rule_id"], na_position="last").head(1)
+
+
 def add_reviews(db: Path, n: int, seed: int) -> None:
     with writing(db) as con:
         ids = con.execute("SELECT finding_id, call_id, rule_id FROM findings ORDER BY hash(finding_id || ?) LIMIT ?",
@@ -176,12 +210,14 @@ def main() -> None:
         call_ids = [r[0] for r in con.execute("SELECT call_id FROM calls ORDER BY hash(call_id || ?) LIMIT ?",
                                               [str(args.seed), args.runs]).fetchall()]
     filters = list_filters(db, args.runs, rng)
+    queues = queue_filters(db, args.runs, rng)
     start_load = os.getloadavg()[0]
 
     detail_plain = timed(lambda it=iter(call_ids): detail(db, next(it)), len(call_ids))
     naive_runs = max(4, args.runs // 8)
     list_base = timed(lambda it=iter(filters): list_naive(db, next(it)), naive_runs)
     phrase_base = timed(lambda it=iter(PHRASES * 2): phrase_naive(db, *next(it)), min(4, naive_runs))
+    queue_base = timed(lambda it=iter(queues): queue_naive(db, next(it)), naive_runs)
 
     t0 = time.perf_counter()
     with writing(db) as con:
@@ -192,14 +228,16 @@ def main() -> None:
     detail_new = timed(lambda it=iter(call_ids): detail(db, next(it)), len(call_ids))
     cycle = PHRASES * (args.runs // len(PHRASES) + 1)
     phrase_new = timed(lambda it=iter(cycle): phrase_sql(db, *next(it)), args.runs)
+    queue_new = timed(lambda it=iter(queues): queue_sql(db, next(it)), len(queues))
 
     print(f"\nload average during the timings: {start_load:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{n_calls:,} calls; {args.runs} timed runs each (naive baselines: {naive_runs}, phrase: {min(4, naive_runs)})")
     print(row("list page", list_base, list_new, 300))
     print(row("call detail", detail_plain, detail_new, 300))
     print(row("phrase search", phrase_base, phrase_new, 1000))
+    print(row("review queue", queue_base, queue_new, 300))
     print("baselines: list = pandas filter/sort/page of all calls; detail = same queries without the indexes; "
-          "phrase = rapidfuzz over every utterance")
+          "phrase = rapidfuzz over every utterance; queue = pandas over every finding and review")
     print(f"per-phrase median ms: " + ", ".join(
         f"{ph} {statistics.median(phrase_new[i::len(PHRASES)]):.0f}" for i, (ph, _) in enumerate(PHRASES)))
 

@@ -20,7 +20,7 @@ PAGES = {
         st.Page("views/call.py", title=_("Call detail"), icon=":material/search:", url_path="call"),
     ],
     _("Analysis"): [
-        st.Page("views/overview.py", title=_("Overview"), icon=":material/monitoring:", url_path="overview", default=True),
+        st.Page("views/overview.py", title=_("Overview"), icon=":material/monitoring:", default=True),  # at /
         st.Page("views/phrases.py", title=_("Phrase library"), icon=":material/record_voice_over:", url_path="phrases"),
         st.Page("views/rulebook.py", title=_("Rulebook"), icon=":material/menu_book:", url_path="rulebook"),
     ],

@@ -43,7 +43,7 @@ def evidence_html(f: Any) -> str:
 
 def finding_card(f: Any, book: Any, call_id: str, reviews: pd.DataFrame, *, keys: dict[str, str] | None = None,
                  focus: bool = False) -> None:
-    """The finding's header, evidence, clause, verdict buttons and history.
+    """The finding's header, evidence, clause, verdict buttons, appeal and history.
 
     `reviews` is the call's review history (`call_detail`); `keys` names the buttons' Streamlit keys by action ("confirm", "false_positive"),
     so the page can bind keyboard shortcuts to them.
@@ -81,12 +81,37 @@ def finding_card(f: Any, book: Any, call_id: str, reviews: pd.DataFrame, *, keys
                                                              verdict=term("verdict", verdict)))
                 st.session_state["callqa_saved"] = f.finding_id
                 st.rerun()
+        appeal_box(f, book, call_id)
         history = reviews[reviews["finding_id"] == f.finding_id]
         if len(history) > 1 or (len(history) == 1 and focus):
             st.caption(" → ".join(
                 f"{term('verdict', h.verdict)} ({h.reviewer}, {pd.Timestamp(h.created_at):%m-%d %H:%M})"
                 + (f": {h.comment}" if isinstance(h.comment, str) and h.comment else "")
                 for h in reversed(list(history.itertuples(index=False)))))
+
+
+def _save(call_id: str, f: Any, verdict: str, comment: str, book: Any) -> None:
+    if save_review(call_id=call_id, finding_id=f.finding_id, verdict=verdict, reviewer=reviewer(), comment=comment):
+        st.toast(_("Saved: {rule} {verdict}").format(rule=rule_title(book, f.rule_id), verdict=term("verdict", verdict)))
+        st.rerun()
+
+
+def appeal_box(f: Any, book: Any, call_id: str) -> None:
+    """申诉: a team lead disputes a confirmed finding with a reason; a supervisor upholds or overturns it."""
+    if isinstance(f.appeal, str):
+        when = pd.Timestamp(f.appealed_at).strftime("%Y-%m-%d %H:%M")
+        st.warning(_("Appealed by {who} at {when}: {reason}").format(who=f.appealed_by, when=when, reason=f.appeal))
+        comment = st.text_input(_("Decision note"), key=f"decide_comment_{f.finding_id}")
+        c1, c2 = st.columns(2)
+        if c1.button(_("Uphold: stays confirmed"), key=f"uphold_{f.finding_id}", width="stretch"):
+            _save(call_id, f, "upheld", comment, book)
+        if c2.button(_("Overturn: false positive"), key=f"overturn_{f.finding_id}", width="stretch"):
+            _save(call_id, f, "overturned", comment, book)
+    elif f.verdict == "confirmed":
+        with st.expander(_("Appeal (申诉)")):
+            reason = st.text_input(_("Why the finding is wrong"), key=f"appeal_reason_{f.finding_id}")
+            if st.button(_("File the appeal"), key=f"appeal_{f.finding_id}"):
+                _save(call_id, f, "appeal", reason, book)
 
 
 def bulk_verdicts(findings: pd.DataFrame, book: Any, call_id: str) -> None:

@@ -26,12 +26,14 @@ def _p(context: str, value: str) -> tuple[str, str]:
 # The stored values the interface translates with `term`; listed so the catalog holds them.
 TERMS = (
     _p("verdict", "confirmed"), _p("verdict", "false_positive"), _p("verdict", "missed"),
+    _p("verdict", "appeal"), _p("verdict", "upheld"), _p("verdict", "overturned"),
     _p("role", "agent"), _p("role", "customer"), _p("role", "unknown"),
     _p("severity", "critical"), _p("severity", "major"), _p("severity", "minor"),
     _p("outcome", "pass"), _p("outcome", "fail"), _p("outcome", "na"),
     _p("status", "scored"), _p("status", "error"),
     _p("review_status", "any"), _p("review_status", "unreviewed"), _p("review_status", "partly_reviewed"),
-    _p("review_status", "reviewed"), _p("review_status", "disputed"), _p("review_status", "missed"),
+    _p("review_status", "reviewed"), _p("review_status", "disputed"), _p("review_status", "appealed"),
+    _p("review_status", "missed"),
     _p("column", "started_at"), _p("column", "score"), _p("column", "duration_s"), _p("column", "agent_id"),
     _p("column", "team"), _p("column", "call_id"),
     _p("ring_source", "detected"), _p("ring_source", "metadata"), _p("ring_source", "none"),

@@ -356,3 +356,34 @@ def test_pages_wait_for_the_batch_instead_of_failing(store, monkeypatch):
     assert not at.exception and not at.error and not at.warning
     assert {m.label for m in at.metric} >= {"Calls scored", "Mean score"}
     assert waited > 0.5  # it really met the lock
+
+
+def test_an_appeal_filed_and_overturned_on_the_page_restores_the_score(tmp_path, monkeypatch):
+    db = tmp_path / "appeal.duckdb"
+    make_db(db, n_calls=6, findings_per_call=2, seed=4)
+    with reading(db) as con:
+        call_id, finding_id = con.execute(
+            "SELECT f.call_id, any_value(f.finding_id) FROM findings f JOIN rule_results r USING (call_id, rule_id) "
+            "WHERE r.outcome = 'fail' AND r.points > 0 GROUP BY f.call_id, f.rule_id HAVING count(*) = 1 "
+            "ORDER BY 1 LIMIT 1").fetchone()
+
+    def reviewed(at: AppTest) -> str:
+        return next(m.value for m in at.metric if m.label == zh("Reviewed score"))
+
+    at = app("views/call.py", db, monkeypatch, reviewer="inspector-li", call_id=call_id)
+    at.button(key=f"confirm_{finding_id}").click().run()
+    before = reviewed(at)
+    at.session_state["reviewer"] = "lead-wang"
+    at.text_input(key=f"appeal_reason_{finding_id}").set_value("客户先说的, 坐席在复述")
+    at.button(key=f"appeal_{finding_id}").click().run()
+    assert not at.exception and not at.error
+    assert any("客户先说的, 坐席在复述" in w.value and "lead-wang" in w.value for w in at.warning)
+    at.session_state["reviewer"] = "supervisor-zhao"
+    at.button(key=f"overturn_{finding_id}").click().run()
+    assert not at.exception and not at.error
+    assert float(reviewed(at)) > float(before)
+    with reading(db) as con:
+        trail = con.execute("SELECT verdict, reviewer, comment FROM reviews WHERE finding_id = ? ORDER BY review_id",
+                            [finding_id]).fetchall()
+    assert trail == [("confirmed", "inspector-li", None), ("appeal", "lead-wang", "客户先说的, 坐席在复述"),
+                     ("overturned", "supervisor-zhao", None)]

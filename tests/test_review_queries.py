@@ -168,3 +168,57 @@ def test_a_browser_gets_pcm_wav_as_it_is_and_other_codecs_as_wav(tmp_path):
     assert mime == "audio/wav" and isinstance(data, bytes)
     decoded, got_rate = sf.read(io.BytesIO(data))
     assert got_rate == rate and len(decoded) == int(0.5 * rate)
+
+
+def test_an_overturned_appeal_gives_the_points_back_and_counts_as_a_false_positive(store):
+    from qa.scoring.queries_reviews import ReviewError, reviewed_score
+
+    findings = _findings(store)
+    per_rule = findings.groupby(["call_id", "rule_id"]).size()
+    call_id, rule_id = per_rule[per_rule == 1].index[0]  # the rule's only finding in the call
+    finding_id = findings[(findings["call_id"] == call_id) & (findings["rule_id"] == rule_id)]["finding_id"].iloc[0]
+
+    def review(verdict: str, who: str, comment: str | None = None) -> None:
+        with writing(store) as con:
+            record_review(con, call_id=call_id, finding_id=finding_id, verdict=verdict, reviewer=who, comment=comment)
+
+    def state():
+        with reading(store) as con:
+            row = q.call_findings(con, call_id).set_index("finding_id").loc[finding_id]
+            precision = q.rule_precision(con).set_index("rule_id").loc[rule_id]
+            appealed = set(q.list_calls(con, q.CallFilter(review_status="appealed", page_size=500))[0]["call_id"])
+            return row["verdict"], row["appeal"], reviewed_score(con, call_id), precision["false_positive"], appealed
+
+    with pytest.raises(ReviewError, match="only a confirmed finding"):
+        review("appeal", "lead-wang", "客户先骂人")
+    review("confirmed", "inspector-li")
+    verdict, appeal, confirmed_score, fps, appealed = state()
+    assert (verdict, appeal, call_id in appealed) == ("confirmed", None, False)
+    with pytest.raises(ReviewError, match="reason"):
+        review("appeal", "lead-wang", " ")
+    with pytest.raises(ReviewError, match="no appeal waiting"):
+        review("overturned", "supervisor-zhao")
+    review("appeal", "lead-wang", "客户先骂人, 坐席是在复述")
+    verdict, appeal, score, _, appealed = state()
+    assert (verdict, appeal, score, call_id in appealed) == ("confirmed", "客户先骂人, 坐席是在复述", confirmed_score, True)
+    with pytest.raises(ReviewError, match="still waiting"):
+        review("appeal", "lead-wang", "再申诉")
+    review("overturned", "supervisor-zhao", "录音核实属实")
+    verdict, appeal, score, overturned_fps, appealed = state()
+    assert (verdict, appeal, call_id in appealed) == ("false_positive", None, False)
+    assert score > confirmed_score and overturned_fps == fps + 1
+    with reading(store) as con:
+        trail = con.execute("SELECT verdict, reviewer FROM reviews WHERE finding_id = ? ORDER BY review_id",
+                            [finding_id]).fetchall()
+    assert trail == [("confirmed", "inspector-li"), ("appeal", "lead-wang"), ("overturned", "supervisor-zhao")]
+
+
+def test_an_upheld_appeal_keeps_the_finding_confirmed(store):
+    findings = _findings(store)
+    f = findings.iloc[0]
+    with writing(store) as con:
+        for verdict, who, why in (("confirmed", "li", None), ("appeal", "wang", "理由"), ("upheld", "zhao", None)):
+            record_review(con, call_id=f.call_id, finding_id=f.finding_id, verdict=verdict, reviewer=who, comment=why)
+    with reading(store) as con:
+        row = q.call_findings(con, f.call_id).set_index("finding_id").loc[f.finding_id]
+    assert row["verdict"] == "confirmed" and row["reviewer"] == "zhao" and not isinstance(row["appeal"], str)

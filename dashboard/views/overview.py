@@ -35,7 +35,7 @@ if detached:  # quiet when every verdict still judges a finding
 
 nights = query("night_trend", date_from, date_to)
 undated = nights[nights["night"].isna()]
-dated = nights[nights["night"].notna()].rename(columns={"night": _("Night"), "mean_score": _("Mean score"),
+dated = nights[nights["night"].notna()].assign(night=lambda t: pd.to_datetime(t["night"]).dt.strftime("%Y-%m-%d")).rename(columns={"night": _("Night"), "mean_score": _("Mean score"),
                                                           "pass_rate": _("Pass rate")})
 st.subheader(_("By night"))
 if not undated.empty:

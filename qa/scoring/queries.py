@@ -20,6 +20,8 @@ import pandas as pd
 
 __all__ = [
     "CallFilter",
+    "LATEST_VERDICTS",
+    "PENDING_APPEALS",
     "REVIEW_STATUSES",
     "SORT_COLUMNS",
     "call_findings",
@@ -31,18 +33,20 @@ __all__ = [
     "filter_options",
     "group_trend",
     "is_empty",
+    "latest_verdicts",
     "list_calls",
     "most_failed_rules",
     "night_trend",
     "overview",
     "rule_precision",
+    "wilson_interval",
 ]
 
 # When a call was made. A call without a start time has no date: it is left out of a date
 # range and counted in the "unknown date" bucket, never placed at the night it was scored.
 CALL_TIME = "c.started_at"
 
-REVIEW_STATUSES = ("any", "unreviewed", "partly_reviewed", "reviewed", "disputed", "missed")
+REVIEW_STATUSES = ("any", "unreviewed", "partly_reviewed", "reviewed", "disputed", "appealed", "missed")
 # user-facing sort key -> SQL expression (never user text)
 SORT_COLUMNS = {
     "started_at": CALL_TIME,
@@ -64,11 +68,31 @@ INDEXES = {
     "idx_reviews_finding": "reviews(finding_id)",
 }
 
-# The newest verdict per finding wins (reviews are append-only).
-LATEST_VERDICTS = """
-    SELECT finding_id, call_id, verdict, reviewer, comment, created_at
-    FROM reviews WHERE finding_id IS NOT NULL
+
+
+def latest_verdicts(where: str = "TRUE") -> str:
+    """SQL for the verdict that counts on each finding (reviews are append-only): the newest
+    judgement, where an appeal's decision is one too (upheld: confirmed, overturned: a false
+    positive). An appeal alone changes nothing until it is decided. `where` is a constant
+    filter on `reviews`."""
+    return f"""
+    SELECT finding_id, call_id,
+           CASE verdict WHEN 'upheld' THEN 'confirmed' WHEN 'overturned' THEN 'false_positive' ELSE verdict END
+               AS verdict,
+           reviewer, comment, created_at, review_id
+    FROM reviews WHERE finding_id IS NOT NULL AND verdict IN ('confirmed', 'false_positive', 'upheld', 'overturned')
+          AND {where}
     QUALIFY row_number() OVER (PARTITION BY finding_id ORDER BY created_at DESC, review_id DESC) = 1
+    """
+
+
+LATEST_VERDICTS = latest_verdicts()
+# Appeals not decided yet: filed after the verdict that counts now.
+PENDING_APPEALS = f"""
+    SELECT a.finding_id, a.call_id, a.reviewer, a.comment, a.created_at
+    FROM reviews a JOIN ({LATEST_VERDICTS}) l USING (finding_id)
+    WHERE a.verdict = 'appeal' AND a.review_id > l.review_id
+    QUALIFY row_number() OVER (PARTITION BY a.finding_id ORDER BY a.review_id DESC) = 1
 """
 
 
@@ -249,6 +273,7 @@ _REVIEW_WHERE = {
     "disputed": f"c.call_id IN (SELECT l.call_id FROM ({LATEST_VERDICTS}) l JOIN findings f USING (finding_id) "
                 "WHERE l.verdict = 'false_positive')",
     "missed": "EXISTS (SELECT 1 FROM reviews v WHERE v.call_id = c.call_id AND v.verdict = 'missed')",
+    "appealed": f"c.call_id IN (SELECT call_id FROM ({PENDING_APPEALS}))",
 }
 
 
@@ -350,21 +375,24 @@ def call_utterances(con: duckdb.DuckDBPyConnection, call_id: str) -> pd.DataFram
 
 
 def call_findings(con: duckdb.DuckDBPyConnection, call_id: str) -> pd.DataFrame:
-    """The call's findings with the latest verdict on each."""
+    """The call's findings with the verdict that counts on each, and its pending appeal."""
     return con.execute(
-        """
-        WITH latest AS (
-            SELECT finding_id, verdict, reviewer, comment, created_at FROM reviews
-            WHERE call_id = ? AND finding_id IS NOT NULL
-            QUALIFY row_number() OVER (PARTITION BY finding_id ORDER BY created_at DESC, review_id DESC) = 1
+        f"""
+        WITH latest AS ({latest_verdicts("call_id = $call")}),
+        appeals AS (
+            SELECT a.finding_id, a.reviewer, a.comment, a.created_at FROM reviews a
+            LEFT JOIN latest l USING (finding_id)
+            WHERE a.call_id = $call AND a.verdict = 'appeal' AND a.review_id > coalesce(l.review_id, -1)
+            QUALIFY row_number() OVER (PARTITION BY a.finding_id ORDER BY a.review_id DESC) = 1
         )
         SELECT f.finding_id, f.rule_id, f.start_s, f.end_s, f.role, f.evidence, f.matched_phrase,
                f.similarity, f.clause, f.severity, l.verdict, l.reviewer, l.comment AS review_comment,
-               l.created_at AS reviewed_at
-        FROM findings f LEFT JOIN latest l USING (finding_id)
-        WHERE f.call_id = ? ORDER BY f.start_s, f.rule_id
+               l.created_at AS reviewed_at, a.comment AS appeal, a.reviewer AS appealed_by,
+               a.created_at AS appealed_at
+        FROM findings f LEFT JOIN latest l USING (finding_id) LEFT JOIN appeals a USING (finding_id)
+        WHERE f.call_id = $call ORDER BY f.start_s, f.rule_id
         """,
-        [call_id, call_id],
+        {"call": call_id},
     ).df()
 
 

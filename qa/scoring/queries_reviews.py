@@ -1,7 +1,10 @@
 """One call under review: what the inspector sees, the verdicts, the reviewed score.
 
 Reviews are append-only; the newest verdict on a finding wins
-(`queries.LATEST_VERDICTS`). Use `record_review` inside `db.writing(path)`.
+(`queries.LATEST_VERDICTS`). An appeal (申诉) disputes a confirmed finding
+with a reason; a supervisor then upholds it (the finding stays confirmed) or
+overturns it (it becomes a false positive, and the reviewed score gives the
+points back). Use `record_review` inside `db.writing(path)`.
 """
 
 from __future__ import annotations
@@ -10,13 +13,17 @@ from typing import Any
 
 import duckdb
 
-from qa.scoring.queries import call_findings, call_header, call_reviews, call_rule_results, call_utterances
+from qa.scoring.queries import (
+    call_findings, call_header, call_reviews, call_rule_results, call_utterances, latest_verdicts,
+)
 from qa.scoring.rulebooks import stored_rulebook
 from qa.scoring.verdicts import detached_verdicts
 
-__all__ = ["ReviewError", "VERDICTS", "call_detail", "record_review", "reviewed_score"]
+__all__ = ["DECISIONS", "JUDGEMENTS", "ReviewError", "VERDICTS", "call_detail", "record_review", "reviewed_score"]
 
-VERDICTS = ("confirmed", "false_positive", "missed")
+JUDGEMENTS = ("confirmed", "false_positive")  # an inspector's verdict on a finding
+DECISIONS = ("upheld", "overturned")  # a supervisor's decision on an appeal
+VERDICTS = JUDGEMENTS + ("missed", "appeal") + DECISIONS
 
 
 class ReviewError(ValueError):
@@ -86,6 +93,8 @@ def record_review(
             raise ReviewError("a missed-violation report needs the rule or a comment saying what was missed")
     snapshot: dict[str, Any] = {"end_s": None, "anchor_s": None, "evidence": None, "matched_phrase": None,
                                 "message": None}
+    if verdict in ("appeal",) + DECISIONS:
+        _check_appeal(con, verdict, finding_id, comment)
     if verdict != "missed":
         if finding_id is None:
             raise ReviewError(f"a {verdict} verdict needs the finding it judges")
@@ -112,6 +121,26 @@ def record_review(
          snapshot["end_s"], snapshot["anchor_s"], snapshot["evidence"], snapshot["matched_phrase"],
          snapshot["message"], version],
     ).fetchone()[0]
+
+
+def _check_appeal(con: duckdb.DuckDBPyConnection, verdict: str, finding_id: str | None, comment: str | None) -> None:
+    """An appeal needs a confirmed finding, none pending, and a reason; a decision needs a pending appeal."""
+    if finding_id is None:
+        raise ReviewError(f"{verdict}: name the finding")
+    counted = con.execute(f"SELECT verdict, review_id FROM ({latest_verdicts('finding_id = $f')})",
+                          {"f": finding_id}).fetchone()
+    pending = con.execute(
+        "SELECT count(*) FROM reviews WHERE finding_id = ? AND verdict = 'appeal' AND review_id > ?",
+        [finding_id, counted[1] if counted else -1]).fetchone()[0] > 0
+    if verdict == "appeal":
+        if counted is None or counted[0] != "confirmed":
+            raise ReviewError("only a confirmed finding can be appealed")
+        if pending:
+            raise ReviewError("this finding's appeal is still waiting for a decision")
+        if not (comment and comment.strip()):
+            raise ReviewError("an appeal needs the reason")
+    elif not pending:
+        raise ReviewError(f"{verdict}: this finding has no appeal waiting for a decision")
 
 
 def call_detail(con: duckdb.DuckDBPyConnection, call_id: str) -> dict[str, Any] | None:
