@@ -18,6 +18,7 @@ PAGES = {
         st.Page("views/queue.py", title=_("Review queue"), icon=":material/task_alt:", url_path="queue"),
         st.Page("views/calls.py", title=_("Calls"), icon=":material/call:", url_path="calls"),
         st.Page("views/call.py", title=_("Call detail"), icon=":material/search:", url_path="call"),
+        st.Page("views/sampling.py", title=_("Sampling plans"), icon=":material/checklist:", url_path="sampling"),
     ],
     _("Analysis"): [
         st.Page("views/overview.py", title=_("Overview"), icon=":material/monitoring:", default=True),  # at /

@@ -20,7 +20,7 @@ import streamlit as st
 
 from player import seek_link
 from qa.i18n import LANGUAGES
-from qa.scoring import queries, queries_phrases, queries_queue, queries_reviews, rulebooks, verdicts
+from qa.scoring import queries, queries_phrases, queries_queue, queries_reviews, rulebooks, sampling, verdicts
 from qa.scoring.db import StoreBusyError, StoreError, reading, writing
 from qa.words_layout import words_from_json
 from ui import LANGUAGE_KEY, _, apply_style, fmt_time, term
@@ -46,6 +46,7 @@ QUERIES["stored_rulebook"] = rulebooks.stored_rulebook
 QUERIES["detached_verdicts"] = verdicts.detached_verdicts
 QUERIES["next_finding"] = queries_queue.next_finding
 QUERIES["queue_progress"] = queries_queue.queue_progress
+QUERIES.update(plans=sampling.plans, plan_progress=sampling.plan_progress, agreement=sampling.agreement)
 REVIEWER_KEY = "reviewer"
 
 
@@ -116,6 +117,21 @@ def save_review(**fields: Any) -> int | None:
         return None
     st.cache_data.clear()
     return review_id
+
+
+def save_plan(plan: sampling.SamplingPlan, created_by: str) -> int | None:
+    """Draw and store a sampling plan; shows the reason and returns None when it is refused."""
+    try:
+        with _SESSION_LOCK, writing(db_path(), timeout_s=READ_TIMEOUT_S) as con:
+            plan_id = sampling.create_plan(con, plan, created_by)
+    except sampling.PlanError as exc:
+        st.error(_("The plan was not made: {problem}").format(problem=exc))
+        return None
+    except StoreBusyError:
+        st.warning(_("The nightly batch holds the database; the plan was not made. Try again in a moment."))
+        return None
+    st.cache_data.clear()
+    return plan_id
 
 
 def date_range(picked: Any, first: date, last: date) -> tuple[date | None, date | None]:

@@ -27,8 +27,8 @@ from qa.scoring.rulebooks import store_rulebook  # noqa: E402
 
 from qa.i18n import translations  # noqa: E402
 
-PAGES = ["views/overview.py", "views/calls.py", "views/call.py", "views/queue.py", "views/phrases.py",
-         "views/rulebook.py"]
+PAGES = ["views/overview.py", "views/calls.py", "views/call.py", "views/queue.py", "views/sampling.py",
+         "views/phrases.py", "views/rulebook.py"]
 zh = translations("zh_CN").gettext  # the default interface language
 
 
@@ -387,3 +387,28 @@ def test_an_appeal_filed_and_overturned_on_the_page_restores_the_score(tmp_path,
                             [finding_id]).fetchall()
     assert trail == [("confirmed", "inspector-li", None), ("appeal", "lead-wang", "客户先说的, 坐席在复述"),
                      ("overturned", "supervisor-zhao", None)]
+
+
+def test_a_sampling_plan_drawn_on_the_page_feeds_its_inspectors_queue(tmp_path, monkeypatch):
+    db = tmp_path / "plan.duckdb"
+    make_db(db, n_calls=30, findings_per_call=2, seed=6, nights=3)
+    at = app("views/sampling.py", db, monkeypatch, reviewer="li")
+    assert not at.exception
+    fields = {t.label: t for t in at.text_input}
+    fields[zh("Name")].set_value("第48周抽检")
+    fields[zh("Inspectors, comma-separated, in dealing order")].set_value("li, wang")
+    at.button(key="FormSubmitter:new_plan-" + zh("Draw the plan")).click().run()
+    assert not at.exception and not at.error
+    with reading(db) as con:
+        plan_id, name, who = con.execute("SELECT plan_id, name, created_by FROM sampling_plans").fetchone()
+        mine = {c for (c,) in con.execute("SELECT call_id FROM plan_calls WHERE inspector = 'li'").fetchall()}
+    assert (name, who) == ("第48周抽检", "li") and mine
+    progress = next(d.value for d in at.dataframe if zh("Inspector") in d.value.columns)
+    assert set(progress[zh("Inspector")]) == {"li", "wang"}
+
+    at = app("views/queue.py", db, monkeypatch, reviewer="li", plan=str(plan_id))
+    assert not at.exception and zh("Sampling plan {plan}: only the calls it gave you ({who}), judged by you.").format(
+        plan=plan_id, who="li") in at.info[0].value
+    with reading(db) as con:
+        call_of = con.execute("SELECT call_id FROM findings WHERE finding_id = ?", [_judging(at)]).fetchone()[0]
+    assert call_of in mine

@@ -87,6 +87,13 @@ with right:
                       _("False positives"): precision["false_positive"], _("Missed reports"): precision["missed_reports"]}),
         hide_index=True, width="stretch",
     )
+    agreed = query("agreement")
+    if not agreed.empty:
+        st.subheader(_("Agreement between inspectors (calibration)"))
+        st.dataframe(pd.DataFrame({
+            _("Rule"): [titles.get(r, r) for r in agreed["rule_id"]], _("Findings judged by both"): agreed["findings"],
+            _("Agreed"): agreed["agreed"], _("Cohen's kappa"): agreed["kappa"]}),
+            hide_index=True, width="stretch", column_config={_("Cohen's kappa"): st.column_config.NumberColumn(format="%.2f")})
     st.caption(_("Precision = confirmed / (confirmed + false positive), the latest verdict per finding, with its "
                  "95% Wilson interval: a figure from a handful of verdicts is shown as the wide range it is. "
                  "Missed reports are violations the rules did not find."))

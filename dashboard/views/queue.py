@@ -17,6 +17,14 @@ from qa.scoring.queries_queue import QueueFilter
 from review import finding_card
 from ui import _, rule_title
 
+def plan_param() -> int | None:
+    """The sampling plan named in the page's address (?plan=3), if any."""
+    try:
+        return int(st.query_params["plan"]) if st.query_params.get("plan") else None
+    except ValueError:
+        return None
+
+
 KEYS = {"1": "queue_confirm", "c": "queue_confirm", "2": "queue_fp", "f": "queue_fp", "n": "queue_next"}
 CONTEXT_S = 20.0  # transcript shown around the finding
 SKIPPED = "queue_skipped"
@@ -33,11 +41,19 @@ if first is not None:
                                                   key="q_dates"), first, last)
 else:
     date_from = date_to = None
-flt = QueueFilter(rules=tuple(rules), agents=tuple(agents), teams=tuple(teams), date_from=date_from, date_to=date_to)
-
 if not reviewer():
     st.warning(_("Enter your name as reviewer in the sidebar first: every verdict is stored with it."))
     st.stop()
+plan_id = plan_param()
+flt = QueueFilter(rules=tuple(rules), agents=tuple(agents), teams=tuple(teams), date_from=date_from, date_to=date_to,
+                  plan_id=plan_id, inspector=reviewer() if plan_id is not None else None)
+if plan_id is not None:
+    left, right = st.columns([4, 1])
+    left.info(_("Sampling plan {plan}: only the calls it gave you ({who}), judged by you.").format(
+        plan=plan_id, who=reviewer()))
+    if right.button(_("All findings instead"), key="queue_all"):
+        del st.query_params["plan"]
+        st.rerun()
 skipped: list[str] = st.session_state.setdefault(SKIPPED, [])
 progress = query("queue_progress", flt)
 st.progress(progress["judged"] / progress["total"] if progress["total"] else 1.0,

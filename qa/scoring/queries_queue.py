@@ -3,7 +3,8 @@
 Order: calls that failed (a critical finding or too few points) first, then
 the finding's severity (critical, major, minor), then the call's start time
 (undated calls last), the call and the finding's time. "Judged" means the
-finding has a verdict in `reviews` (the latest one counts, `LATEST_VERDICTS`).
+finding has a verdict in `reviews`; under a sampling plan, a verdict of the
+inspector the plan gave the call to (a calibration call waits for both).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 
 import duckdb
 
-from qa.scoring.queries import LATEST_VERDICTS, date_clause
+from qa.scoring.queries import date_clause
+from qa.scoring.queries_reviews import JUDGEMENTS
 
 __all__ = ["QueueFilter", "next_finding", "queue_progress"]
 
@@ -28,6 +30,8 @@ class QueueFilter:
     teams: tuple[str, ...] = ()
     date_from: date | None = None  # nights, by the call's start (undated calls only without a range)
     date_to: date | None = None
+    plan_id: int | None = None  # only the calls a sampling plan gave `inspector`; judged = judged by them
+    inspector: str | None = None
 
 
 def _where(flt: QueueFilter) -> tuple[str, list[Any]]:
@@ -37,22 +41,34 @@ def _where(flt: QueueFilter) -> tuple[str, list[Any]]:
         if values:
             clauses.append(f"list_contains(?::VARCHAR[], {column})")  # columns are constants
             params.append(list(values))
+    if flt.plan_id is not None:
+        clauses.append("EXISTS (SELECT 1 FROM plan_calls pc WHERE pc.call_id = f.call_id AND pc.plan_id = ? "
+                       "AND pc.inspector = ?)")
+        params += [flt.plan_id, flt.inspector or ""]
     return " AND ".join(clauses), params
+
+
+def _judged(flt: QueueFilter) -> tuple[str, list[Any]]:
+    """SQL true when finding f has its verdict: anyone's, or under a plan the inspector's own."""
+    if flt.plan_id is None:
+        return "EXISTS (SELECT 1 FROM reviews v WHERE v.finding_id = f.finding_id)", []
+    return (f"EXISTS (SELECT 1 FROM reviews v WHERE v.finding_id = f.finding_id AND v.reviewer = ? "
+            f"AND v.verdict IN {JUDGEMENTS})", [flt.inspector or ""])
 
 
 def next_finding(con: duckdb.DuckDBPyConnection, flt: QueueFilter, skip: tuple[str, ...] = ()) -> dict[str, Any] | None:
     """The first unjudged finding under `flt`, leaving out the finding ids in `skip`; None when done."""
     where, params = _where(flt)
+    judged, judged_params = _judged(flt)
     cur = con.execute(
         f"""
         SELECT f.finding_id, f.call_id, f.rule_id, f.start_s, f.end_s, f.severity, s.passed
         FROM findings f JOIN calls c USING (call_id) LEFT JOIN scores s USING (call_id)
-        WHERE {where} AND NOT list_contains(?::VARCHAR[], f.finding_id)
-          AND NOT EXISTS (SELECT 1 FROM reviews v WHERE v.finding_id = f.finding_id)
+        WHERE {where} AND NOT list_contains(?::VARCHAR[], f.finding_id) AND NOT {judged}
         ORDER BY coalesce(s.passed, TRUE), {SEVERITY_RANK}, c.started_at NULLS LAST, f.call_id, f.start_s, f.rule_id
         LIMIT 1
         """,
-        params + [list(skip)],
+        params + [list(skip)] + judged_params,
     )
     row = cur.fetchone()
     return None if row is None else dict(zip([d[0] for d in cur.description], row))
@@ -61,12 +77,10 @@ def next_finding(con: duckdb.DuckDBPyConnection, flt: QueueFilter, skip: tuple[s
 def queue_progress(con: duckdb.DuckDBPyConnection, flt: QueueFilter) -> dict[str, int]:
     """How many findings under `flt` are judged and how many wait."""
     where, params = _where(flt)
+    judged_sql, judged_params = _judged(flt)
     judged, total = con.execute(
-        f"""
-        WITH latest AS ({LATEST_VERDICTS})
-        SELECT count(l.verdict), count(*) FROM findings f JOIN calls c USING (call_id)
-        LEFT JOIN latest l USING (finding_id) WHERE {where}
-        """,
-        params,
+        f"SELECT count(*) FILTER (WHERE {judged_sql}), count(*) FROM findings f JOIN calls c USING (call_id) "
+        f"WHERE {where}",
+        judged_params + params,
     ).fetchone()
     return {"judged": int(judged), "waiting": int(total - judged), "total": int(total)}
