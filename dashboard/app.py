@@ -2,6 +2,7 @@
 
 It sets up what every page shares (language, reviewer, refresh) and then runs
 the page picked in the navigation, so the sidebar's values survive page changes.
+Each page's url_path is its file's name (AppTest finds pages by it).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ PAGES = {
     ],
     _("Analysis"): [
         st.Page("views/overview.py", title=_("Overview"), icon=":material/monitoring:", default=True),  # at /
+        st.Page("views/scorecard.py", title=_("Agent scorecard"), icon=":material/school:", url_path="scorecard"),
         st.Page("views/phrases.py", title=_("Phrase library"), icon=":material/record_voice_over:", url_path="phrases"),
         st.Page("views/rulebook.py", title=_("Rulebook"), icon=":material/menu_book:", url_path="rulebook"),
     ],

@@ -20,7 +20,7 @@ import streamlit as st
 
 from player import seek_link
 from qa.i18n import LANGUAGES
-from qa.scoring import queries, queries_phrases, queries_queue, queries_reviews, rulebooks, sampling, verdicts
+from qa.scoring import coaching, queries, queries_phrases, queries_queue, queries_reviews, rulebooks, sampling, verdicts
 from qa.scoring.db import StoreBusyError, StoreError, reading, writing
 from qa.words_layout import words_from_json
 from ui import LANGUAGE_KEY, _, apply_style, fmt_time, term
@@ -46,7 +46,8 @@ QUERIES["stored_rulebook"] = rulebooks.stored_rulebook
 QUERIES["detached_verdicts"] = verdicts.detached_verdicts
 QUERIES["next_finding"] = queries_queue.next_finding
 QUERIES["queue_progress"] = queries_queue.queue_progress
-QUERIES.update(plans=sampling.plans, plan_progress=sampling.plan_progress, agreement=sampling.agreement)
+QUERIES.update(plans=sampling.plans, plan_progress=sampling.plan_progress, agreement=sampling.agreement,
+               scorecard=coaching.scorecard, scorecard_calls=coaching.scorecard_calls)
 REVIEWER_KEY = "reviewer"
 
 

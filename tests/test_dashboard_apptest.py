@@ -27,7 +27,7 @@ from qa.scoring.rulebooks import store_rulebook  # noqa: E402
 
 from qa.i18n import translations  # noqa: E402
 
-PAGES = ["views/overview.py", "views/calls.py", "views/call.py", "views/queue.py", "views/sampling.py",
+PAGES = ["views/overview.py", "views/calls.py", "views/call.py", "views/queue.py", "views/sampling.py", "views/scorecard.py",
          "views/phrases.py", "views/rulebook.py"]
 zh = translations("zh_CN").gettext  # the default interface language
 
@@ -412,3 +412,16 @@ def test_a_sampling_plan_drawn_on_the_page_feeds_its_inspectors_queue(tmp_path, 
     with reading(db) as con:
         call_of = con.execute("SELECT call_id FROM findings WHERE finding_id = ?", [_judging(at)]).fetchone()[0]
     assert call_of in mine
+
+
+def test_the_scorecard_page_offers_its_workbook(store, monkeypatch):
+    from openpyxl import load_workbook
+
+    at = app("views/scorecard.py", store, monkeypatch)
+    assert not at.exception and not at.error
+    assert at.title[0].value == zh("Agent scorecard")
+    assert {m.label for m in at.metric} >= {zh("Calls scored"), zh("Mean score")}
+    button = next(b for b in at.get("download_button") if b.proto.label == zh("Download as Excel"))
+    assert button.proto.url  # the workbook is served
+    at.radio(key="coach_who").set_value("team").run()
+    assert not at.exception
