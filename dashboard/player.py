@@ -134,7 +134,7 @@ _SCRIPT = """
     if (host) host.innerHTML = cfg.timeline; else if (tries > 0) setTimeout(() => draw(tries - 1), 50);
   })(40);
   if (!w.callqa) {
-    const state = {stopAt: null, last: null, token: null};
+    const state = {stopAt: null, last: null, token: null, opening: null, target: null};
     const audio = () => doc.querySelector('.st-key-__PLAYER__ audio');
     const stopWanted = () => {
       const box = doc.querySelector('.st-key-__STOP__ input');
@@ -148,16 +148,29 @@ _SCRIPT = """
       }
       state.last = [t, end];
       const go = () => {
+        state.target = a;
+        state.targetSrc = a.currentSrc || a.src;
         a.currentTime = t;
         state.stopAt = (end !== null && end !== undefined && stopWanted()) ? end : null;
         const p = a.play();
         if (p) p.catch(() => {});
       };
-      if (a.readyState >= 1) go(); else a.addEventListener('loadedmetadata', go, {once: true});
+      // Seeking while the first bytes still load can leave Chrome waiting for data forever:
+      // a freshly loaded player is sought once it can play and its first download is done.
+      const started = Date.now();
+      (function ready() {
+        if ((a.readyState >= 3 && a.networkState !== 2) || Date.now() - started > 4000) go();
+        else setTimeout(ready, 40);
+      })();
     }
     setInterval(() => {
       const a = audio();
       if (!a) return;
+      const p = state.opening;  // the page redrew the player after the seek: seek its new element
+      if (p && Date.now() < p.until && state.target && a !== state.target) {
+        state.target = null;  // a new element: sought again once it can play
+        seek(p.t, p.end);
+      }
       if (state.stopAt !== null && a.currentTime >= state.stopAt) { a.pause(); state.stopAt = null; }
       doc.querySelectorAll('svg.callqa-timeline').forEach(svg => {
         const head = svg.querySelector('.callqa-head');
@@ -191,10 +204,27 @@ _SCRIPT = """
       const button = doc.querySelector('.st-key-' + target + ' button');
       if (button && !button.disabled) { e.preventDefault(); button.click(); }
     });
+    // A new call's audio may load after the seek was made on the element it replaces:
+    // the span a page opened at is sought again when the new source is ready.
+    doc.addEventListener('loadedmetadata', e => {
+      const p = state.opening;
+      if (p && Date.now() < p.until && e.target === audio() && (e.target.currentSrc || e.target.src) !== state.targetSrc) {
+        seek(p.t, p.end);
+      }
+    }, true);
+    // Streamlit's player puts a new source at its start (0 s) after mounting it, which can
+    // undo the seek a page opened with: such a jump back to 0 is sought again.
+    doc.addEventListener('seeked', e => {
+      const p = state.opening;
+      if (p && Date.now() < p.until && e.target === audio() && e.target.currentTime < 0.05 && p.t > 0.05) {
+        seek(p.t, p.end);
+      }
+    }, true);
     w.callqa = {seek, state};
   }
   if (cfg.start !== null && cfg.token !== w.callqa.state.token) {
     w.callqa.state.token = cfg.token;
+    w.callqa.state.opening = {t: cfg.start, end: cfg.end, until: Date.now() + 15000};
     w.callqa.seek(cfg.start, cfg.end);
   }
 })();

@@ -157,15 +157,19 @@ def _open(driver, url: str, reviewer: str | None = "inspector-browser") -> None:
 
 def _judging(driver) -> str:
     """The finding the page shows first (cards are keyed by finding id)."""
-    from selenium.webdriver.common.by import By
-
-    card = _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '[class*="st-key-finding_"]'))[0]
-    return next(c for c in card.get_attribute("class").split() if c.startswith("st-key-finding_"))[15:]
+    # read in one script: the page redraws while a verdict is saved, and an element fetched first may be gone
+    classes = _wait(driver, lambda d: d.execute_script(
+        "const e = document.querySelector('[class*=\"st-key-finding_\"]'); return e ? e.className : null"))
+    return next(c for c in classes.split() if c.startswith("st-key-finding_"))[15:]
 
 
 def _seeked_to(driver, seconds: float, timeout: float = 20) -> float:
     """Wait for the player to seek to `seconds`; returns where it landed."""
-    _wait(driver, lambda d: any(abs(t - seconds) <= 0.1 for t in d.execute_script("return window.__seeks")), timeout)
+    try:
+        _wait(driver, lambda d: any(abs(t - seconds) <= 0.1 for t in d.execute_script("return window.__seeks")), timeout)
+    except Exception:
+        state = driver.execute_script("const a = document.querySelector('.st-key-callqa_player audio'); return [window.__seeks, a.currentTime, a.duration, a.readyState, a.paused, a.src, a.error && a.error.message]")
+        raise AssertionError(f"no seek to {seconds}: {state}") from None
     return min(driver.execute_script("return window.__seeks"), key=lambda t: abs(t - seconds))
 
 
@@ -199,6 +203,8 @@ def _finding(store: Path, finding_id: str) -> tuple[str, float, float]:
 
 
 def test_inspector_works_the_queue_by_keyboard(server, browser, store):
+    from selenium.webdriver.common.by import By
+
     from qa.scoring.db import reading
 
     _open(browser, f"{server}/queue")
@@ -229,7 +235,11 @@ def test_inspector_works_the_queue_by_keyboard(server, browser, store):
     browser.get(server)  # the overview is the default page
     _wait(browser, _text_present(zh("Rule precision from inspectors' verdicts")))
     _idle(browser)
-    assert f"n={confirmed + false_positive}" in browser.page_source  # the grid's cells live in its canvas source
+    # the grid draws on a canvas; its accessible copy holds the cells of the rows in view
+    heading = next(h for h in browser.find_elements(By.TAG_NAME, "h3")
+                   if zh("Rule precision from inspectors' verdicts") in h.text)
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", heading)
+    _wait(browser, lambda d: f"n={confirmed + false_positive})" in d.page_source)
 
 
 def test_a_finding_plays_from_its_moment_and_stops_at_its_end(server, browser, store):
@@ -318,3 +328,97 @@ def test_every_page_fits_the_screens_inspectors_use(server, browser):
                               ("queue", "queue", zh("Review queue")), ("phrases", "phrases", zh("Phrase")),
                               ("rulebook", "rulebook", zh("Rulebook"))):
         _shots(browser, f"{server}/{path}", name, ready)
+
+
+def _sign_in_as(driver, name: str) -> None:
+    """Change the reviewer in the sidebar (the same session)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    box = driver.find_element(By.CSS_SELECTOR, f'input[aria-label="{zh("Reviewer")}"]')
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(name, Keys.ENTER)
+    _idle(driver)
+    box.send_keys(Keys.ESCAPE)
+
+
+def _click_key(driver, key: str) -> None:
+    """Click the Streamlit button with this key."""
+    from selenium.webdriver.common.by import By
+
+    button = _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, f".st-key-{key} button"))[0]
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+    button.click()
+    _idle(driver)
+
+
+def test_an_appeal_is_overturned_and_the_score_restored(server, browser, store):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from qa.scoring.db import reading
+
+    with reading(store) as con:
+        call_id, finding_id = con.execute(
+            "SELECT f.call_id, any_value(f.finding_id) FROM findings f JOIN rule_results r USING (call_id, rule_id) "
+            "WHERE r.outcome = 'fail' AND r.points > 0 AND f.finding_id NOT IN (SELECT finding_id FROM reviews "
+            "WHERE finding_id IS NOT NULL) GROUP BY f.call_id, f.rule_id HAVING count(*) = 1 ORDER BY 1 LIMIT 1"
+        ).fetchone()
+
+    def reviewed_score() -> str:
+        tile = next(m for m in browser.find_elements(By.CSS_SELECTOR, '[data-testid="stMetric"]')
+                    if zh("Reviewed score") in m.text)
+        return tile.find_element(By.CSS_SELECTOR, '[data-testid="stMetricValue"]').text
+
+    _open(browser, f"{server}/call?call_id={quote(call_id)}", reviewer="inspector-li")
+    _click_key(browser, f"confirm_{finding_id}")
+    before = float(reviewed_score())
+    _sign_in_as(browser, "lead-wang")
+    card = browser.find_element(By.CSS_SELECTOR, f".st-key-finding_{finding_id}")
+    next(e for e in card.find_elements(By.CSS_SELECTOR, "summary") if zh("Appeal (申诉)") in e.text).click()
+    reason = _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f".st-key-appeal_reason_{finding_id} input"))[0]
+    reason.send_keys("客户先说的, 坐席在复述", Keys.ENTER)
+    _idle(browser)
+    _click_key(browser, f"appeal_{finding_id}")
+    _wait(browser, _text_present("客户先说的, 坐席在复述"))
+    _sign_in_as(browser, "supervisor-zhao")
+    _click_key(browser, f"overturn_{finding_id}")
+    _wait(browser, lambda d: float(reviewed_score()) > before)
+    _shot(browser, "appeal_overturned")
+    with reading(store) as con:
+        trail = con.execute("SELECT verdict, reviewer FROM reviews WHERE finding_id = ? ORDER BY review_id",
+                            [finding_id]).fetchall()
+    assert trail == [("confirmed", "inspector-li"), ("appeal", "lead-wang"), ("overturned", "supervisor-zhao")]
+
+
+def test_a_sampling_plan_is_drawn_and_worked_from_the_queue(server, browser, store):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from qa.scoring.db import reading
+    from qa.scoring.sampling import plan_progress
+
+    _open(browser, f"{server}/sampling", reviewer="inspector-plan")
+    next(e for e in browser.find_elements(By.CSS_SELECTOR, "summary") if zh("New plan") in e.text).click()
+    name = _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'input[aria-label="{zh("Name")}"]'))[0]
+    name.send_keys("第48周抽检")
+    next(b for b in browser.find_elements(By.TAG_NAME, "button") if zh("Draw the plan") in b.text).click()
+    _wait(browser, _text_present(zh("Progress")))
+    _idle(browser)
+    _shot(browser, "sampling_plan")
+    with reading(store) as con:
+        plan_id = con.execute("SELECT max(plan_id) FROM sampling_plans").fetchone()[0]
+        waiting = int(plan_progress(con, plan_id).set_index("inspector").loc["inspector-plan", "findings_waiting"])
+    assert waiting > 0
+    next(a for a in browser.find_elements(By.CSS_SELECTOR, '[data-testid="stPageLink"] a')
+         if zh("Review my calls of this plan") in a.text).click()
+    _wait(browser, _text_present(zh("Sampling plan {plan}: only the calls it gave you ({who}), judged by you.").format(
+        plan=plan_id, who="inspector-plan")))
+    for _ in range(min(3, waiting)):
+        finding_id = _judging(browser)
+        _press(browser, "1")
+        _wait(browser, lambda d: zh("Nothing left to judge under these filters.") in d.page_source
+              or _judging(d) != finding_id)
+    with reading(store) as con:
+        after = int(plan_progress(con, plan_id).set_index("inspector").loc["inspector-plan", "findings_waiting"])
+    assert after == waiting - min(3, waiting)

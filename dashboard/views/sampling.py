@@ -24,7 +24,8 @@ with st.expander(_("New plan"), expanded=False):
         c1, c2, c3 = st.columns(3)
         share = c1.number_input(_("Share of each agent's calls per week (%)"), 0.0, 100.0, 5.0, 1.0)
         all_failed = c2.checkbox(_("Every auto-failed call as well"), value=True)
-        calibration = c3.number_input(_("Sent to two inspectors for calibration (%)"), 0.0, 100.0, 10.0, 5.0)
+        calibration = c3.number_input(_("Sent to two inspectors for calibration (%)"), 0.0, 100.0, 0.0, 5.0,
+                                  help=_("Needs two inspectors or more"))
         c1, c2 = st.columns([3, 1])
         inspectors = c1.text_input(_("Inspectors, comma-separated, in dealing order"), value=reviewer())
         seed = c2.number_input(_("Seed"), 0, 2**31 - 1, 1, help=_("The same seed draws the same calls"))
