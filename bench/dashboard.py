@@ -10,7 +10,9 @@ Builds (or reuses) a store of 100k calls and ~1M findings with
   rapidfuzz on the candidates) vs rapidfuzz over every utterance;
 - review queue: `queries_queue.next_finding` and `queue_progress` for a
   filter (a rule, an agent, a team or none) vs pandas over every finding
-  and review, sorted the same way.
+  and review, sorted the same way;
+- agent scorecard: `coaching.scorecard` (weeks, rules failed, examples)
+  for one agent vs pandas over every call, rule result and finding.
 Each timing opens its own read-only session, as a dashboard page does.
 
     python -m bench.dashboard [--calls 100000] [--findings-per-call 10] [--db bench/out/dashboard.duckdb] [--reuse]
@@ -34,6 +36,7 @@ from bench.make_db import make_db
 from qa.scoring import queries as q
 from qa.scoring.db import reading, writing
 from qa.scoring.queries_phrases import search_phrases
+from qa.scoring.coaching import scorecard
 from qa.scoring.queries_queue import QueueFilter, next_finding, queue_progress
 from qa.scoring.queries_reviews import call_detail
 from qa.transcribe.normalize import pinyin_key
@@ -159,6 +162,26 @@ def queue_naive(db: Path, flt: QueueFilter) -> None:
         ["passed", "rank", "started_at", "call_id", "start_s", "rule_id"], na_position="last").head(1)
 
 
+def card_sql(db: Path, agent: str) -> None:
+    with reading(db) as con:
+        scorecard(con, "agent", agent)
+
+
+def card_naive(db: Path, agent: str) -> None:
+    """The same figures from pandas over every call, rule result and finding."""
+    with reading(db) as con:
+        calls = con.execute("SELECT c.call_id, c.agent_id, c.started_at, s.score, s.passed FROM calls c "
+                            "JOIN scores s USING (call_id)").df()
+        results = con.execute("SELECT call_id, rule_id, outcome FROM rule_results").df()
+        findings = con.execute("SELECT call_id, rule_id, start_s, severity FROM findings").df()
+    mine = calls[calls["agent_id"] == agent]
+    mine.assign(week=mine["started_at"].dt.to_period("W")).groupby("week", dropna=False).agg(
+        calls=("call_id", "size"), mean_score=("score", "mean"), pass_rate=("passed", "mean"))
+    failed = results[(results["outcome"] == "fail") & results["call_id"].isin(mine["call_id"])]
+    failed.groupby("rule_id").size().sort_values(ascending=False)
+    findings[findings["call_id"].isin(mine["call_id"])].sort_values(["severity", "start_s"]).head(10)
+
+
 def add_reviews(db: Path, n: int, seed: int) -> None:
     with writing(db) as con:
         ids = con.execute("SELECT finding_id, call_id, rule_id FROM findings ORDER BY hash(finding_id || ?) LIMIT ?",
@@ -211,6 +234,9 @@ def main() -> None:
                                               [str(args.seed), args.runs]).fetchall()]
     filters = list_filters(db, args.runs, rng)
     queues = queue_filters(db, args.runs, rng)
+    with reading(db) as con:
+        agents = [r[0] for r in con.execute("SELECT DISTINCT agent_id FROM calls WHERE agent_id IS NOT NULL").fetchall()]
+    card_agents = [rng.choice(agents) for _ in range(args.runs)]
     start_load = os.getloadavg()[0]
 
     detail_plain = timed(lambda it=iter(call_ids): detail(db, next(it)), len(call_ids))
@@ -218,6 +244,7 @@ def main() -> None:
     list_base = timed(lambda it=iter(filters): list_naive(db, next(it)), naive_runs)
     phrase_base = timed(lambda it=iter(PHRASES * 2): phrase_naive(db, *next(it)), min(4, naive_runs))
     queue_base = timed(lambda it=iter(queues): queue_naive(db, next(it)), naive_runs)
+    card_base = timed(lambda it=iter(card_agents): card_naive(db, next(it)), naive_runs)
 
     t0 = time.perf_counter()
     with writing(db) as con:
@@ -229,6 +256,7 @@ def main() -> None:
     cycle = PHRASES * (args.runs // len(PHRASES) + 1)
     phrase_new = timed(lambda it=iter(cycle): phrase_sql(db, *next(it)), args.runs)
     queue_new = timed(lambda it=iter(queues): queue_sql(db, next(it)), len(queues))
+    card_new = timed(lambda it=iter(card_agents): card_sql(db, next(it)), len(card_agents))
 
     print(f"\nload average during the timings: {start_load:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{n_calls:,} calls; {args.runs} timed runs each (naive baselines: {naive_runs}, phrase: {min(4, naive_runs)})")
@@ -236,9 +264,11 @@ def main() -> None:
     print(row("call detail", detail_plain, detail_new, 300))
     print(row("phrase search", phrase_base, phrase_new, 1000))
     print(row("review queue", queue_base, queue_new, 300))
+    print(row("scorecard", card_base, card_new, 300))
     print("baselines: list = pandas filter/sort/page of all calls; detail = same queries without the indexes; "
-          "phrase = rapidfuzz over every utterance; queue = pandas over every finding and review")
-    print(f"per-phrase median ms: " + ", ".join(
+          "phrase = rapidfuzz over every utterance; queue = pandas over every finding and review; "
+          "scorecard = pandas over every call, rule result and finding")
+    print("per-phrase median ms: " + ", ".join(
         f"{ph} {statistics.median(phrase_new[i::len(PHRASES)]):.0f}" for i, (ph, _) in enumerate(PHRASES)))
 
 

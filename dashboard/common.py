@@ -23,7 +23,7 @@ from qa.i18n import LANGUAGES
 from qa.scoring import coaching, queries, queries_phrases, queries_queue, queries_reviews, rulebooks, sampling, verdicts
 from qa.scoring.db import StoreBusyError, StoreError, reading, writing
 from qa.words_layout import words_from_json
-from ui import LANGUAGE_KEY, _, apply_style, fmt_time, term
+from ui import LANGUAGE_KEY, _, apply_style, explain, fmt_time, term
 
 DB_ENV = "CALLQA_DB"
 CACHE_TTL_S = 30
@@ -111,7 +111,7 @@ def save_review(**fields: Any) -> int | None:
         with _SESSION_LOCK, writing(db_path(), timeout_s=READ_TIMEOUT_S) as con:
             review_id = queries_reviews.record_review(con, **fields)
     except queries_reviews.ReviewError as exc:
-        st.error(_("The verdict was not saved: {problem}").format(problem=exc))
+        st.error(_("The verdict was not saved: {problem}").format(problem=explain(exc)))
         return None
     except StoreBusyError:
         st.warning(_("The nightly batch holds the database; your verdict was not saved. Try again in a moment."))
@@ -126,7 +126,7 @@ def save_plan(plan: sampling.SamplingPlan, created_by: str) -> int | None:
         with _SESSION_LOCK, writing(db_path(), timeout_s=READ_TIMEOUT_S) as con:
             plan_id = sampling.create_plan(con, plan, created_by)
     except sampling.PlanError as exc:
-        st.error(_("The plan was not made: {problem}").format(problem=exc))
+        st.error(_("The plan was not made: {problem}").format(problem=explain(exc)))
         return None
     except StoreBusyError:
         st.warning(_("The nightly batch holds the database; the plan was not made. Try again in a moment."))

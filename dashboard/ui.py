@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from qa.i18n import DEFAULT_LANGUAGE, LANGUAGES, translations
+from qa.i18n import DEFAULT_LANGUAGE, LANGUAGES, Explained, translations
 
 LANGUAGE_KEY = "language"
 
@@ -55,6 +55,11 @@ def term(context: str, value: Any) -> str:
         return "-"
     translated = translations(language()).pgettext(context, str(value))
     return translated if translated != str(value) or language() == "en" else str(value).replace("_", " ")
+
+
+def explain(error: Exception) -> str:
+    """A library error in the interface language (`qa.i18n.Explained`); any other as it reads."""
+    return error.in_language(translations(language())) if isinstance(error, Explained) else str(error)
 
 
 def rule_title(book: Any, rule_id: str) -> str:

@@ -1,3 +1,3 @@
 """callqa: offline speech QA and call-compliance analysis for Mandarin calls."""
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"

@@ -23,7 +23,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "LOCALE_DIR", "DOMAIN", "catalog_path", "translations"]
+__all__ = ["DEFAULT_LANGUAGE", "DOMAIN", "Explained", "LANGUAGES", "LOCALE_DIR", "catalog_path", "translations"]
 
 DOMAIN = "callqa"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
@@ -50,3 +50,19 @@ def translations(language: str) -> gettext.NullTranslations:
     write_mo(buffer, catalog, use_fuzzy=False)  # a fuzzy guess is not a translation
     buffer.seek(0)
     return gettext.GNUTranslations(buffer)
+
+
+class Explained(ValueError):
+    """An error whose message is a catalog text: `template` filled with `values`.
+
+    `str()` is the English; an interface shows `in_language(translations)`. The
+    templates are extracted like interface texts (the error class is a keyword
+    in babel.cfg), so each has its translation.
+    """
+
+    def __init__(self, template: str, **values: object):
+        self.template, self.values = template, values
+        super().__init__(template.format(**values))
+
+    def in_language(self, catalog: gettext.NullTranslations) -> str:
+        return catalog.gettext(self.template).format(**self.values)

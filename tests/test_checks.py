@@ -136,8 +136,8 @@ def test_greeting_by_its_parts(said, expected):
     res = run(GREETING_PARTS, conversation(utts, answer=0.5), utts)
     assert res.outcome == expected.split()[0]
     if res.outcome == "pass":
-        assert "parts" in res.detail
-        assert ("no salutation heard" in res.detail) == expected.endswith("without salutation")
+        assert "组成部分" in res.detail
+        assert ("未听到“您好”" in res.detail) == expected.endswith("without salutation")
 
 
 @pytest.mark.parametrize("min_similarity, expected", [(None, "pass"), (1.0, "fail")])
@@ -372,7 +372,7 @@ def hold_call(ask: str, after: str, gap: float):
 def test_hold_pass():
     tl, utts = hold_call("好的,请您稍等", "感谢您的耐心等待,查到了", 15)
     res = run(HOLD, tl, utts)
-    assert res.outcome == "pass" and "hold 11.0-26.0" in res.detail
+    assert res.outcome == "pass" and "等待 11.0-26.0秒" in res.detail
 
 
 def test_hold_missing_request_and_thanks():
@@ -397,9 +397,9 @@ def test_hold_music_blips_with_no_words_do_not_split_a_hold():
     speech = speech_of(utts, "agent") + ((12.0, 12.12), (15.0, 15.12), (18.0, 18.12), (21.0, 21.12))
     tl = timeline(30, agent=speech, customer=speech_of(utts, "customer"))
     res = run(HOLD, tl, utts)
-    assert res.outcome == "fail" and "hold 11.0-24.0" in res.detail
+    assert res.outcome == "fail" and "等待 11.0-24.0秒" in res.detail
     guessed = utts + [utt("agent", 17.6, 18.5, "你")]  # one character written over a blip
-    assert "hold 11.0-24.0" in run(HOLD, tl, guessed).detail
+    assert "等待 11.0-24.0秒" in run(HOLD, tl, guessed).detail
     said = utts + [utt("customer", 18.0, 18.3, "好的")]  # words heard there: two pauses, no hold
     tl = timeline(30, agent=speech, customer=speech_of(said, "customer"))
     assert run(HOLD, tl, said).outcome == "na"
@@ -485,7 +485,7 @@ def test_speech_rate(chars, seconds, expected):
 def test_speech_rate_counts_han_characters_only_and_signal_time():
     tl, utts = rate_call(100, 30)
     utts = [utt("agent", u.start_s, u.end_s, u.text + "OK123,,,") for u in utts]
-    assert run(RATE, tl, utts).detail.startswith("200 chars/min")
+    assert run(RATE, tl, utts).detail.startswith("语速200字/分钟")
 
 
 # ------------------------------------------------------------------ registry

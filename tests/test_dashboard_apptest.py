@@ -191,7 +191,7 @@ def test_verdict_without_reviewer_is_refused(store, monkeypatch):
     with reading(store) as con:
         before = con.execute("SELECT count(*) FROM reviews").fetchone()[0]
     at.button(key=f"confirm_{finding_id}").click().run()
-    assert "reviewer" in at.error[0].value
+    assert zh("a verdict needs the reviewer's name") in at.error[0].value
     with reading(store) as con:
         assert con.execute("SELECT count(*) FROM reviews").fetchone()[0] == before
 
@@ -415,8 +415,6 @@ def test_a_sampling_plan_drawn_on_the_page_feeds_its_inspectors_queue(tmp_path, 
 
 
 def test_the_scorecard_page_offers_its_workbook(store, monkeypatch):
-    from openpyxl import load_workbook
-
     at = app("views/scorecard.py", store, monkeypatch)
     assert not at.exception and not at.error
     assert at.title[0].value == zh("Agent scorecard")

@@ -210,7 +210,8 @@ def test_inspector_works_the_queue_by_keyboard(server, browser, store):
     _open(browser, f"{server}/queue")
     _wait(browser, _text_present(zh("Confirm violation")))
     judged = []
-    for key, verdict in (("1", "confirmed"), ("2", "false_positive"), ("c", "confirmed"), ("f", "false_positive")):
+    keys = [("1", "confirmed"), ("2", "false_positive"), ("c", "confirmed"), ("f", "false_positive")] * 5
+    for key, verdict in keys:  # 20 findings, none by mouse
         finding_id = _judging(browser)
         _, start_s, _ = _finding(store, finding_id)
         landed = _seeked_to(browser, start_s)  # the finding plays as it opens
@@ -393,7 +394,6 @@ def test_an_appeal_is_overturned_and_the_score_restored(server, browser, store):
 
 def test_a_sampling_plan_is_drawn_and_worked_from_the_queue(server, browser, store):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
 
     from qa.scoring.db import reading
     from qa.scoring.sampling import plan_progress

@@ -53,7 +53,7 @@ def test_every_text_is_translated_with_the_same_placeholders(language):
 
 def test_the_template_holds_every_text_the_dashboard_marks(tmp_path):
     out = tmp_path / "now.pot"
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_p:1c,2",
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_p:1c,2", "-k", "ReviewError", "-k", "PlanError",
                     "--no-location", "--omit-header", "-o", str(out), "."], cwd=ROOT, check=True, capture_output=True)
     with out.open("rb") as f:
         now = {(m.context, m.id) for m in read_po(f) if m.id}
@@ -92,3 +92,11 @@ def test_chinese_is_the_default_and_english_reads_the_msgids():
     assert translations("en").gettext("Calls") == "Calls"
     with pytest.raises(ValueError, match="language 'fr'"):
         translations("fr")
+
+
+def test_library_errors_read_in_the_interface_language():
+    from qa.scoring.queries_reviews import ReviewError
+
+    error = ReviewError("no call {call!r} in the store", call="a/b")
+    assert str(error) == "no call 'a/b' in the store"
+    assert error.in_language(translations("zh_CN")) == "数据库中没有通话 'a/b'"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["DETAILS", "EVIDENCE", "NEAR_MISS_MARK", "detail", "evidence"]
+__all__ = ["DETAILS", "EVIDENCE", "NEAR_MISS_MARK", "RING_SOURCES", "detail", "evidence"]
 
 NEAR_MISS_MARK = "疑似识别误差"  # how the evidence says a missing line was likely misheard
 
@@ -53,35 +53,38 @@ EVIDENCE: dict[str, str] = {
     "said.greeting": "问候",
 }
 
+# where a ring count came from, as the details name it
+RING_SOURCES = {"detected": "录音检测", "metadata": "通话记录", "none": "无"}
+
 DETAILS: dict[str, str] = {
-    "no_ring_info": "no ringback information",
-    "rings.count": "{count} rings ({source}), limit {limit}",
-    "late_apology.in_time": "answered in time ({count} rings)",
-    "late_apology.agent_silent": "agent never spoke",
-    "late_apology.found": "apology at {at:.1f} s",
-    "late_apology.missing": "no apology within {window:g} s of the agent's first words",
-    "greeting.found": "greeting at {at:.1f} s ({similarity:.2f})",
-    "greeting.missing": "no greeting in the opening window",
-    "greeting.near_miss": "no greeting in the opening window; near miss {similarity:.2f}",
-    "greeting.by_parts": "greeting by its parts: {parts}",
-    "greeting.by_sound": "greeting by its parts, some by sound: {parts}",
-    "greeting.no_salutation": "; no salutation heard (您好 may be misrecognized)",
-    "greeting.part": "{group} {text!r} at {at:.1f} s",
-    "silent_line.judges_closing": "silent line: the silent-line rule judges the closing",
-    "closing.found": "{group} at {at:.1f} s",
-    "by_sound": "{group} by sound at {at:.1f} s: {wording!r} (score {score:+.2f}, heard {heard!r})",
-    "forbidden.unconfirmed": "; {count} low-similarity hit(s) rejected by sound",
-    "closing.none": "no closing phrase",
-    "forbidden.count": "{count} forbidden phrase(s)",
-    "silent_line.customer_spoke": "the customer spoke ({seconds:.1f} s)",
-    "silent_line.followed": "procedure followed",
-    "hold.silent_line": "silent line: nobody is on hold",
-    "hold.none": "no silence of {min_hold:g} s or more",
-    "hold.found": "hold {start:.1f}-{end:.1f} s",
-    "talk.mono": "mono recording: overlaps cannot be told apart",
-    "talk.interruptions": "{count} interruption(s)",
-    "talk.too_little": "agent spoke {seconds:.1f} s: too little to judge",
-    "talk.rate": "{rate:.0f} chars/min over {seconds:.0f} s",
+    "no_ring_info": "没有回铃信息",
+    "rings.count": "响铃{count}声(来源: {source}), 上限{limit}声",
+    "late_apology.in_time": "及时接听(响铃{count}声)",
+    "late_apology.agent_silent": "坐席没有说话",
+    "late_apology.found": "{at:.1f}秒处致歉",
+    "late_apology.missing": "坐席开口后{window:g}秒内没有致歉",
+    "greeting.found": "{at:.1f}秒处问候(相似度{similarity:.2f})",
+    "greeting.missing": "开头时段内没有问候语",
+    "greeting.near_miss": "开头时段内没有问候语; 最接近的相似度{similarity:.2f}",
+    "greeting.by_parts": "问候语按组成部分齐全: {parts}",
+    "greeting.by_sound": "问候语按组成部分齐全, 部分经录音核实: {parts}",
+    "greeting.no_salutation": "; 未听到“您好”(可能是识别误差)",
+    "greeting.part": "{group} {text!r} 在{at:.1f}秒",
+    "silent_line.judges_closing": "无声电话: 结束语由无声电话规则判定",
+    "closing.found": "{group} 在{at:.1f}秒",
+    "by_sound": "{group} 经录音核实, 在{at:.1f}秒: {wording!r}(得分{score:+.2f}, 识别为{heard!r})",
+    "forbidden.unconfirmed": "; {count}处低相似度命中经录音核实未采纳",
+    "closing.none": "没有结束语",
+    "forbidden.count": "{count}处服务忌语",
+    "silent_line.customer_spoke": "客户说了话({seconds:.1f}秒)",
+    "silent_line.followed": "按流程处理",
+    "hold.silent_line": "无声电话: 没有让客户等待",
+    "hold.none": "没有{min_hold:g}秒以上的静默",
+    "hold.found": "等待 {start:.1f}-{end:.1f}秒",
+    "talk.mono": "单声道录音: 无法区分抢话",
+    "talk.interruptions": "打断客户{count}次",
+    "talk.too_little": "坐席只说了{seconds:.1f}秒, 不足以判断",
+    "talk.rate": "语速{rate:.0f}字/分钟(共{seconds:.0f}秒)",
 }
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import duckdb
 
+from qa.i18n import Explained
+
 from qa.scoring.queries import (
     call_findings, call_header, call_reviews, call_rule_results, call_utterances, latest_verdicts,
 )
@@ -26,7 +28,7 @@ DECISIONS = ("upheld", "overturned")  # a supervisor's decision on an appeal
 VERDICTS = JUDGEMENTS + ("missed", "appeal") + DECISIONS
 
 
-class ReviewError(ValueError):
+class ReviewError(Explained):
     """A verdict cannot be stored; the message says what is missing or wrong."""
 
 
@@ -81,11 +83,11 @@ def record_review(
 ) -> int:
     """Append one verdict (use inside `writing(path)`); returns its review_id."""
     if verdict not in VERDICTS:
-        raise ReviewError(f"verdict {verdict!r}: expected one of {', '.join(VERDICTS)}")
+        raise ReviewError("verdict {verdict!r}: expected one of {expected}", verdict=verdict, expected=", ".join(VERDICTS))
     if not reviewer or not reviewer.strip():
         raise ReviewError("a verdict needs the reviewer's name")
     if con.execute("SELECT count(*) FROM calls WHERE call_id = ?", [call_id]).fetchone()[0] == 0:
-        raise ReviewError(f"no call {call_id!r} in the store")
+        raise ReviewError("no call {call!r} in the store", call=call_id)
     if verdict == "missed":
         if finding_id is not None:
             raise ReviewError("a missed-violation report does not point at a finding")
@@ -97,13 +99,13 @@ def record_review(
         _check_appeal(con, verdict, finding_id, comment)
     if verdict != "missed":
         if finding_id is None:
-            raise ReviewError(f"a {verdict} verdict needs the finding it judges")
+            raise ReviewError("a {verdict} verdict needs the finding it judges", verdict=verdict)
         cur = con.execute(
             "SELECT rule_id, start_s, end_s, anchor_s, evidence, matched_phrase, message FROM findings "
             "WHERE finding_id = ? AND call_id = ?", [finding_id, call_id])
         row = cur.fetchone()
         if row is None:
-            raise ReviewError(f"finding {finding_id!r} is not in call {call_id!r}")
+            raise ReviewError("finding {finding!r} is not in call {call!r}", finding=finding_id, call=call_id)
         found = dict(zip([d[0] for d in cur.description], row))
         rule_id = rule_id or found.pop("rule_id")
         start_s = found.pop("start_s") if start_s is None else start_s
@@ -126,7 +128,7 @@ def record_review(
 def _check_appeal(con: duckdb.DuckDBPyConnection, verdict: str, finding_id: str | None, comment: str | None) -> None:
     """An appeal needs a confirmed finding, none pending, and a reason; a decision needs a pending appeal."""
     if finding_id is None:
-        raise ReviewError(f"{verdict}: name the finding")
+        raise ReviewError("{verdict}: name the finding", verdict=verdict)
     counted = con.execute(f"SELECT verdict, review_id FROM ({latest_verdicts('finding_id = $f')})",
                           {"f": finding_id}).fetchone()
     pending = con.execute(
@@ -140,7 +142,7 @@ def _check_appeal(con: duckdb.DuckDBPyConnection, verdict: str, finding_id: str 
         if not (comment and comment.strip()):
             raise ReviewError("an appeal needs the reason")
     elif not pending:
-        raise ReviewError(f"{verdict}: this finding has no appeal waiting for a decision")
+        raise ReviewError("{verdict}: this finding has no appeal waiting for a decision", verdict=verdict)
 
 
 def call_detail(con: duckdb.DuckDBPyConnection, call_id: str) -> dict[str, Any] | None:

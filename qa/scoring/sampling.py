@@ -22,12 +22,14 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from qa.i18n import Explained
+
 from qa.scoring.queries_reviews import JUDGEMENTS
 
 __all__ = ["PlanError", "SamplingPlan", "agreement", "cohen_kappa", "create_plan", "draw", "plan_progress", "plans"]
 
 
-class PlanError(ValueError):
+class PlanError(Explained):
     """A plan cannot be drawn; the message says which setting is wrong."""
 
 

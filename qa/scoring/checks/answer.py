@@ -8,7 +8,7 @@ from qa.records import RuleResult
 from qa.scoring.checks import sound
 from qa.scoring.checks.base import CallView, by_sound, finding, outcome, param
 from qa.scoring.checks.kinds import SIMILARITY, SOUND_SCORE, Kind, Param, seconds
-from qa.scoring.messages import detail
+from qa.scoring.messages import RING_SOURCES, detail
 
 MAX_RINGS = Param(int, 1, 20, "rings")
 
@@ -35,7 +35,8 @@ def check_rings(rule: Any, call: CallView) -> RuleResult:
         return outcome(rule, (), detail("no_ring_info"), na=True)
     max_rings = int(rule.params["max_rings"])
     count = call.timeline.ring_count
-    summary = detail("rings.count", count=count, source=call.timeline.ring_source, limit=max_rings)
+    source = RING_SOURCES.get(call.timeline.ring_source, call.timeline.ring_source)
+    summary = detail("rings.count", count=count, source=source, limit=max_rings)
     if count <= max_rings:
         return outcome(rule, (), summary)
     start, end = _ring_span(call)
