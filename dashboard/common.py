@@ -19,7 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from player import seek_link
-from qa.i18n import LANGUAGES
+from qa.i18n import LANGUAGES, Explained
 from qa.scoring import coaching, queries, queries_phrases, queries_queue, queries_reviews, rulebooks, sampling, verdicts
 from qa.scoring.db import StoreBusyError, StoreError, reading, writing
 from qa.words_layout import words_from_json
@@ -105,34 +105,34 @@ def reviewer() -> str:
     return (st.session_state.get(REVIEWER_KEY) or "").strip()
 
 
-def save_review(**fields: Any) -> int | None:
-    """Store one verdict; shows the reason and returns None when it is refused."""
+def _write(action: Callable[[Any], Any], refused: str, busy: str) -> Any:
+    """Run `action(con)` in a write session; a refusal (`qa.i18n.Explained`) or a busy store is
+    shown with `refused` / `busy` and gives None. Fresh rows show at once."""
     try:
         with _SESSION_LOCK, writing(db_path(), timeout_s=READ_TIMEOUT_S) as con:
-            review_id = queries_reviews.record_review(con, **fields)
-    except queries_reviews.ReviewError as exc:
-        st.error(_("The verdict was not saved: {problem}").format(problem=explain(exc)))
+            result = action(con)
+    except Explained as exc:
+        st.error(refused.format(problem=explain(exc)))
         return None
     except StoreBusyError:
-        st.warning(_("The nightly batch holds the database; your verdict was not saved. Try again in a moment."))
+        st.warning(busy)
         return None
     st.cache_data.clear()
-    return review_id
+    return result
+
+
+def save_review(**fields: Any) -> int | None:
+    """Store one verdict; shows the reason and returns None when it is refused."""
+    return _write(lambda con: queries_reviews.record_review(con, **fields),
+                  _("The verdict was not saved: {problem}"),
+                  _("The nightly batch holds the database; your verdict was not saved. Try again in a moment."))
 
 
 def save_plan(plan: sampling.SamplingPlan, created_by: str) -> int | None:
     """Draw and store a sampling plan; shows the reason and returns None when it is refused."""
-    try:
-        with _SESSION_LOCK, writing(db_path(), timeout_s=READ_TIMEOUT_S) as con:
-            plan_id = sampling.create_plan(con, plan, created_by)
-    except sampling.PlanError as exc:
-        st.error(_("The plan was not made: {problem}").format(problem=explain(exc)))
-        return None
-    except StoreBusyError:
-        st.warning(_("The nightly batch holds the database; the plan was not made. Try again in a moment."))
-        return None
-    st.cache_data.clear()
-    return plan_id
+    return _write(lambda con: sampling.create_plan(con, plan, created_by),
+                  _("The plan was not made: {problem}"),
+                  _("The nightly batch holds the database; the plan was not made. Try again in a moment."))
 
 
 def date_range(picked: Any, first: date, last: date) -> tuple[date | None, date | None]:
