@@ -327,6 +327,8 @@ def test_a_trainers_second_search_exports_only_its_own_hits(server, browser):
 def test_every_page_fits_the_screens_inspectors_use(server, browser):
     for path, name, ready in (("", "overview", zh("Most failed rules")), ("calls", "calls", "通符合"),
                               ("queue", "queue", zh("Review queue")), ("phrases", "phrases", zh("Phrase")),
+                              ("sampling", "sampling", zh("Sampling plans")),
+                              ("scorecard", "scorecard", zh("Examples to listen to")),
                               ("rulebook", "rulebook", zh("Rulebook"))):
         _shots(browser, f"{server}/{path}", name, ready)
 
