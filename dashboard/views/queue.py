@@ -31,7 +31,7 @@ SKIPPED = "queue_skipped"
 
 options, first, last = scored_page(_("Review queue"))
 titles = stored_titles()
-c1, c2, c3, c4 = st.columns(4)
+c1, c2, c3, c4 = st.columns([1, 1, 1, 1.4])  # the date range needs the room
 rules = c1.multiselect(_("Rule"), options["rules"], format_func=lambda r: titles.get(r, r), key="q_rules",
                        placeholder=_("(any)"))
 agents = c2.multiselect(_("Agent"), options["agents"], key="q_agents", placeholder=_("(any)"))
