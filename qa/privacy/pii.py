@@ -1,0 +1,192 @@
+"""Personal numbers in what was said: mobile and landline numbers, 身份证号, bank cards, email.
+
+Numbers are found as digit runs (`numbers.digit_runs`: digits or Chinese
+numerals read one by one, with pauses between), and kept only when they have
+the shape of their kind: a mobile number is 11 digits from 13-19, an ID
+number 18 with a valid check character, a card number 16-19 digits that pass
+Luhn's check. Look-alikes are left alone: a run that a 订单号, 工号 or 金额
+announces, or that 元/块 follows. A number read across two utterances of one
+party is found too: adjacent utterances are read as one text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from qa.privacy.numbers import DigitRun, digit_runs
+
+__all__ = ["KINDS", "PiiSpan", "find_in_text", "find_in_utterances", "redact"]
+
+# kind -> the mask shown in its place
+KINDS = {"mobile": "【手机号】", "id_card": "【身份证号】", "bank_card": "【银行卡号】", "landline": "【座机号】",
+         "email": "【邮箱】"}
+# words that announce a number which is not personal
+NOT_PERSONAL_BEFORE = ("订单号", "订单", "单号", "运单", "快递单", "工号", "编号", "金额", "价格", "合计", "验证码",
+                       "流水号", "批次", "型号", "房间号", "分机")
+NOT_PERSONAL_AFTER = ("元", "块", "圆", "毛", "角", "分钟", "秒", "号楼", "%", "个", "件", "年", "月", "天")
+CONTEXT_CHARS = 8  # how far before a number its announcing word may stand
+JOIN_GAP_S = 3.0  # adjacent utterances of one party closer than this are read as one text
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+\s*(?:@|艾特)\s*[A-Za-z0-9-]+(?:\s*(?:\.|点)\s*[A-Za-z0-9-]+)+")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+@dataclass(frozen=True)
+class PiiSpan:
+    kind: str  # a KINDS key
+    start: int  # character offsets in the text searched
+    end: int
+    text: str  # as said (for those allowed to see it)
+
+
+def id_check_ok(digits: str) -> bool:
+    if len(digits) != 18 or not digits[:17].isdigit():
+        return False
+    total = sum(int(d) * w for d, w in zip(digits[:17], _ID_WEIGHTS))
+    return "10X98765432"[total % 11] == digits[17].upper()
+
+
+def luhn_ok(digits: str) -> bool:
+    if not digits.isdigit():
+        return False
+    total = 0
+    for n, d in enumerate(reversed(digits)):
+        v = int(d) * (2 if n % 2 else 1)
+        total += v - 9 if v > 9 else v
+    return total % 10 == 0
+
+
+def kind_of(digits: str) -> str | None:
+    """The kind of personal number `digits` has the shape of, if any."""
+    if digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    if len(digits) == 11 and re.fullmatch(r"1[3-9]\d{9}", digits):
+        return "mobile"
+    if len(digits) == 18 and id_check_ok(digits):
+        return "id_card"
+    if 16 <= len(digits) <= 19 and luhn_ok(digits):
+        return "bank_card"
+    if 10 <= len(digits) <= 12 and digits.startswith("0") and not digits.startswith("00"):
+        return "landline"
+    return _one_digit_lost(digits)
+
+
+def _one_digit_lost(digits: str) -> str | None:
+    """A number the recognizer dropped a digit of, told by what stays: a mobile's 1[3-9] prefix,
+    an ID's birth year, a UnionPay card's 62."""
+    if len(digits) == 10 and re.fullmatch(r"1[3-9]\d{8}", digits):
+        return "mobile"
+    if len(digits) == 17 and re.fullmatch(r"[1-6]\d{5}(19|20)\d{8}[\dX]", digits):
+        return "id_card"
+    if 15 <= len(digits) <= 18 and digits.startswith("62"):
+        return "bank_card"
+    return None
+
+
+def _announced_otherwise(text: str, start: int, end: int) -> bool:
+    before = text[max(0, start - CONTEXT_CHARS):start]
+    after = text[end:end + 3]
+    return any(w in before for w in NOT_PERSONAL_BEFORE) or after.startswith(NOT_PERSONAL_AFTER)
+
+
+# words that announce a kind: an announced number of the right length is masked even when a
+# misheard digit spoils its check (a leak costs more than a mask too many)
+ANNOUNCING = {"id_card": ("身份证", "证件号"), "bank_card": ("卡号", "银行卡", "账号"),
+              "mobile": ("手机", "电话", "号码", "联系方式")}
+ANNOUNCED_LENGTHS = {"id_card": (15, 17, 18), "bank_card": tuple(range(15, 20)), "mobile": (10, 11)}
+
+
+def _announced_kind(text: str, start: int, digits: str) -> str | None:
+    before = text[max(0, start - CONTEXT_CHARS):start]
+    for kind, words in ANNOUNCING.items():
+        if any(w in before for w in words) and len(digits) in ANNOUNCED_LENGTHS[kind]:
+            return kind
+    return None
+
+
+def _span(text: str, run: DigitRun, at: int, size: int) -> PiiSpan | None:
+    digits, positions = run.digits[at:at + size], run.positions[at:at + size]
+    start, end = positions[0], positions[-1] + 1
+    kind = kind_of(digits) or _announced_kind(text, start, digits)
+    if kind is None or _announced_otherwise(text, start, end):
+        return None
+    return PiiSpan(kind, start, end, text[start:end])
+
+
+def _run_spans(text: str, run: DigitRun) -> list[PiiSpan]:
+    """The run as one number or, failing that, as numbers read one after another from its
+    start (two phone numbers in one breath); never a number picked out of a longer one."""
+    whole = _span(text, run, 0, len(run.digits))
+    if whole is not None:
+        return [whole]
+    spans, at = [], 0
+    while at < len(run.digits):
+        piece = next((p for size in (11, 13, 18, 16, 19, 17, 12, 10)  # mobiles are the most common
+                      if at + size <= len(run.digits) and (p := _span(text, run, at, size))), None)
+        if piece is None:
+            break
+        spans.append(piece)
+        at += run.positions.index(piece.end - 1) - run.positions.index(piece.start) + 1
+    return spans
+
+
+def find_in_text(text: str) -> list[PiiSpan]:
+    """Every personal number and email address in `text`, in order."""
+    spans = [s for run in digit_runs(text) if len(run.digits) >= 10 for s in _run_spans(text, run)]
+    spans += [PiiSpan("email", m.start(), m.end(), m.group()) for m in EMAIL.finditer(text)]
+    return sorted(spans, key=lambda s: s.start)
+
+
+def redact(text: str, spans: Iterable[PiiSpan]) -> str:
+    """`text` with each span replaced by its kind's mask."""
+    out, at = [], 0
+    for s in sorted(spans, key=lambda s: s.start):
+        if s.start < at:
+            continue
+        out += [text[at:s.start], KINDS[s.kind]]
+        at = s.end
+    return "".join(out) + text[at:]
+
+
+@dataclass(frozen=True)
+class UtteranceSpan:
+    """A span in one utterance: `index` into the utterances searched, offsets in its text."""
+
+    index: int
+    kind: str
+    start: int
+    end: int
+
+
+def find_in_utterances(utterances: Sequence) -> list[UtteranceSpan]:
+    """Spans per utterance (objects with role, start_s, end_s, text), reading each party's
+    adjacent utterances as one text so a number split by a pause is still found."""
+    order = sorted(range(len(utterances)), key=lambda i: (utterances[i].role, utterances[i].start_s))
+    found: list[UtteranceSpan] = []
+    group: list[int] = []
+    for i in order + [None]:
+        u = utterances[i] if i is not None else None
+        if group and (u is None or u.role != utterances[group[-1]].role
+                      or u.start_s - utterances[group[-1]].end_s > JOIN_GAP_S):
+            found += _group_spans(utterances, group)
+            group = []
+        if i is not None:
+            group.append(i)
+    return sorted(found, key=lambda s: (s.index, s.start))
+
+
+def _group_spans(utterances: Sequence, group: list[int]) -> list[UtteranceSpan]:
+    texts = [utterances[i].text for i in group]
+    joined = " ".join(texts)  # one separator: a pause inside a number is allowed
+    bounds, at = [], 0
+    for t in texts:
+        bounds.append((at, at + len(t)))
+        at += len(t) + 1
+    out = []
+    for span in find_in_text(joined):
+        for i, (lo, hi) in zip(group, bounds):
+            start, end = max(span.start, lo), min(span.end, hi)
+            if start < end:
+                out.append(UtteranceSpan(i, span.kind, start - lo, end - lo))
+    return out

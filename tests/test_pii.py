@@ -1,0 +1,65 @@
+"""Personal numbers found as callers say them, and look-alikes left alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from qa.privacy import find_in_text, find_in_utterances, redact
+from qa.privacy.numbers import digit_runs
+from qa.privacy.pii import id_check_ok, luhn_ok
+
+
+@dataclass(frozen=True)
+class Utt:
+    role: str
+    start_s: float
+    end_s: float
+    text: str
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("我的手机号是幺三八 一二三四 五六七八", "我的手机号是【手机号】"),
+    ("电话138-1234-5678谢谢", "电话【手机号】谢谢"),
+    ("号码一三八1234五六七八", "号码【手机号】"),  # digits and 汉字 mixed, as the recognizer writes them
+    ("手机要三八一二三四五六七八", "手机要【手机号】"),  # 幺 misheard first: ten digits a 手机 announces
+    ("幺三八要二三四五六七八", "【手机号】"),  # 要 inside a run of digits is 幺 misheard
+    ("身份证号码是11010519491231002X", "身份证号码是【身份证号】"),
+    ("卡号6222 0212 3456 7890 128", "卡号【银行卡号】"),
+    ("座机零幺零 六二五八 三九二三", "座机【座机号】"),
+    ("邮箱是zhang.san@example.com", "邮箱是【邮箱】"),
+    ("13812345678 13987654321", "【手机号】 【手机号】"),  # two numbers in one breath
+])
+def test_personal_numbers_are_masked(text, masked):
+    assert redact(text, find_in_text(text)) == masked
+
+
+@pytest.mark.parametrize("text", [
+    "订单号13812345678", "订单号是一三八一二三四五六七八", "一共三百五十元", "金额1380元", "工号三零二七为您服务",
+    "验证码123456", "二零二四年五月六日寄出的", "我们两个人去的", "快递单号6222021234567890128",
+])
+def test_look_alikes_are_left_alone(text):
+    assert find_in_text(text) == []
+
+
+def test_place_values_end_a_digit_reading():
+    assert [r.digits for r in digit_runs("一百三十八元, 幺三八")] == ["8", "138"]
+
+
+def test_checks_of_id_and_card_numbers():
+    assert id_check_ok("11010519491231002X") and not id_check_ok("110105194912310021")
+    assert luhn_ok("6222021234567890128") is luhn_ok("6222021234567890128")
+    assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
+
+
+def test_a_number_split_over_two_utterances_of_one_party_is_found_in_both():
+    utts = [Utt("customer", 0.0, 2.0, "我的手机是一三八一二"), Utt("agent", 1.0, 1.5, "嗯"),
+            Utt("customer", 2.5, 4.0, "三四五六七八")]
+    spans = find_in_utterances(utts)
+    assert [(s.index, s.kind, s.start, s.end) for s in spans] == [(0, "mobile", 5, 10), (2, "mobile", 0, 6)]
+
+
+def test_the_other_party_does_not_complete_a_number():
+    utts = [Utt("customer", 0.0, 2.0, "一三八一二"), Utt("agent", 2.2, 4.0, "三四五六七八")]
+    assert find_in_utterances(utts) == []
