@@ -44,7 +44,7 @@ def test_a_missing_line_asks_the_audio_and_passes_when_the_reading_is_likely():
     assert any(r.start_s == 31 for r in asked)  # over the garbled line
     limit = CLOSING.params["sound_accept"]
     passed = _check(CLOSING, utts, heard=_answer(asked, limit + 0.1))
-    assert passed.outcome == "pass" and "by sound" in passed.detail
+    assert passed.outcome == "pass" and "经录音核实" in passed.detail
     rejected = _check(CLOSING, utts, heard=_answer(asked, limit - 0.5))
     assert rejected.outcome == "fail"
     assert "录音核实" in rejected.findings[0].evidence and f"{limit - 0.5:+.2f}" in rejected.findings[0].evidence
