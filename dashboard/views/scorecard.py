@@ -55,7 +55,7 @@ with right:
     rules = card.rules.assign(title=[titles.get(r, r) for r in card.rules["rule_id"]])
     pick_rule = alt.selection_point(name="rule", fields=["rule_id"])
     chart = alt.Chart(rules).mark_bar().encode(
-        y=alt.Y("title:N", title=None, sort="-x"), x=alt.X("failed_calls:Q", title=_("Failed calls")),
+        y=alt.Y("title:N", title=None, sort="-x"), x=alt.X("failed_calls:Q", title=_("Failed calls"), axis=alt.Axis(tickMinStep=1, format="d")),
         tooltip=["title", "failed_calls", "share_of_calls"]).add_params(pick_rule)
     event = st.altair_chart(chart, on_select="rerun", key="coach_rule_chart", width="stretch")
     rule = (event.selection.get("rule") or [{}])[0].get("rule_id") if event else None
