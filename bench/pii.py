@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from qa.privacy import find_in_utterances
 from qa.privacy.pii import luhn_ok
+from qa.records import Utterance
 
 CN = "零一二三四五六七八九"
 MISHEARD = 0.3  # share of numbers the recognizer got slightly wrong (as on real telephone speech)
@@ -53,16 +54,8 @@ NEGATIVES = {
 
 @dataclass
 class Sample:
-    utterances: list  # objects with role, start_s, end_s, text
+    utterances: list[Utterance]
     labels: list[tuple[int, str, int, int]] = field(default_factory=list)  # (utterance, kind, start, end)
-
-
-@dataclass(frozen=True)
-class Utt:
-    role: str
-    start_s: float
-    end_s: float
-    text: str
 
 
 def _mobile(rng: random.Random) -> str:
@@ -163,7 +156,7 @@ def sample(rng: random.Random, split: str) -> Sample:
             order="".join(str(rng.randint(0, 9)) for _ in range(rng.choice([12, 13, 15, 16, 18]))),
             amount=rng.choice(["1380", "三百五十", "二百九十九", "5000"]), staff=rng.choice(["3027", "三零二七", "一零八八"]),
             code=str(rng.randint(100000, 999999)), date=rng.choice(["2024年5月6日", "二零二四年五月六日"]))
-        return Sample([Utt("customer", 0.0, 2.0, text)])
+        return Sample([Utterance("customer", 1, 0.0, 2.0, text)])
     number = MAKERS[kind](rng)
     said = render(number, kind, rng, rng.choice(STYLES[split]))[0]
     if kind != "email" and rng.random() < MISHEARD:
@@ -174,9 +167,9 @@ def sample(rng: random.Random, split: str) -> Sample:
     if kind != "email" and rng.random() < 0.3:  # a pause splits the number over two utterances
         cut = rng.randint(start + 3, start + len(said) - 3)
         first, second = text[:cut], text[cut:]
-        return Sample([Utt("customer", 0.0, 2.0, first), Utt("customer", 2.6, 4.0, second)],
+        return Sample([Utterance("customer", 1, 0.0, 2.0, first), Utterance("customer", 1, 2.6, 4.0, second)],
                       [(0, kind, start, len(first)), (1, kind, 0, start + len(said) - cut)])
-    return Sample([Utt("customer", 0.0, 3.0, text)], [(0, kind, start, start + len(said))])
+    return Sample([Utterance("customer", 1, 0.0, 3.0, text)], [(0, kind, start, start + len(said))])
 
 
 BASELINE = re.compile(r"(?<!\d)(1[3-9]\d{9}|\d{17}[\dXx]|\d{16,19}|0\d{9,11})(?!\d)|[\w.+-]+@[\w-]+\.[\w.]+")

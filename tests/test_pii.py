@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
 from qa.privacy import find_in_text, find_in_utterances, redact
 from qa.privacy.numbers import digit_runs
 from qa.privacy.pii import id_check_ok, luhn_ok
-
-
-@dataclass(frozen=True)
-class Utt:
-    role: str
-    start_s: float
-    end_s: float
-    text: str
+from qa.records import Utterance
 
 
 @pytest.mark.parametrize(("text", "masked"), [
@@ -54,12 +45,12 @@ def test_checks_of_id_and_card_numbers():
 
 
 def test_a_number_split_over_two_utterances_of_one_party_is_found_in_both():
-    utts = [Utt("customer", 0.0, 2.0, "我的手机是一三八一二"), Utt("agent", 1.0, 1.5, "嗯"),
-            Utt("customer", 2.5, 4.0, "三四五六七八")]
+    utts = [Utterance("customer", 1, 0.0, 2.0, "我的手机是一三八一二"), Utterance("agent", 0, 1.0, 1.5, "嗯"),
+            Utterance("customer", 1, 2.5, 4.0, "三四五六七八")]
     spans = find_in_utterances(utts)
     assert [(s.index, s.kind, s.start, s.end) for s in spans] == [(0, "mobile", 5, 10), (2, "mobile", 0, 6)]
 
 
 def test_the_other_party_does_not_complete_a_number():
-    utts = [Utt("customer", 0.0, 2.0, "一三八一二"), Utt("agent", 2.2, 4.0, "三四五六七八")]
+    utts = [Utterance("customer", 1, 0.0, 2.0, "一三八一二"), Utterance("agent", 0, 2.2, 4.0, "三四五六七八")]
     assert find_in_utterances(utts) == []

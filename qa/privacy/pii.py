@@ -160,7 +160,7 @@ class UtteranceSpan:
 
 
 def find_in_utterances(utterances: Sequence) -> list[UtteranceSpan]:
-    """Spans per utterance (objects with role, start_s, end_s, text), reading each party's
+    """Spans per utterance (`qa.records.Utterance` or alike: role, start_s, end_s, text), reading each party's
     adjacent utterances as one text so a number split by a pause is still found."""
     order = sorted(range(len(utterances)), key=lambda i: (utterances[i].role, utterances[i].start_s))
     found: list[UtteranceSpan] = []
