@@ -34,6 +34,7 @@ __all__ = [
     "group_trend",
     "is_empty",
     "latest_verdicts",
+    "pending_appeals",
     "list_calls",
     "most_failed_rules",
     "night_trend",
@@ -86,14 +87,20 @@ def latest_verdicts(where: str = "TRUE") -> str:
     """
 
 
-LATEST_VERDICTS = latest_verdicts()
-# Appeals not decided yet: filed after the verdict that counts now.
-PENDING_APPEALS = f"""
+def pending_appeals(where: str = "TRUE") -> str:
+    """SQL for the appeals not decided yet: the newest appeal on each finding, filed after the
+    verdict that counts now. `where` is a constant filter on `reviews`, as for `latest_verdicts`."""
+    return f"""
     SELECT a.finding_id, a.call_id, a.reviewer, a.comment, a.created_at
-    FROM reviews a JOIN ({LATEST_VERDICTS}) l USING (finding_id)
-    WHERE a.verdict = 'appeal' AND a.review_id > l.review_id
+    FROM (SELECT * FROM reviews WHERE verdict = 'appeal' AND {where}) a
+    LEFT JOIN ({latest_verdicts(where)}) l USING (finding_id)
+    WHERE a.review_id > coalesce(l.review_id, -1)
     QUALIFY row_number() OVER (PARTITION BY a.finding_id ORDER BY a.review_id DESC) = 1
-"""
+    """
+
+
+LATEST_VERDICTS = latest_verdicts()
+PENDING_APPEALS = pending_appeals()
 
 
 def ensure_indexes(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -379,12 +386,7 @@ def call_findings(con: duckdb.DuckDBPyConnection, call_id: str) -> pd.DataFrame:
     return con.execute(
         f"""
         WITH latest AS ({latest_verdicts("call_id = $call")}),
-        appeals AS (
-            SELECT a.finding_id, a.reviewer, a.comment, a.created_at FROM reviews a
-            LEFT JOIN latest l USING (finding_id)
-            WHERE a.call_id = $call AND a.verdict = 'appeal' AND a.review_id > coalesce(l.review_id, -1)
-            QUALIFY row_number() OVER (PARTITION BY a.finding_id ORDER BY a.review_id DESC) = 1
-        )
+        appeals AS ({pending_appeals("call_id = $call")})
         SELECT f.finding_id, f.rule_id, f.start_s, f.end_s, f.role, f.evidence, f.matched_phrase,
                f.similarity, f.clause, f.severity, l.verdict, l.reviewer, l.comment AS review_comment,
                l.created_at AS reviewed_at, a.comment AS appeal, a.reviewer AS appealed_by,

@@ -16,7 +16,7 @@ import duckdb
 from qa.i18n import Explained
 
 from qa.scoring.queries import (
-    call_findings, call_header, call_reviews, call_rule_results, call_utterances, latest_verdicts,
+    call_findings, call_header, call_reviews, call_rule_results, call_utterances, latest_verdicts, pending_appeals,
 )
 from qa.scoring.rulebooks import stored_rulebook
 from qa.scoring.verdicts import detached_verdicts
@@ -129,11 +129,9 @@ def _check_appeal(con: duckdb.DuckDBPyConnection, verdict: str, finding_id: str 
     """An appeal needs a confirmed finding, none pending, and a reason; a decision needs a pending appeal."""
     if finding_id is None:
         raise ReviewError("{verdict}: name the finding", verdict=verdict)
-    counted = con.execute(f"SELECT verdict, review_id FROM ({latest_verdicts('finding_id = $f')})",
-                          {"f": finding_id}).fetchone()
-    pending = con.execute(
-        "SELECT count(*) FROM reviews WHERE finding_id = ? AND verdict = 'appeal' AND review_id > ?",
-        [finding_id, counted[1] if counted else -1]).fetchone()[0] > 0
+    counted = con.execute(f"SELECT verdict FROM ({latest_verdicts('finding_id = $f')})", {"f": finding_id}).fetchone()
+    pending = con.execute(f"SELECT count(*) FROM ({pending_appeals('finding_id = $f')})",
+                          {"f": finding_id}).fetchone()[0] > 0
     if verdict == "appeal":
         if counted is None or counted[0] != "confirmed":
             raise ReviewError("only a confirmed finding can be appealed")
