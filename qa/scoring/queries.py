@@ -20,6 +20,8 @@ import pandas as pd
 
 __all__ = [
     "CallFilter",
+    "DECISIONS",
+    "JUDGEMENTS",
     "LATEST_VERDICTS",
     "PENDING_APPEALS",
     "REVIEW_STATUSES",
@@ -33,6 +35,7 @@ __all__ = [
     "filter_options",
     "group_trend",
     "is_empty",
+    "judged",
     "latest_verdicts",
     "pending_appeals",
     "list_calls",
@@ -69,6 +72,17 @@ INDEXES = {
     "idx_reviews_finding": "reviews(finding_id)",
 }
 
+JUDGEMENTS = ("confirmed", "false_positive")  # an inspector's verdict on a finding
+DECISIONS = ("upheld", "overturned")  # a supervisor's decision on an appeal
+
+
+def judged(by: str | None = None) -> str:
+    """SQL true when finding `f` has a verdict: anyone's, or the own judgement of the reviewer
+    `by` names (a constant SQL expression: a column, or `?`)."""
+    if by is None:
+        return "EXISTS (SELECT 1 FROM reviews v WHERE v.finding_id = f.finding_id)"
+    return (f"EXISTS (SELECT 1 FROM reviews v WHERE v.finding_id = f.finding_id AND v.reviewer = {by} "
+            f"AND v.verdict IN {JUDGEMENTS})")
 
 
 def latest_verdicts(where: str = "TRUE") -> str:
@@ -81,8 +95,7 @@ def latest_verdicts(where: str = "TRUE") -> str:
            CASE verdict WHEN 'upheld' THEN 'confirmed' WHEN 'overturned' THEN 'false_positive' ELSE verdict END
                AS verdict,
            reviewer, comment, created_at, review_id
-    FROM reviews WHERE finding_id IS NOT NULL AND verdict IN ('confirmed', 'false_positive', 'upheld', 'overturned')
-          AND {where}
+    FROM reviews WHERE finding_id IS NOT NULL AND verdict IN {JUDGEMENTS + DECISIONS} AND {where}
     QUALIFY row_number() OVER (PARTITION BY finding_id ORDER BY created_at DESC, review_id DESC) = 1
     """
 
@@ -269,7 +282,7 @@ class CallFilter:
 
 # A call is reviewed when every finding has a verdict (a call without findings, once an
 # inspector reported on it); partly reviewed while some findings still wait.
-_JUDGED = "EXISTS (SELECT 1 FROM reviews v WHERE v.finding_id = f.finding_id)"
+_JUDGED = judged()
 _ANY_WAITING = f"EXISTS (SELECT 1 FROM findings f WHERE f.call_id = c.call_id AND NOT {_JUDGED})"
 _ANY_REVIEW = "EXISTS (SELECT 1 FROM reviews v WHERE v.call_id = c.call_id)"
 _REVIEW_WHERE = {

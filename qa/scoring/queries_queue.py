@@ -15,8 +15,7 @@ from typing import Any
 
 import duckdb
 
-from qa.scoring.queries import date_clause
-from qa.scoring.queries_reviews import JUDGEMENTS
+from qa.scoring.queries import JUDGEMENTS, date_clause, judged
 
 __all__ = ["QueueFilter", "next_finding", "queue_progress"]
 
@@ -51,9 +50,8 @@ def _where(flt: QueueFilter) -> tuple[str, list[Any]]:
 def _judged(flt: QueueFilter) -> tuple[str, list[Any]]:
     """SQL true when finding f has its verdict: anyone's, or under a plan the inspector's own."""
     if flt.plan_id is None:
-        return "EXISTS (SELECT 1 FROM reviews v WHERE v.finding_id = f.finding_id)", []
-    return (f"EXISTS (SELECT 1 FROM reviews v WHERE v.finding_id = f.finding_id AND v.reviewer = ? "
-            f"AND v.verdict IN {JUDGEMENTS})", [flt.inspector or ""])
+        return judged(), []
+    return judged(by="?"), [flt.inspector or ""]
 
 
 def next_finding(con: duckdb.DuckDBPyConnection, flt: QueueFilter, skip: tuple[str, ...] = ()) -> dict[str, Any] | None:

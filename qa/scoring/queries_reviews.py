@@ -16,15 +16,14 @@ import duckdb
 from qa.i18n import Explained
 
 from qa.scoring.queries import (
-    call_findings, call_header, call_reviews, call_rule_results, call_utterances, latest_verdicts, pending_appeals,
+    DECISIONS, JUDGEMENTS, call_findings, call_header, call_reviews, call_rule_results, call_utterances,
+    latest_verdicts, pending_appeals,
 )
 from qa.scoring.rulebooks import stored_rulebook
 from qa.scoring.verdicts import detached_verdicts
 
 __all__ = ["DECISIONS", "JUDGEMENTS", "ReviewError", "VERDICTS", "call_detail", "record_review", "reviewed_score"]
 
-JUDGEMENTS = ("confirmed", "false_positive")  # an inspector's verdict on a finding
-DECISIONS = ("upheld", "overturned")  # a supervisor's decision on an appeal
 VERDICTS = JUDGEMENTS + ("missed", "appeal") + DECISIONS
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from qa.i18n import Explained
 
-from qa.scoring.queries_reviews import JUDGEMENTS
+from qa.scoring.queries import JUDGEMENTS, judged
 
 __all__ = ["PlanError", "SamplingPlan", "agreement", "cohen_kappa", "create_plan", "draw", "plan_progress", "plans"]
 
@@ -135,8 +135,7 @@ def plans(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 # A call is done for its inspector when they have judged each of its findings.
-_OWN_VERDICT = ("EXISTS (SELECT 1 FROM reviews v WHERE v.finding_id = f.finding_id AND v.reviewer = pc.inspector "
-                f"AND v.verdict IN {JUDGEMENTS})")
+_OWN_VERDICT = judged(by="pc.inspector")
 
 
 def plan_progress(con: duckdb.DuckDBPyConnection, plan_id: int) -> pd.DataFrame:
