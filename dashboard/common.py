@@ -218,3 +218,11 @@ def call_rulebook(detail: dict) -> Any:
     """The rulebook that scored the call; for a store from before rulebooks were kept, the one on
     disk (its titles name the rules; the call's own thresholds are not known)."""
     return detail["rulebook"] if detail["rulebook"] is not None else rulebook()[0]
+
+
+def agreement_table(agreed: pd.DataFrame, titles: dict[str, str]) -> None:
+    """Two inspectors' agreement per rule on calibration calls (`sampling.agreement`)."""
+    st.dataframe(pd.DataFrame({
+        _("Rule"): [titles.get(r, r) for r in agreed["rule_id"]], _("Findings judged by both"): agreed["findings"],
+        _("Agreed"): agreed["agreed"], _("Cohen's kappa"): agreed["kappa"],
+    }), hide_index=True, width="stretch", column_config={_("Cohen's kappa"): st.column_config.NumberColumn(format="%.2f")})

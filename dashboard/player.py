@@ -21,7 +21,7 @@ import streamlit as st
 
 from qa.scoring.playback import Envelope, envelope, playable
 from qa.transcribe.errors import AudioError
-from ui import _, fmt_time, term
+from ui import _, fmt_time, rule_title, term
 
 PLAYER_KEY = "callqa_player"
 STOP_KEY = "callqa_stop_at_end"
@@ -288,3 +288,14 @@ def hold_mark_s(book) -> float:
     """How long a mutual silence must be to be drawn as a hold: the hold rule's own threshold."""
     rule = book.rules.get("hold.procedure") if book is not None else None
     return float(rule.params.get("min_hold_s", HOLD_MARK_S)) if rule is not None else HOLD_MARK_S
+
+
+def call_player(call: dict, utterances, findings, book, *, start: tuple[str, float, float | None] | None = None,
+                keys: dict[str, str] | None = None) -> bool:
+    """`player` for one stored call (`call_detail`'s header, utterances, findings; `book` the rulebook
+    that scored it): its timeline marks, rule titles and channel roles."""
+    timeline = json.loads(call["timeline_json"]) if call["timeline_json"] else {}
+    titles = {f.rule_id: rule_title(book, f.rule_id) for f in findings.itertuples(index=False)}
+    roles = ["agent", "customer"] if (call["channels"] or 1) >= 2 else ["unknown"]
+    marks = call_marks(timeline, utterances, findings, titles, hold_mark_s(book))
+    return player(call["path"], float(call["duration_s"] or 0.0), marks, roles, start=start, keys=keys)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import streamlit as st
 
 from common import call_rulebook, query, require_scored_calls, reviewer, save_review, transcript_html
-from player import call_marks, hold_mark_s, player
+from player import call_player
 from qa.phrases import Rulebook
 from qa.scoring.verdicts import DetachedVerdict
 from review import bulk_verdicts, finding_card
@@ -96,9 +94,6 @@ book = call_rulebook(detail)  # the one this call was scored with
 call, findings, utterances = detail["call"], detail["findings"], detail["utterances"]
 header(call, detail["reviewed_score"], findings)
 
-timeline = json.loads(call["timeline_json"]) if call["timeline_json"] else {}
-titles = {f.rule_id: rule_title(book, f.rule_id) for f in findings.itertuples(index=False)}
-roles = ["agent", "customer"] if (call["channels"] or 1) >= 2 else ["unknown"]
 start = None
 if st.query_params.get("t"):  # opened at a moment (a phrase hit): play from it once
     try:
@@ -106,8 +101,7 @@ if st.query_params.get("t"):  # opened at a moment (a phrase hit): play from it 
         start = (f"{call_id}@{at}", at, None)
     except ValueError:
         pass
-player(call["path"], float(call["duration_s"] or 0.0), call_marks(timeline, utterances, findings, titles,
-       hold_mark_s(book)), roles, start=start)
+call_player(call, utterances, findings, book, start=start)
 
 left, right = st.columns([5, 4])
 with left:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from common import date_range, query, scored_page, stored_titles
+from common import agreement_table, date_range, query, scored_page, stored_titles
 from ui import _
 
 options, first, last = scored_page(_("Call quality overview"))
@@ -87,13 +87,10 @@ with right:
                       _("False positives"): precision["false_positive"], _("Missed reports"): precision["missed_reports"]}),
         hide_index=True, width="stretch",
     )
-    agreed = query("agreement")
-    if not agreed.empty:
-        st.subheader(_("Agreement between inspectors (calibration)"))
-        st.dataframe(pd.DataFrame({
-            _("Rule"): [titles.get(r, r) for r in agreed["rule_id"]], _("Findings judged by both"): agreed["findings"],
-            _("Agreed"): agreed["agreed"], _("Cohen's kappa"): agreed["kappa"]}),
-            hide_index=True, width="stretch", column_config={_("Cohen's kappa"): st.column_config.NumberColumn(format="%.2f")})
     st.caption(_("Precision = confirmed / (confirmed + false positive), the latest verdict per finding, with its "
                  "95% Wilson interval: a figure from a handful of verdicts is shown as the wide range it is. "
                  "Missed reports are violations the rules did not find."))
+    agreed = query("agreement")
+    if not agreed.empty:
+        st.subheader(_("Agreement between inspectors (calibration)"))
+        agreement_table(agreed, titles)

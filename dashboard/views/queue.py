@@ -7,12 +7,10 @@ n skips, r replays. Nothing needs the mouse.
 
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 
 from common import call_rulebook, date_range, query, reviewer, scored_page, stored_titles, transcript_html
-from player import call_marks, hold_mark_s, player
+from player import call_player
 from qa.scoring.queries_queue import QueueFilter
 from review import finding_card
 from ui import _, rule_title
@@ -77,12 +75,8 @@ left.markdown(_("**{rule}** · call {call} · agent {agent} · team {team} · sc
     rule=rule_title(book, finding.rule_id), call=call["call_id"], agent=call["agent_id"] or "-",
     team=call["team"] or "-", score="-" if call["score"] is None else f"{call['score']:.0f}"))
 right.page_link("views/call.py", label=_("Open the whole call"), icon=":material/open_in_new:", query_params={"call_id": call["call_id"]})
-timeline = json.loads(call["timeline_json"]) if call["timeline_json"] else {}
-player(call["path"], float(call["duration_s"] or 0.0),
-       call_marks(timeline, utterances, findings, {f.rule_id: rule_title(book, f.rule_id)
-                                                   for f in findings.itertuples(index=False)}, hold_mark_s(book)),
-       ["agent", "customer"] if (call["channels"] or 1) >= 2 else ["unknown"],
-       start=(finding.finding_id, float(finding.start_s), float(finding.end_s)), keys=KEYS)
+call_player(call, utterances, findings, book, start=(finding.finding_id, float(finding.start_s), float(finding.end_s)),
+            keys=KEYS)
 
 finding_card(finding, book, call["call_id"], detail["reviews"],
              keys={"confirm": "queue_confirm", "false_positive": "queue_fp"}, focus=True)

@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from common import date_range, query, reviewer, save_plan, scored_page, stored_titles
+from common import agreement_table, date_range, query, reviewer, save_plan, scored_page, stored_titles
 from qa.scoring.sampling import SamplingPlan
 from ui import _
 
@@ -72,9 +72,6 @@ agreed = query("agreement", int(plan_id))
 if agreed.empty:
     st.caption(_("No finding of a calibration call has been judged by both of its inspectors yet."))
 else:
-    st.dataframe(pd.DataFrame({
-        _("Rule"): [titles.get(r, r) for r in agreed["rule_id"]], _("Findings judged by both"): agreed["findings"],
-        _("Agreed"): agreed["agreed"], _("Cohen's kappa"): agreed["kappa"],
-    }), hide_index=True, width="stretch", column_config={_("Cohen's kappa"): st.column_config.NumberColumn(format="%.2f")})
+    agreement_table(agreed, titles)
     st.caption(_("Kappa is agreement beyond chance: 1 is full agreement, 0 no better than chance. It is empty when "
                  "both inspectors gave one verdict only (agreement then says nothing beyond chance)."))
