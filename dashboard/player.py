@@ -19,7 +19,7 @@ from typing import Iterable
 
 import streamlit as st
 
-from qa.scoring.playback import Envelope, envelope, playable
+from qa.scoring.playback import Envelope, for_browser
 from qa.transcribe.errors import AudioError
 from ui import _, fmt_time, rule_title, term
 
@@ -40,13 +40,8 @@ class Mark:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _served(path: str, mtime: float) -> tuple[str | bytes, str]:
-    return playable(path)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def _envelope(path: str, mtime: float) -> Envelope:
-    return envelope(path)
+def _for_browser(path: str, mtime: float) -> tuple[str | bytes, str, Envelope]:
+    return for_browser(path)
 
 
 def seek_link(label: str, start_s: float, end_s: float | None = None, title: str = "") -> str:
@@ -248,8 +243,7 @@ def player(path: str | None, duration_s: float, marks: list[Mark], channel_roles
                        .format(path=path))
         else:
             try:
-                data, mime = _served(str(audio_file), audio_file.stat().st_mtime)
-                env = _envelope(str(audio_file), audio_file.stat().st_mtime)
+                data, mime, env = _for_browser(str(audio_file), audio_file.stat().st_mtime)
             except AudioError as exc:
                 st.warning(_("The audio cannot be played: {problem}").format(problem=exc))
                 audio_file = None

@@ -90,7 +90,6 @@ div[data-testid="stLayoutWrapper"]:has(> .st-key-callqa_player), .st-key-callqa_
 .callqa-seek { cursor: pointer; color: #1f5fbf; text-decoration: none; white-space: nowrap; }
 .callqa-seek:hover { text-decoration: underline; }
 table.transcript td { padding: 2px 6px; vertical-align: top; }
-table.transcript tr.current { background: #fff7d6; }
 mark { background: #ffe066; padding: 0 1px; }
 .callqa-legit { color: #2b8a3e; }
 .callqa-verdict-confirmed { color: #c92a2a; font-weight: 600; }

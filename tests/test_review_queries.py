@@ -222,3 +222,14 @@ def test_an_upheld_appeal_keeps_the_finding_confirmed(store):
     with reading(store) as con:
         row = q.call_findings(con, f.call_id).set_index("finding_id").loc[f.finding_id]
     assert row["verdict"] == "confirmed" and row["reviewer"] == "zhao" and not isinstance(row["appeal"], str)
+
+
+def test_one_decode_gives_the_browser_both_what_it_plays_and_the_envelope(tmp_path):
+    from qa.scoring.playback import for_browser
+
+    rate = 8000
+    for subtype in ("PCM_16", "ULAW"):
+        path = tmp_path / f"{subtype}.wav"
+        sf.write(path, _tone(0.5, rate, 0.3), rate, subtype=subtype)
+        data, mime, env = for_browser(path)
+        assert (data, mime) == playable(path) and env == envelope(path)

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from qa.transcribe.audio import load_audio
+from qa.transcribe.audio import Audio, load_audio
 
-__all__ = ["Envelope", "envelope", "playable"]
+__all__ = ["Envelope", "envelope", "for_browser", "playable"]
 
 # libsndfile subtypes a browser's <audio> decodes as they are
 _BROWSER_SUBTYPES = {"PCM_16", "PCM_24", "PCM_U8", "FLOAT", "VORBIS", "OPUS", "MPEG_LAYER_III"}
@@ -32,27 +32,45 @@ class Envelope:
     levels: tuple[tuple[float, ...], ...]  # per channel: 0..1 per bucket (0 = FLOOR_DB or quieter)
 
 
-def playable(path: str | Path) -> tuple[str | bytes, str]:
-    """(the file's path, or WAV bytes when a browser cannot decode it) and its MIME type."""
-    path = Path(path)
+def _browser_kind(path: Path) -> str | None:
+    """The MIME type a browser plays `path` as, or None when it cannot decode it."""
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError):
-        info = None
-    if info is not None and info.format in _BROWSER_FORMATS and info.subtype in _BROWSER_SUBTYPES:
-        kind = {"WAV": "audio/wav", "FLAC": "audio/flac", "OGG": "audio/ogg", "MP3": "audio/mpeg"}[info.format]
-        return str(path), kind
-    if info is None and path.suffix.lower() == ".mp3":  # older libsndfile builds without MP3
-        return str(path), "audio/mpeg"
-    audio = load_audio(path)
+        return "audio/mpeg" if path.suffix.lower() == ".mp3" else None  # older libsndfile builds without MP3
+    if info.format in _BROWSER_FORMATS and info.subtype in _BROWSER_SUBTYPES:
+        return {"WAV": "audio/wav", "FLAC": "audio/flac", "OGG": "audio/ogg", "MP3": "audio/mpeg"}[info.format]
+    return None
+
+
+def _wav(audio: Audio) -> bytes:
     out = io.BytesIO()
     sf.write(out, audio.samples.T, audio.sample_rate, format="WAV", subtype="PCM_16")
-    return out.getvalue(), "audio/wav"
+    return out.getvalue()
+
+
+def playable(path: str | Path) -> tuple[str | bytes, str]:
+    """(the file's path, or WAV bytes when a browser cannot decode it) and its MIME type."""
+    path = Path(path)
+    kind = _browser_kind(path)
+    return (str(path), kind) if kind else (_wav(load_audio(path)), "audio/wav")
+
+
+def for_browser(path: str | Path, buckets: int = 1200) -> tuple[str | bytes, str, Envelope]:
+    """`playable` and `envelope` of one recording, decoding it once."""
+    path = Path(path)
+    audio = load_audio(path)
+    kind = _browser_kind(path)
+    data, mime = (str(path), kind) if kind else (_wav(audio), "audio/wav")
+    return data, mime, _levels(audio, buckets)
 
 
 def envelope(path: str | Path, buckets: int = 1200) -> Envelope:
     """Each channel's peak level in `buckets` equal slices of the call, scaled 0..1 over FLOOR_DB..0 dB."""
-    audio = load_audio(path)
+    return _levels(load_audio(path), buckets)
+
+
+def _levels(audio: Audio, buckets: int) -> Envelope:
     frames = audio.samples.shape[1]
     per = max(1, int(np.ceil(frames / max(1, buckets))))
     padded = np.zeros((audio.channels, per * int(np.ceil(frames / per))), dtype=np.float32)
