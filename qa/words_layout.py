@@ -12,7 +12,7 @@ from typing import Iterable
 
 from qa.records import Word
 
-__all__ = ["words_from_json", "words_to_json", "words_to_lists"]
+__all__ = ["span_times", "words_from_json", "words_to_json", "words_to_lists"]
 
 
 def words_to_lists(words: Iterable[Word]) -> list[list]:
@@ -45,3 +45,25 @@ def words_from_json(text: str | None) -> tuple[Word, ...]:
         except (TypeError, ValueError):
             continue  # a row whose times are not numbers says nothing about when
     return tuple(words)
+
+
+def span_times(words: tuple[Word, ...], text: str, start: int, end: int, utt_start: float, utt_end: float
+               ) -> tuple[float, float]:
+    """Times of the characters text[start:end], from the utterance's words; the utterance's without words."""
+    if not words or not text:
+        return utt_start, utt_end
+    joined = "".join(w.text.strip() for w in words)
+    # word texts rarely re-join to the stored text exactly; map offsets proportionally
+    scale = len(joined) / max(len(text), 1)
+    lo, hi = start * scale, end * scale
+    t0 = t1 = None
+    pos = 0.0
+    for word in words:
+        width = len(word.text.strip())
+        if pos + width > lo and pos < hi:
+            t0 = word.start_s if t0 is None else t0
+            t1 = word.end_s
+        pos += width
+    if t0 is None:
+        return utt_start, utt_end
+    return t0, t1

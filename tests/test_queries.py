@@ -18,7 +18,7 @@ from bench.make_db import RULES as SYNTHETIC, make_db, write_tone_wav  # noqa: E
 from qa.scoring import queries as q  # noqa: E402
 from qa.scoring.clips import Clip, ClipError, clips_zip, cut_clip  # noqa: E402
 from qa.scoring.db import reading, writing  # noqa: E402
-from qa.scoring.queries_phrases import search_phrases, span_times  # noqa: E402
+from qa.scoring.queries_phrases import search_phrases  # noqa: E402
 from qa.scoring.queries_reviews import ReviewError, call_detail, record_review, reviewed_score  # noqa: E402
 
 
@@ -255,14 +255,6 @@ def test_phrase_search_treats_input_as_data(store, text):
         hits = search_phrases(con, text, fuzzy=False)
         assert hits.empty
         assert con.execute("SELECT count(*) FROM calls").fetchone()[0] == 400
-
-
-def test_span_times_maps_characters_to_words():
-    words = '[["您好", 1.0, 1.4, 0.9], [",欢迎", 1.4, 2.0, 0.9], ["致电", 2.0, 2.5, 0.9], ["本公司", 2.5, 3.2, 0.9]]'
-    text = "您好,欢迎致电本公司"
-    assert span_times(words, text, text.index("致电"), text.index("致电") + 2, 1.0, 3.2) == (2.0, 2.5)
-    assert span_times(None, text, 0, 2, 1.0, 3.2) == (1.0, 3.2)
-    assert span_times("not json", text, 0, 2, 1.0, 3.2) == (1.0, 3.2)
 
 
 def test_indexes_are_created_once(fresh):

@@ -12,9 +12,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for bench.make_d
 
 from bench.make_db import _words_json  # noqa: E402
 from qa.records import Transcript, Utterance, Word  # noqa: E402
-from qa.scoring.queries_phrases import span_times  # noqa: E402
 from qa.transcribe.pipeline import transcript_to_dict  # noqa: E402
-from qa.words_layout import words_from_json, words_to_json, words_to_lists  # noqa: E402
+from qa.words_layout import span_times, words_from_json, words_to_json, words_to_lists  # noqa: E402
 
 WORDS = (Word("您好", 1.0, 1.4, 0.9), Word(",欢迎", 1.4, 2.0, 0.75), Word("致电", 2.0, 2.5, 0.5), Word("本公司", 2.5, 3.2))
 TEXT = "您好,欢迎致电本公司"
@@ -45,14 +44,15 @@ def test_short_and_odd_rows_are_left_out():
 def test_phrase_search_clip_times_from_written_layout():
     stored = words_to_json(WORDS)
     at = TEXT.index("致电")
-    assert span_times(stored, TEXT, at, at + 2, 1.0, 3.2) == (2.0, 2.5)
-    assert span_times(stored, TEXT, 0, len(TEXT), 1.0, 3.2) == (1.0, 3.2)
+    assert span_times(words_from_json(stored), TEXT, at, at + 2, 1.0, 3.2) == (2.0, 2.5)
+    assert span_times(words_from_json(stored), TEXT, 0, len(TEXT), 1.0, 3.2) == (1.0, 3.2)
     hand_written = '[["您好", 1.0, 1.4, 0.9], [",欢迎", 1.4, 2.0, 0.75], ["致电", 2.0, 2.5, 0.5], ["本公司", 2.5, 3.2, 1.0]]'
     assert all(
-        span_times(stored, TEXT, a, a + 2, 1.0, 3.2) == span_times(hand_written, TEXT, a, a + 2, 1.0, 3.2)
+        span_times(words_from_json(stored), TEXT, a, a + 2, 1.0, 3.2) == span_times(words_from_json(hand_written), TEXT, a, a + 2, 1.0, 3.2)
         for a in range(len(TEXT) - 1)
     )
-    assert span_times('[["致电", 2.0]]', TEXT, at, at + 2, 1.0, 3.2) == (1.0, 3.2)  # short rows only: whole line
+    assert span_times(words_from_json('[["致电", 2.0]]'), TEXT, at, at + 2, 1.0, 3.2) == (1.0, 3.2)  # short rows only: whole line
+    assert span_times((), TEXT, 0, 2, 1.0, 3.2) == (1.0, 3.2)  # no words: the whole line
 
 
 def test_transcribe_json_and_synthetic_store_use_the_layout():

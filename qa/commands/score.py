@@ -74,10 +74,13 @@ def _num(value: float | None, fmt: str = ".1f") -> str:
 @click.option("--legs", "leg_names", default="{call}_agent,{call}_customer", show_default=True,
               help="How the two files of a call stored as two legs are named (agent,customer), or 'none'.")
 @VERIFY_OPTION
+@click.option("--redact-at-rest", is_flag=True,
+              help="Store only masked text (【手机号】...): no raw personal number reaches the database. The rules "
+                   "still run on what was said. Once set for a database it stays on.")
 @roles_option
 @model_options
 def score(directory, db, metadata, rulebook, workers, engine_name, address, gpus_per_worker, force, quiet, leg_names,
-          verify, roles, model, model_dir, beam_size, sequential, pack_regions):
+          verify, redact_at_rest, roles, model, model_dir, beam_size, sequential, pack_regions):
     """Score every new or changed recording under DIRECTORY (a folder or an fsspec URL; wav, flac, mp3, ogg, opus, amr, awb, m4a, mp4, 3gp, aac, gsm, webm).
 
     Up-to-date calls are skipped, errored files retried; a killed run resumes
@@ -118,7 +121,7 @@ def score(directory, db, metadata, rulebook, workers, engine_name, address, gpus
             summary = run_batch(directory, db, rulebook=book, options=options, metadata=meta,
                                 workers=workers or default_workers(), engine=engine, on_start=started,
                                 on_result=finished, force=force, model_dir=str(model_dir) if model_dir else None,
-                                legs=legs, verify=verify)
+                                legs=legs, verify=verify, redact_at_rest=redact_at_rest)
         except (BatchError, StoreError, ModelError, RayEngineError) as exc:
             raise click.ClickException(str(exc)) from exc
     _print_batch(summary, db, book.version)
@@ -133,6 +136,8 @@ def _print_batch(s, db: Path, version: str) -> None:
     out.print(f"mean score {_num(s.mean_score)}, pass rate {_pct(s.pass_rate)}, elapsed {s.elapsed_s:.1f} s, "
               f"audio {s.audio_s / 3600:.2f} h, {_num(s.audio_hours_per_wall_hour)} audio hours per wall hour")
     _print_hearing(out, s.heard, s.unheard)
+    if s.redact_at_rest:
+        out.print("personal numbers: masked at rest (no raw digits stored)", highlight=False)
     for path, problem in s.errors:
         out.print(f"[red]error[/] {path}: {problem.removeprefix(str(path) + ': ')}", highlight=False)
     for problem in s.metadata_problems:

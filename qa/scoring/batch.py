@@ -264,6 +264,7 @@ class BatchSummary(ScoreTally):
     elapsed_s: float = 0.0
     heard: int = 0  # readings the checks asked the audio about, scored
     unheard: int = 0  # readings asked that no audio answered: judged by text alone
+    redact_at_rest: bool = False  # only masked text was stored
 
     @property
     def audio_hours_per_wall_hour(self) -> float | None:
@@ -357,11 +358,13 @@ def run_batch(directory: str | Path, db_path: str | Path, *, rulebook: Any, opti
               on_start: Callable[[int], None] | None = None,
               on_result: Callable[[CallResult], None] | None = None, force: bool = False,
               signal_options: Any = None, model_dir: str | None = None,
-              legs: LegPattern | None = LegPattern(), verify: bool = True) -> BatchSummary:
+              legs: LegPattern | None = LegPattern(), verify: bool = True,
+              redact_at_rest: bool = False) -> BatchSummary:
     """Score every new or changed recording under `directory` into `db_path`.
 
     `legs`: how the two files of a call stored as two legs are named (None: no pairing);
-    `verify`: the checks may ask the audio about lines in doubt (off: text alone)."""
+    `verify`: the checks may ask the audio about lines in doubt (off: text alone);
+    `redact_at_rest`: store masked text only (a store that was once written so stays so)."""
     from qa.scoring.rescore import rescore_calls
 
     started = time.monotonic()
@@ -371,13 +374,15 @@ def run_batch(directory: str | Path, db_path: str | Path, *, rulebook: Any, opti
         prints = store.fingerprints(db_path)
         store.ensure_store(db_path)  # a bad path fails here, before any work
         store_rulebook(db_path, rulebook)  # before the first score made with it
+        redact_at_rest = redact_at_rest or store.redacts_at_rest(db_path)
     except Exception as exc:
         raise BatchError(f"{db_path}: cannot use the database ({exc})") from exc
     work = plan(found.calls, prints, metadata, rulebook, options, force, signal_options=signal_options,
                 model_dir=model_dir, verify=verify)
     summary = BatchSummary(found=len(found.calls) + len(found.unreadable), skipped=work.skipped, why=work.why,
                            not_audio=found.not_audio, unpaired=found.unpaired,
-                           metadata_problems=list(metadata.problems) if metadata else [])
+                           metadata_problems=list(metadata.problems) if metadata else [],
+                           redact_at_rest=redact_at_rest)
     for call_id, path, why in found.unreadable:
         row = metadata.row(call_id) if metadata else {}
         result = failed_result(ScoreTask(path, call_id, row, rulebook, options), why)
@@ -396,7 +401,7 @@ def run_batch(directory: str | Path, db_path: str | Path, *, rulebook: Any, opti
         on_start(len(work.transcribe))
     engine = engine or LocalEngine(workers)
     for result in engine.map(work.transcribe):
-        summary.verdicts.extend(store.save_call(db_path, result, options))
+        summary.verdicts.extend(store.save_call(db_path, result, options, redact_at_rest))
         summary.add(result)
         if on_result:
             on_result(result)

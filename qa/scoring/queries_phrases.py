@@ -21,9 +21,9 @@ from rapidfuzz import fuzz
 
 from qa.scoring.queries import date_clause
 from qa.transcribe.normalize import normalize_text, pinyin_key
-from qa.words_layout import words_from_json
+from qa.words_layout import span_times, words_from_json
 
-__all__ = ["search_phrases", "span_times"]
+__all__ = ["search_phrases"]
 
 RESULT_COLUMNS = [
     "call_id", "idx", "role", "started_at", "agent_id", "team", "path", "start_s", "end_s",
@@ -90,28 +90,6 @@ def _best_span(query: str, query_pinyin: str, text: str, pinyin: str) -> tuple[f
                     last -= 1
                 best = (by_sound.score / 100.0, han[first], han[last] + 1, "sound")
     return best
-
-
-def span_times(words_json: str | None, text: str, start: int, end: int, utt_start: float, utt_end: float) -> tuple[float, float]:
-    """Times of the characters text[start:end], from the utterance's word timestamps."""
-    words = words_from_json(words_json)
-    if not words or not text:
-        return utt_start, utt_end
-    joined = "".join(w.text.strip() for w in words)
-    # word texts rarely re-join to the stored text exactly; map offsets proportionally
-    scale = len(joined) / max(len(text), 1)
-    lo, hi = start * scale, end * scale
-    t0 = t1 = None
-    pos = 0.0
-    for word in words:
-        width = len(word.text.strip())
-        if pos + width > lo and pos < hi:
-            t0 = word.start_s if t0 is None else t0
-            t1 = word.end_s
-        pos += width
-    if t0 is None:
-        return utt_start, utt_end
-    return t0, t1
 
 
 def search_phrases(
@@ -210,7 +188,7 @@ def _finish(con: duckdb.DuckDBPyConnection, scored: list[_Hit]) -> pd.DataFrame:
     for h in scored:
         line = lines.get((h.call_id, h.idx))
         words = line.words_json if line else None
-        clip_start, clip_end = span_times(words, h.text, h.start, h.end, h.start_s, h.end_s)
+        clip_start, clip_end = span_times(words_from_json(words), h.text, h.start, h.end, h.start_s, h.end_s)
         before, after = lines.get((h.call_id, h.idx - 1)), lines.get((h.call_id, h.idx + 1))
         out.append({
             "call_id": h.call_id, "idx": h.idx, "role": h.role, "started_at": h.started_at, "agent_id": h.agent_id,

@@ -24,6 +24,7 @@ from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 import duckdb
 
+from qa.privacy.masking import CallPii
 from qa.records import (CallResult, Heard, Interval, Reading, Overlap, Provenance, RoleAssignment, RuleResult, Timeline,
                         TranscribeOptions, Transcript, Utterance)
 from qa.scoring.db import reading, writing
@@ -33,12 +34,12 @@ from qa.words_layout import words_from_json, words_to_json
 
 __all__ = [
     "Fingerprint", "FindingRow", "RescoredRows", "RuleRow", "ScoreRow", "StoredCall", "add_review", "ensure_store",
-    "fingerprints", "iter_stored_calls", "metadata_json", "options_json", "save_call", "save_rescored",
+    "fingerprints", "iter_stored_calls", "metadata_json", "options_json", "redacts_at_rest", "save_call", "save_rescored",
     "stored_call", "stored_call_ids", "stored_call_rows", "stored_calls_by_id", "timeline_from_json",
     "timeline_to_json", "write_rescored",
 ]
 
-CALL_TABLES = ("utterances", "rule_results", "findings", "scores", "heard", "calls")
+CALL_TABLES = ("utterances", "rule_results", "findings", "scores", "heard", "pii_spans", "calls")
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class FindingRow(NamedTuple):
     message: str
     message_args: str  # JSON
     anchor_s: float | None
+    evidence_redacted: str | None = None  # the evidence with personal numbers masked, where it differs
 
     def key(self) -> FindingKey:
         return FindingKey(self.rule_id, self.message, self.matched_phrase, self.start_s, self.end_s, self.anchor_s)
@@ -161,16 +163,36 @@ def _started_at(value: str | None) -> datetime | None:
         return None  # metadata.py reports bad dates; the raw text stays in metadata_json
 
 
-def result_rows(call_id: str, results: Iterable[RuleResult]) -> tuple[list[RuleRow], list[FindingRow]]:
+def result_rows(call_id: str, results: Iterable[RuleResult], pii: CallPii | None = None,
+                at_rest: bool = False) -> tuple[list[RuleRow], list[FindingRow]]:
+    """Rows of the rule results; each finding's evidence also masked by `pii` (only masked when `at_rest`)."""
     rule_rows, finding_rows = [], []
     for r in results:
         rule_rows.append(RuleRow(call_id, r.rule_id, r.outcome, float(r.points), r.detail))
         for f in r.findings:
+            masked = pii.mask(f.evidence) if pii is not None else f.evidence
+            evidence, redacted = (masked, None) if at_rest else (f.evidence, masked if masked != f.evidence else None)
             finding_rows.append(FindingRow(
-                None, call_id, f.rule_id, f.start_s, f.end_s, f.role, f.evidence, f.matched_phrase, f.similarity,
+                None, call_id, f.rule_id, f.start_s, f.end_s, f.role, evidence, f.matched_phrase, f.similarity,
                 f.clause, f.severity, f.message, json.dumps(dict(f.message_args), ensure_ascii=False, default=str),
-                f.anchor_s))
+                f.anchor_s, redacted))
     return rule_rows, finding_rows
+
+
+def utterance_rows(call_id: str, utterances: Sequence[Utterance], pii: CallPii, at_rest: bool) -> list[tuple]:
+    """Rows of `utterances`: raw text plus the masked one where it differs, or (`at_rest`) masked alone."""
+    rows = []
+    for i, u in enumerate(utterances):
+        masked = pii.utterance(i, u)
+        shown = masked if at_rest else u
+        redacted = None if at_rest or masked is u else masked.text
+        rows.append((call_id, i, u.role, u.channel, u.start_s, u.end_s, shown.text, pinyin_key(shown.text),
+                     words_to_json(shown.words), redacted))
+    return rows
+
+
+def pii_rows(call_id: str, pii: CallPii) -> list[tuple]:
+    return [(call_id, s.kind, s.role, s.channel, s.index, s.start_s, s.end_s) for s in pii.spans]
 
 
 def _with_ids(rows: list[FindingRow], previous: dict[str, dict[str, FindingKey]],
@@ -190,19 +212,24 @@ def _with_ids(rows: list[FindingRow], previous: dict[str, dict[str, FindingKey]]
 RULE_COLS = RuleRow._fields
 FINDING_COLS = FindingRow._fields
 SCORE_COLS = ScoreRow._fields
-UTTERANCE_COLS = ("call_id", "idx", "role", "channel", "start_s", "end_s", "text", "pinyin", "words_json")
+UTTERANCE_COLS = ("call_id", "idx", "role", "channel", "start_s", "end_s", "text", "pinyin", "words_json",
+                  "redacted_text")
+PII_COLS = ("call_id", "kind", "role", "channel", "idx", "start_s", "end_s")
 CALL_COLS = ("call_id", "path", "sha256", "duration_s", "channels", "sample_rate", "agent_id", "team",
              "started_at", "direction", "ring_count", "ring_source", "answer_onset_s", "status", "error",
              "rulebook_version", "options_json", "timeline_json", "metadata_json", "signal_options_json",
              "model_name", "model_sha256", "callqa_version", "channel_roles", "roles_source", "roles_confidence",
-             "legs_json", "verify", "unheard")
+             "legs_json", "verify", "unheard", "redacted_at_rest")
 HEARD_COLS = ("call_id", "channel", "start_s", "end_s", "reading", "wording", "score", "hypothesis", "model_sha256",
               "ratio", "cohort")
 _IDS = "written_ids"  # the temp table of the calls a write replaces
 
 
-def write_call(con: duckdb.DuckDBPyConnection, result: CallResult, options: TranscribeOptions | None = None) -> Carried:
-    """Replace every row of `result.call_id` (inside the caller's transaction); verdicts are carried over."""
+def write_call(con: duckdb.DuckDBPyConnection, result: CallResult, options: TranscribeOptions | None = None,
+               redact_at_rest: bool = False) -> Carried:
+    """Replace every row of `result.call_id` (inside the caller's transaction); verdicts are carried over.
+
+    `redact_at_rest`: no raw personal number is written, only the masked text (the rules already ran)."""
     cid = result.call_id
     con.execute(f"CREATE TEMP TABLE {_IDS} AS SELECT ?::VARCHAR AS call_id", [cid])
     previous, reserved = previous_findings(con, _IDS)
@@ -227,14 +254,13 @@ def write_call(con: duckdb.DuckDBPyConnection, result: CallResult, options: Tran
         ",".join(roles.roles) if roles else None, roles.source if roles else None,
         roles.confidence if roles else None,
         json.dumps(list(t.legs), ensure_ascii=False) if t is not None and t.legs else None,
-        result.verify, result.unheard,
+        result.verify, result.unheard, redact_at_rest,
     )])
     if result.status == "scored" and t is not None:
-        _insert(con, "utterances", UTTERANCE_COLS, [
-            (cid, i, u.role, u.channel, u.start_s, u.end_s, u.text, pinyin_key(u.text), words_to_json(u.words))
-            for i, u in enumerate(t.utterances)
-        ])
-        rule_rows, finding_rows = result_rows(cid, result.rule_results)
+        pii = CallPii.of(t.utterances)
+        _insert(con, "utterances", UTTERANCE_COLS, utterance_rows(cid, t.utterances, pii, redact_at_rest))
+        _insert(con, "pii_spans", PII_COLS, pii_rows(cid, pii))
+        rule_rows, finding_rows = result_rows(cid, result.rule_results, pii, redact_at_rest)
         _insert(con, "rule_results", RULE_COLS, rule_rows)
         _insert(con, "findings", FINDING_COLS, _with_ids(finding_rows, previous, reserved))
         _insert(con, "heard", HEARD_COLS, heard_rows(cid, result.heard))
@@ -251,10 +277,11 @@ def heard_rows(call_id: str, heard: Iterable[Heard]) -> list[tuple]:
              float(h.score), h.hypothesis, h.model_sha256 or None, float(h.ratio), float(h.cohort)) for h in heard]
 
 
-def save_call(db_path: str | Path, result: CallResult, options: TranscribeOptions | None = None) -> Carried:
+def save_call(db_path: str | Path, result: CallResult, options: TranscribeOptions | None = None,
+              redact_at_rest: bool = False) -> Carried:
     """Store one call durably in its own short transaction; the file is closed after."""
     with writing(db_path) as con:
-        return write_call(con, result, options)
+        return write_call(con, result, options, redact_at_rest)
 
 
 @dataclass
@@ -271,7 +298,8 @@ class RescoredRows:
     verify: list[bool] = field(default_factory=list)
 
     def add(self, result: CallResult) -> None:
-        rr, fr = result_rows(result.call_id, result.rule_results)
+        pii = CallPii.of(result.transcript.utterances) if result.transcript is not None else None
+        rr, fr = result_rows(result.call_id, result.rule_results, pii)
         self.heard += heard_rows(result.call_id, result.heard)
         self.unheard.append(result.unheard)
         self.verify.append(result.verify)
@@ -343,6 +371,12 @@ def fingerprints(db_path: str | Path) -> dict[str, Fingerprint]:
             "model_name, model_sha256, callqa_version, verify FROM calls"
         ).fetchall()
     return {row[0]: Fingerprint(*row[1:]) for row in rows}
+
+
+def redacts_at_rest(db_path: str | Path) -> bool:
+    """The store already holds calls written with masked text only."""
+    with reading(db_path) as con:
+        return bool(con.execute("SELECT bool_or(redacted_at_rest) FROM calls").fetchone()[0])
 
 
 def ensure_store(db_path: str | Path) -> None:
