@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from built_calls import sample_call
+from qa.access.roles import Viewer
 from qa.records import CallResult
 from qa.scoring import store
 from qa.scoring.db import reading, writing
@@ -83,11 +84,11 @@ def test_reviews_are_append_only_and_survive_rescore(tmp_path):
     store.save_call(db, result)
     with reading(db) as con:
         fid = con.execute("SELECT finding_id FROM findings WHERE matched_phrase = '不清楚'").fetchone()[0]
-    first = store.add_review(db, "c1", "confirmed", "王质检", finding_id=fid, rule_id="phrase.forbidden")
-    second = store.add_review(db, "c1", "false_positive", "李质检", finding_id=fid, comment="上下文无恶意")
+    first = store.add_review(db, "c1", "confirmed", Viewer("王质检", "supervisor"), finding_id=fid, rule_id="phrase.forbidden")
+    second = store.add_review(db, "c1", "false_positive", Viewer("李质检", "supervisor"), finding_id=fid, comment="上下文无恶意")
     assert second > first
     with pytest.raises(ValueError, match="verdict"):
-        store.add_review(db, "c1", "maybe", "王质检")
+        store.add_review(db, "c1", "maybe", Viewer("王质检", "supervisor"))
     store.save_rescored(db, [replace(result, rulebook_version="v-2")])
     with reading(db) as con:
         joined = con.execute("SELECT count(*) FROM reviews r JOIN findings f USING (finding_id)").fetchone()[0]

@@ -13,7 +13,8 @@ from typing import Any
 
 from qa.i18n import Explained
 
-__all__ = ["ACTIONS", "AccessDenied", "ROLES", "Role", "Viewer", "call_scope", "can", "markdown_matrix", "require"]
+__all__ = ["ACTIONS", "AccessDenied", "ROLES", "Role", "Viewer", "call_scope", "can", "markdown_matrix", "may_open_call",
+           "require", "require_call"]
 
 
 class AccessDenied(Explained):
@@ -90,6 +91,19 @@ def call_scope(viewer: Viewer, alias: str = "c", *, for_phrases: bool = False) -
         return (f"({alias}.call_id IN (SELECT call_id FROM plan_calls WHERE inspector = ?) "
                 f"OR {alias}.call_id IN (SELECT call_id FROM reviews WHERE reviewer = ?))"), [viewer.name, viewer.name]
     return "FALSE", []
+
+
+def may_open_call(con: Any, viewer: Viewer, call_id: str) -> bool:
+    """The call exists and lies in the viewer's scope."""
+    scope, params = call_scope(viewer)
+    return con.execute(f"SELECT count(*) FROM calls c WHERE c.call_id = ? AND {scope}",
+                       [call_id, *params]).fetchone()[0] > 0
+
+
+def require_call(con: Any, viewer: Viewer, call_id: str) -> None:
+    """Refuse a call the viewer may not open, in the same words as a call that does not exist."""
+    if not may_open_call(con, viewer, call_id):
+        raise AccessDenied("no call {call} that you may open", call=call_id)
 
 
 _SCOPE_WORDS = {"all": "every call", "team": "the team's calls", "assigned": "calls sampled to or reviewed by them",

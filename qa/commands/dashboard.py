@@ -1,17 +1,62 @@
-"""`callqa dashboard`: serve the review dashboard on localhost."""
+"""`callqa dashboard`: serve the review dashboard, on localhost unless accounts exist.
+
+Beyond localhost every visitor signs in: the command refuses another address
+while the store has no enabled account. The session cookie's secret is made
+once, kept beside the database with 0600 permissions, and handed to Streamlit
+in its environment (not on a command line others can read); XSRF protection
+stays on.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import secrets
 import sys
 from pathlib import Path
 
 import click
 
+from qa.access.accounts import any_account
 from qa.scoring.db import StoreBusyError, StoreError, writing
 from qa.scoring.queries import ensure_indexes
 
 DB_ENV = "CALLQA_DB"  # the app reads the database path from here
+SECRET_ENV = "STREAMLIT_SERVER_COOKIE_SECRET"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def cookie_secret(db: Path) -> str:
+    """The secret kept in `<db>.cookie-secret` (made on first use, owner-only); a looser file is tightened."""
+    path = db.with_name(db.name + ".cookie-secret")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            click.echo(f"{path}: others could read the cookie secret; permissions set to 0600", err=True)
+            path.chmod(0o600)
+        return path.read_text("ascii").strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(48))
+    return path.read_text("ascii").strip()
+
+
+def has_accounts(db: Path) -> bool:
+    if not db.exists():
+        return False
+    try:
+        with writing(db, timeout_s=30.0) as con:
+            return any_account(con)
+    except StoreError as exc:
+        raise click.ClickException(f"cannot tell whether accounts exist: {exc}") from exc
 
 
 def dashboard_dir() -> Path:
@@ -37,17 +82,22 @@ def prepare_store(db: Path) -> str:
 @click.option("--db", "db", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The DuckDB file written by `callqa score`.")
 @click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--address", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--host", "--address", "address", default="127.0.0.1", show_default=True,
+              help="Interface to listen on. Any other than localhost needs an account (callqa users add).")
 def dashboard(db: Path, port: int, address: str) -> None:
-    """Serve the review dashboard (overview, calls, call detail, phrase library, rulebook)."""
+    """Serve the review dashboard (review queue, calls, sampling, overview, scorecards, phrase library, rulebook)."""
     app = dashboard_dir() / "app.py"
     if not app.is_file():
         raise click.ClickException(f"{app}: dashboard app not found; run from a callqa checkout")
     db = db.resolve()
+    if not is_loopback(address) and not has_accounts(db):
+        raise click.ClickException(
+            f"refusing to serve on {address}: {db} has no account, so anyone reaching the port would see every "
+            f"call. Add one first: callqa users add NAME --role admin --db {db}")
     note = prepare_store(db)
     if note:
         click.echo(note, err=True)
-    env = dict(os.environ, **{DB_ENV: str(db)})
+    env = dict(os.environ, **{DB_ENV: str(db), SECRET_ENV: cookie_secret(db)})
     # the app imports `qa`; make it importable however callqa was installed
     root = str(dashboard_dir().parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
@@ -56,6 +106,7 @@ def dashboard(db: Path, port: int, address: str) -> None:
         "--server.address", address, "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--global.developmentMode", "false",
         "--client.toolbarMode", "minimal",  # no Deploy button, no developer menu
+        "--server.enableXsrfProtection", "true", "--server.enableCORS", "true",
     ]
     click.echo(f"callqa dashboard on http://{address}:{port}  (database {db})", err=True)
     sys.stdout.flush()

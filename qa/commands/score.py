@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import os
-import sys
 from pathlib import Path
 
 import click
@@ -255,7 +254,7 @@ def report(db, fmt):
 @click.option("--pad-s", default=1.0, show_default=True, type=click.FloatRange(0, 30),
               help="Seconds of audio kept before and after each finding.")
 def export_examples_command(db, rule_id, out_dir, pad_s):
-    """Write a padded WAV clip of every finding of one rule, with a CSV for trainers."""
+    """Write a padded WAV clip of every finding of one rule, with a CSV for trainers (personal numbers masked)."""
     from qa.scoring.db import StoreError
     from qa.scoring.export import export_examples
 
@@ -265,7 +264,7 @@ def export_examples_command(db, rule_id, out_dir, pad_s):
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{s.clips} clips of {rule_id} in {out_dir} (index {s.csv_path.name})")
     for problem in s.problems:
-        click.echo(f"missing: {problem}", err=True)
+        click.echo(f"problem: {problem}", err=True)
     if not s.clips and not s.problems:
         click.echo(f"no findings of rule {rule_id} in {db}", err=True)
 

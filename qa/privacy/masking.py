@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from qa.privacy.pii import KINDS, PiiSpan, find_in_text, find_in_utterances, redact
+from qa.privacy.pii import KINDS, PiiSpan, find_in_utterances, mask_text, redact
 from qa.records import Utterance, Word
 from qa.words_layout import span_times
 
@@ -66,7 +66,7 @@ class CallPii:
         """Any text quoting the call (a finding's evidence): its numbers masked."""
         for raw, mask in self.pieces:
             text = text.replace(raw, mask)
-        return redact(text, find_in_text(text))
+        return mask_text(text)
 
     def utterance(self, index: int, u: Utterance) -> Utterance:
         """`u` with its numbers masked in the text and the words (for a store that redacts at rest)."""

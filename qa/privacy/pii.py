@@ -17,7 +17,7 @@ from typing import Iterable, Sequence
 
 from qa.privacy.numbers import DigitRun, digit_runs
 
-__all__ = ["KINDS", "PiiSpan", "find_in_text", "find_in_utterances", "redact"]
+__all__ = ["KINDS", "PiiSpan", "find_in_text", "find_in_utterances", "mask_text", "redact"]
 
 # kind -> the mask shown in its place
 KINDS = {"mobile": "【手机号】", "id_card": "【身份证号】", "bank_card": "【银行卡号】", "landline": "【座机号】",
@@ -147,6 +147,11 @@ def redact(text: str, spans: Iterable[PiiSpan]) -> str:
         out += [text[at:s.start], KINDS[s.kind]]
         at = s.end
     return "".join(out) + text[at:]
+
+
+def mask_text(text: str) -> str:
+    """`text` with every personal number found in it alone masked."""
+    return redact(text, find_in_text(text))
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,30 @@
-"""Audio clips of phrases, for training: cut, pad, and pack with a CSV index.
+"""Audio clips of phrases, for training: cut, pad, mask, and pack with a CSV index.
 
 Only the clip's frames are read (soundfile seeks), so cutting a few seconds
-out of an hour-long recording stays cheap.
+out of an hour-long recording stays cheap. Where a personal number was said
+(`hidden` spans, from `pii_spans`) the clip carries a quiet 1 kHz tone instead
+of the voice, on every channel. A clip's file name comes from its call id
+through `safe_stem`, which cannot leave the folder it is written to.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
+import numpy as np
 import soundfile as sf
 
-__all__ = ["Clip", "ClipError", "clip_row", "cut_clip", "clips_zip", "clips_csv"]
+__all__ = ["Clip", "ClipError", "TONE_HZ", "clip_name", "clip_row", "cut_clip", "clips_zip", "clips_csv", "safe_stem"]
+
+TONE_HZ = 1000.0
+TONE_LEVEL = 0.1  # -20 dBFS: clearly a mask, not loud
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
 CSV_FIELDS = ("clip", "phrase", "similarity", "call_id", "agent_id", "started_at", "start_s", "end_s", "role", "text",
               "error")
@@ -37,10 +46,42 @@ class Clip:
     role: str = ""
     phrase: str = ""  # what the trainer searched for
     similarity: float | None = None  # how close the hit came to it
+    hidden: tuple[tuple[float, float], ...] = ()  # call times of personal numbers: toned over
 
 
-def cut_clip(path: str | Path, start_s: float, end_s: float, pad_s: float = 0.5) -> bytes:
-    """The span [start_s - pad_s, end_s + pad_s] of `path` as 16-bit WAV bytes."""
+def safe_stem(call_id: str) -> tuple[str, bool]:
+    """A file name part from `call_id` that stays in its folder, and whether anything had to change.
+
+    Path separators, drive colons and control characters become `_`; leading
+    dots go (no `..`, no hidden file); an id that leaves nothing is `call`."""
+    stem = _UNSAFE.sub("_", call_id).lstrip(". ")
+    stem = stem.replace("..", "_")[:120] or "call"
+    # a call id is a relative path of folders: only its slashes are expected to change
+    parts = call_id.split("/")
+    plain = bool(call_id) and not _UNSAFE.search(call_id.replace("/", "")) and all(p and p[0] != "." for p in parts)
+    return stem, not (plain and stem == call_id.replace("/", "_"))
+
+
+def clip_name(n: int, call_id: str, start_s: float, width: int = 3) -> tuple[str, bool]:
+    """`<n>_<safe call id>_<start>s.wav`, and whether the call id had to be neutralised."""
+    stem, changed = safe_stem(call_id)
+    return f"{n:0{width}d}_{stem}_{start_s:.1f}s.wav", changed
+
+
+def _tone_over(data: np.ndarray, rate: int, first_frame: int, hidden: Sequence[tuple[float, float]]) -> None:
+    """Replace the frames of each hidden span (call times) by the tone, in place."""
+    for start, end in hidden:
+        lo = max(0, int(start * rate) - first_frame)
+        hi = min(len(data), int(np.ceil(end * rate)) - first_frame)
+        if lo < hi:
+            t = (np.arange(lo, hi) + first_frame) / rate
+            data[lo:hi, :] = (TONE_LEVEL * np.sin(2 * np.pi * TONE_HZ * t))[:, None]
+
+
+def cut_clip(path: str | Path, start_s: float, end_s: float, pad_s: float = 0.5,
+             hidden: Sequence[tuple[float, float]] = ()) -> bytes:
+    """The span [start_s - pad_s, end_s + pad_s] of `path` as 16-bit WAV bytes, with the `hidden` spans
+    (call times) toned over."""
     path = Path(path)
     if not path.is_file():
         raise ClipError(f"{path}: audio file not found")
@@ -57,14 +98,10 @@ def cut_clip(path: str | Path, start_s: float, end_s: float, pad_s: float = 0.5)
             data = audio.read(last - first, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise ClipError(f"{path}: cannot read audio ({exc})") from exc
+    _tone_over(data, rate, first, hidden)
     out = io.BytesIO()
     sf.write(out, data, rate, format="WAV", subtype="PCM_16")
     return out.getvalue()
-
-
-def _clip_name(n: int, clip: Clip) -> str:
-    stem = clip.call_id.replace("/", "_").replace("\\", "_")
-    return f"{n:03d}_{stem}_{clip.start_s:.1f}s.wav"
 
 
 def clip_row(clip: Clip, name: str = "", error: str = "") -> dict[str, str]:
@@ -90,15 +127,19 @@ def clips_zip(clips: Iterable[Clip], pad_s: float = 0.5) -> tuple[bytes, list[st
     """A zip of padded WAV clips plus `clips.csv`; returns (zip bytes, problems).
 
     A clip whose audio is missing or unreadable is listed in the CSV with
-    its error and left out of the zip; the others are still exported.
+    its error and left out of the zip; the others are still exported. A call
+    id that would name a file outside the zip's top folder is neutralised and
+    reported.
     """
     rows, problems = [], []
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for n, clip in enumerate(clips, start=1):
-            name, error = _clip_name(n, clip), ""
+            (name, changed), error = clip_name(n, clip.call_id, clip.start_s), ""
+            if changed:
+                problems.append(f"call id {clip.call_id!r} is not a safe file name; its clip is named {name}")
             try:
-                archive.writestr(name, cut_clip(clip.path, clip.start_s, clip.end_s, pad_s))
+                archive.writestr(name, cut_clip(clip.path, clip.start_s, clip.end_s, pad_s, clip.hidden))
             except ClipError as exc:
                 name, error = "", str(exc)
                 problems.append(error)

@@ -20,7 +20,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from qa.scoring.queries import LATEST_VERDICTS, date_clause
+from qa.access.roles import Viewer, require
+from qa.scoring.queries import LATEST_VERDICTS, scoped
 
 __all__ = ["Scorecard", "scorecard", "scorecard_calls", "workbook"]
 
@@ -35,15 +36,19 @@ class Scorecard:
     examples: pd.DataFrame  # call_id, rule_id, start_s, end_s, evidence, severity, verdict, path
 
 
-def _where(who: str, name: str, date_from: date | None, date_to: date | None) -> tuple[str, list[Any]]:
+def _where(viewer: Viewer, who: str, name: str, date_from: date | None, date_to: date | None
+           ) -> tuple[str, list[Any]]:
+    require(viewer, "scorecard")
     column = {"agent": "c.agent_id", "team": "c.team"}[who]
-    dates, params = date_clause(date_from, date_to)
-    return f"{column} = ? AND c.status = 'scored' AND {dates}", [name] + params
+    mine, params = scoped(viewer, date_from, date_to)
+    return f"{column} = ? AND c.status = 'scored' AND {mine}", [name] + params
 
 
-def scorecard(con: duckdb.DuckDBPyConnection, who: str, name: str, date_from: date | None = None,
+def scorecard(con: duckdb.DuckDBPyConnection, viewer: Viewer, who: str, name: str, date_from: date | None = None,
               date_to: date | None = None, examples: int = 10) -> Scorecard:
-    where, params = _where(who, name, date_from, date_to)
+    """One agent's or team's figures over the viewer's calls; the examples' evidence has personal
+    numbers masked (the scorecard is exported)."""
+    where, params = _where(viewer, who, name, date_from, date_to)
     base = f"FROM calls c JOIN scores s USING (call_id) WHERE {where}"
     calls, mean, rate = con.execute(
         f"SELECT count(*), avg(s.score), avg(CASE WHEN s.passed THEN 1.0 ELSE 0.0 END) {base}", params).fetchone()
@@ -58,7 +63,8 @@ def scorecard(con: duckdb.DuckDBPyConnection, who: str, name: str, date_from: da
         [max(1, calls)] + params).df()
     picked = con.execute(
         f"""WITH latest AS ({LATEST_VERDICTS})
-            SELECT f.call_id, f.rule_id, f.start_s, f.end_s, f.evidence, f.severity, l.verdict, c.path
+            SELECT f.call_id, f.rule_id, f.start_s, f.end_s, coalesce(f.evidence_redacted, f.evidence) AS evidence,
+                   f.severity, l.verdict, c.path
             FROM findings f JOIN calls c USING (call_id) JOIN scores s USING (call_id)
             LEFT JOIN latest l USING (finding_id)
             WHERE {where} AND coalesce(l.verdict, '') <> 'false_positive'
@@ -69,11 +75,11 @@ def scorecard(con: duckdb.DuckDBPyConnection, who: str, name: str, date_from: da
     return Scorecard(who, name, summary, weeks, rules, picked)
 
 
-def scorecard_calls(con: duckdb.DuckDBPyConnection, who: str, name: str, date_from: date | None = None,
-                    date_to: date | None = None, week: date | None = None, undated: bool = False,
-                    failed_rule: str | None = None) -> pd.DataFrame:
+def scorecard_calls(con: duckdb.DuckDBPyConnection, viewer: Viewer, who: str, name: str,
+                    date_from: date | None = None, date_to: date | None = None, week: date | None = None,
+                    undated: bool = False, failed_rule: str | None = None) -> pd.DataFrame:
     """The calls behind one figure of the scorecard: a week (or the undated ones), a failed rule."""
-    where, params = _where(who, name, date_from, date_to)
+    where, params = _where(viewer, who, name, date_from, date_to)
     if week is not None:
         where += " AND CAST(date_trunc('week', c.started_at) AS DATE) = ?"
         params.append(week)

@@ -18,6 +18,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from qa.access.roles import Viewer, call_scope
+
 __all__ = [
     "CallFilter",
     "DECISIONS",
@@ -142,8 +144,16 @@ def date_clause(date_from: date | None, date_to: date | None, column: str = CALL
     return (" AND ".join(clauses) or "TRUE"), params
 
 
-def overview(con: duckdb.DuckDBPyConnection, date_from: date | None = None, date_to: date | None = None) -> dict[str, Any]:
-    where, params = date_clause(date_from, date_to)
+def scoped(viewer: Viewer, date_from: date | None = None, date_to: date | None = None) -> tuple[str, list[Any]]:
+    """SQL over `calls c`: the viewer's calls (`qa.access.roles.call_scope`) within the dates."""
+    scope, params = call_scope(viewer)
+    dates, more = date_clause(date_from, date_to)
+    return f"{scope} AND {dates}", params + more
+
+
+def overview(con: duckdb.DuckDBPyConnection, viewer: Viewer, date_from: date | None = None,
+             date_to: date | None = None) -> dict[str, Any]:
+    where, params = scoped(viewer, date_from, date_to)
     row = con.execute(
         f"""
         SELECT count(*) FILTER (WHERE c.status = 'scored'),
@@ -158,9 +168,10 @@ def overview(con: duckdb.DuckDBPyConnection, date_from: date | None = None, date
     return dict(zip(keys, row))
 
 
-def night_trend(con: duckdb.DuckDBPyConnection, date_from: date | None = None, date_to: date | None = None) -> pd.DataFrame:
+def night_trend(con: duckdb.DuckDBPyConnection, viewer: Viewer, date_from: date | None = None,
+                date_to: date | None = None) -> pd.DataFrame:
     """Calls, mean score and pass rate per night (the day the calls were made)."""
-    where, params = date_clause(date_from, date_to)
+    where, params = scoped(viewer, date_from, date_to)
     return con.execute(
         f"""
         SELECT CAST({CALL_TIME} AS DATE) AS night, count(*) AS calls,  -- NULL: the unknown-date bucket
@@ -173,10 +184,11 @@ def night_trend(con: duckdb.DuckDBPyConnection, date_from: date | None = None, d
     ).df()
 
 
-def group_trend(con: duckdb.DuckDBPyConnection, by: str, date_from: date | None = None, date_to: date | None = None) -> pd.DataFrame:
+def group_trend(con: duckdb.DuckDBPyConnection, viewer: Viewer, by: str, date_from: date | None = None,
+                date_to: date | None = None) -> pd.DataFrame:
     """Calls, mean score and pass rate per agent or per team."""
     column = {"agent": "c.agent_id", "team": "c.team"}[by]
-    where, params = date_clause(date_from, date_to)
+    where, params = scoped(viewer, date_from, date_to)
     return con.execute(
         f"""
         SELECT coalesce({column}, '(none)') AS {by}, count(*) AS calls,
@@ -189,8 +201,9 @@ def group_trend(con: duckdb.DuckDBPyConnection, by: str, date_from: date | None 
     ).df()
 
 
-def most_failed_rules(con: duckdb.DuckDBPyConnection, date_from: date | None = None, date_to: date | None = None, limit: int = 20) -> pd.DataFrame:
-    where, params = date_clause(date_from, date_to)
+def most_failed_rules(con: duckdb.DuckDBPyConnection, viewer: Viewer, date_from: date | None = None,
+                      date_to: date | None = None, limit: int = 20) -> pd.DataFrame:
+    where, params = scoped(viewer, date_from, date_to)
     return con.execute(
         f"""
         SELECT r.rule_id, count(*) AS failed_calls,
@@ -218,17 +231,20 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def rule_precision(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Per rule: findings, verdicts and precision = confirmed / (confirmed + false positives),
-    with its 95% Wilson interval (`precision_low`, `precision_high`)."""
-    table = _rule_precision(con)
+def rule_precision(con: duckdb.DuckDBPyConnection, viewer: Viewer) -> pd.DataFrame:
+    """Per rule, over the viewer's calls: findings, verdicts and precision = confirmed / (confirmed + false
+    positives), with its 95% Wilson interval (`precision_low`, `precision_high`)."""
+    table = _rule_precision(con, viewer)
     bounds = [wilson_interval(int(c), int(c + f)) for c, f in zip(table["confirmed"], table["false_positive"])]
     table["precision_low"] = [b[0] for b in bounds]
     table["precision_high"] = [b[1] for b in bounds]
     return table
 
 
-def _rule_precision(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def _rule_precision(con: duckdb.DuckDBPyConnection, viewer: Viewer) -> pd.DataFrame:
+    scope, params = call_scope(viewer)
+    mine = "TRUE" if scope == "TRUE" else f"call_id IN (SELECT c.call_id FROM calls c WHERE {scope})"
+    params = params * 2  # per rule, then the missed reports
     return con.execute(
         f"""
         WITH latest AS ({LATEST_VERDICTS}),
@@ -237,11 +253,11 @@ def _rule_precision(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                    count(l.verdict) AS reviewed,
                    count(*) FILTER (WHERE l.verdict = 'confirmed') AS confirmed,
                    count(*) FILTER (WHERE l.verdict = 'false_positive') AS false_positive
-            FROM findings f LEFT JOIN latest l USING (finding_id)
+            FROM findings f LEFT JOIN latest l USING (finding_id) WHERE {mine.replace('call_id', 'f.call_id', 1)}
             GROUP BY f.rule_id
         ),
         missed AS (
-            SELECT rule_id, count(*) AS missed FROM reviews WHERE verdict = 'missed' GROUP BY rule_id
+            SELECT rule_id, count(*) AS missed FROM reviews WHERE verdict = 'missed' AND {mine} GROUP BY rule_id
         )
         SELECT coalesce(p.rule_id, m.rule_id) AS rule_id,
                coalesce(p.findings, 0) AS findings, coalesce(p.reviewed, 0) AS reviewed,
@@ -251,16 +267,22 @@ def _rule_precision(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                coalesce(m.missed, 0) AS missed_reports
         FROM per_rule p FULL OUTER JOIN missed m ON p.rule_id = m.rule_id
         ORDER BY precision NULLS LAST, rule_id
-        """
+        """, params
     ).df()
 
 
-def filter_options(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """The values the call list's filters offer."""
-    agents = [r[0] for r in con.execute("SELECT DISTINCT agent_id FROM calls WHERE agent_id IS NOT NULL ORDER BY 1").fetchall()]
-    teams = [r[0] for r in con.execute("SELECT DISTINCT team FROM calls WHERE team IS NOT NULL ORDER BY 1").fetchall()]
-    rules = [r[0] for r in con.execute("SELECT DISTINCT rule_id FROM rule_results ORDER BY 1").fetchall()]
-    first, last = con.execute(f"SELECT min({CALL_TIME}), max({CALL_TIME}) FROM calls c").fetchone()
+def filter_options(con: duckdb.DuckDBPyConnection, viewer: Viewer) -> dict[str, Any]:
+    """The values the call list's filters offer, from the viewer's calls."""
+    scope, params = call_scope(viewer)
+
+    def values(sql: str) -> list[Any]:
+        return [r[0] for r in con.execute(sql, params).fetchall()]
+
+    agents = values(f"SELECT DISTINCT agent_id FROM calls c WHERE agent_id IS NOT NULL AND {scope} ORDER BY 1")
+    teams = values(f"SELECT DISTINCT team FROM calls c WHERE team IS NOT NULL AND {scope} ORDER BY 1")
+    rules = values("SELECT DISTINCT rule_id FROM rule_results" + (
+        "" if scope == "TRUE" else f" WHERE call_id IN (SELECT c.call_id FROM calls c WHERE {scope})") + " ORDER BY 1")
+    first, last = con.execute(f"SELECT min({CALL_TIME}), max({CALL_TIME}) FROM calls c WHERE {scope}", params).fetchone()
     return {"agents": agents, "teams": teams, "rules": rules, "first_call": first, "last_call": last}
 
 
@@ -297,10 +319,10 @@ _REVIEW_WHERE = {
 }
 
 
-def _call_where(flt: CallFilter) -> tuple[str, list[Any]]:
+def _call_where(viewer: Viewer, flt: CallFilter) -> tuple[str, list[Any]]:
     if flt.review_status not in _REVIEW_WHERE:
         raise ValueError(f"review status {flt.review_status!r}: expected one of {', '.join(REVIEW_STATUSES)}")
-    where, params = date_clause(flt.date_from, flt.date_to)
+    where, params = scoped(viewer, flt.date_from, flt.date_to)
     clauses = [where, _REVIEW_WHERE[flt.review_status]]
     if flt.agents:
         clauses.append("list_contains(?::VARCHAR[], c.agent_id)")
@@ -322,11 +344,11 @@ def _call_where(flt: CallFilter) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), params
 
 
-def list_calls(con: duckdb.DuckDBPyConnection, flt: CallFilter) -> tuple[pd.DataFrame, int]:
-    """One page of calls matching `flt`, sorted in SQL, and the total count."""
+def list_calls(con: duckdb.DuckDBPyConnection, viewer: Viewer, flt: CallFilter) -> tuple[pd.DataFrame, int]:
+    """One page of the viewer's calls matching `flt`, sorted in SQL, and the total count."""
     if flt.sort not in SORT_COLUMNS:
         raise ValueError(f"sort {flt.sort!r}: expected one of {', '.join(SORT_COLUMNS)}")
-    where, params = _call_where(flt)
+    where, params = _call_where(viewer, flt)
     # scores are joined to every call only when the filter or the order needs them
     by_score = flt.sort == "score" or flt.score_min is not None or flt.score_max is not None
     base = f"FROM calls c {'LEFT JOIN scores s USING (call_id)' if by_score else ''} WHERE {where}"
@@ -387,20 +409,26 @@ def call_header(con: duckdb.DuckDBPyConnection, call_id: str) -> dict[str, Any] 
     return dict(zip([d[0] for d in cur.description], row))
 
 
-def call_utterances(con: duckdb.DuckDBPyConnection, call_id: str) -> pd.DataFrame:
+def call_utterances(con: duckdb.DuckDBPyConnection, call_id: str, raw: bool = True) -> pd.DataFrame:
+    """The call's lines; not `raw`: personal numbers masked (and no word times where they were masked)."""
+    text = "text" if raw else "coalesce(redacted_text, text) AS text"
+    words = "words_json" if raw else "CASE WHEN redacted_text IS NULL THEN words_json END AS words_json"
     return con.execute(
-        "SELECT idx, role, channel, start_s, end_s, text, words_json FROM utterances WHERE call_id = ? ORDER BY start_s, idx",
+        f"SELECT idx, role, channel, start_s, end_s, {text}, {words} FROM utterances WHERE call_id = ? "
+        "ORDER BY start_s, idx",
         [call_id],
     ).df()
 
 
-def call_findings(con: duckdb.DuckDBPyConnection, call_id: str) -> pd.DataFrame:
-    """The call's findings with the verdict that counts on each, and its pending appeal."""
+def call_findings(con: duckdb.DuckDBPyConnection, call_id: str, raw: bool = True) -> pd.DataFrame:
+    """The call's findings with the verdict that counts on each, and its pending appeal; not `raw`: the
+    evidence with personal numbers masked."""
+    evidence = "f.evidence" if raw else "coalesce(f.evidence_redacted, f.evidence) AS evidence"
     return con.execute(
         f"""
         WITH latest AS ({latest_verdicts("call_id = $call")}),
         appeals AS ({pending_appeals("call_id = $call")})
-        SELECT f.finding_id, f.rule_id, f.start_s, f.end_s, f.role, f.evidence, f.matched_phrase,
+        SELECT f.finding_id, f.rule_id, f.start_s, f.end_s, f.role, {evidence}, f.matched_phrase,
                f.similarity, f.clause, f.severity, l.verdict, l.reviewer, l.comment AS review_comment,
                l.created_at AS reviewed_at, a.comment AS appeal, a.reviewer AS appealed_by,
                a.created_at AS appealed_at

@@ -19,6 +19,8 @@ import duckdb
 import pandas as pd
 from rapidfuzz import fuzz
 
+from qa.access.roles import Viewer, call_scope
+from qa.privacy.pii import mask_text
 from qa.scoring.queries import date_clause
 from qa.transcribe.normalize import normalize_text, pinyin_key
 from qa.words_layout import span_times, words_from_json
@@ -28,6 +30,7 @@ __all__ = ["search_phrases"]
 RESULT_COLUMNS = [
     "call_id", "idx", "role", "started_at", "agent_id", "team", "path", "start_s", "end_s",
     "clip_start_s", "clip_end_s", "text", "match_text", "similarity", "matched_by", "before", "after", "words_json",
+    "hidden",  # [(start_s, end_s)] of personal numbers in the call: a clip covers them with a tone
 ]
 
 
@@ -94,6 +97,7 @@ def _best_span(query: str, query_pinyin: str, text: str, pinyin: str) -> tuple[f
 
 def search_phrases(
     con: duckdb.DuckDBPyConnection,
+    viewer: Viewer,
     phrase: str,
     *,
     roles: tuple[str, ...] = (),
@@ -117,6 +121,8 @@ def search_phrases(
     `refine` re-checks the best 3 x limit hits with the rulebook's phrase
     matcher (`qa.phrases.find`: near-homophones, word boundaries) and keeps
     those it accepts, with its similarity and word-timed span.
+    The viewer's role decides whose calls are searched and whether the text
+    shown is raw or has personal numbers masked (matching runs on what was said).
     """
     query = normalize_text(phrase)
     if not query:
@@ -131,9 +137,11 @@ def search_phrases(
     # a misheard phrase keeps at least half of its syllable pairs
     need = max(1, math.ceil(len(pairs) / 2)) if pairs else 100
     where, params = "TRUE", []
-    if date_from is not None or date_to is not None:
+    scope, scope_params = call_scope(viewer, for_phrases=True)
+    if date_from is not None or date_to is not None or scope != "TRUE":
         dates, params = date_clause(date_from, date_to)
-        where = f"u.call_id IN (SELECT c.call_id FROM calls c WHERE {dates})"
+        where = f"u.call_id IN (SELECT c.call_id FROM calls c WHERE {scope} AND {dates})"
+        params = scope_params + params
     if misheard_only:
         where += " AND NOT contains(u.text, ?)"
         params.append(query)
@@ -169,15 +177,47 @@ def search_phrases(
     scored.sort(key=lambda h: (-h.similarity, h.matched_by != "text",
                                -h.started_at.timestamp() if h.started_at else 0))
     if not refine:
-        return _finish(con, scored[:limit])
-    hits = _refine(_finish(con, scored[: 3 * limit]), query, min_similarity)
-    return hits.head(limit).reset_index(drop=True)
+        hits = _finish(con, scored[:limit])
+    else:
+        hits = _refine(_finish(con, scored[: 3 * limit]), query, min_similarity).head(limit).reset_index(drop=True)
+    return hits if viewer.rights.raw_text else _masked(con, hits)
+
+
+def _masked(con: duckdb.DuckDBPyConnection, hits: pd.DataFrame) -> pd.DataFrame:
+    """The hits as a role without raw text sees them: personal numbers masked in every text shown."""
+    if hits.empty:
+        return hits
+    rows = con.execute(
+        "SELECT call_id, idx, role, coalesce(redacted_text, text), redacted_text IS NOT NULL FROM utterances "
+        "WHERE list_contains(?::VARCHAR[], call_id)", [sorted(set(hits["call_id"]))]).fetchall()
+    lines = {(c, i): (role, text, masked) for c, i, role, text, masked in rows}
+    out = hits.copy()
+    for n, h in enumerate(hits.itertuples(index=False)):
+        _role, text, masked = lines.get((h.call_id, h.idx), (h.role, mask_text(h.text), True))
+        out.at[n, "text"] = text
+        if masked:
+            out.at[n, "words_json"] = None  # word texts would show the digits
+            out.at[n, "match_text"] = h.match_text if h.match_text in text else mask_text(h.match_text)
+        for side, other in (("before", h.idx - 1), ("after", h.idx + 1)):
+            line = lines.get((h.call_id, other))
+            out.at[n, side] = f"{line[0]}: {line[1]}" if line else ""
+    return out
+
+
+def _hidden(con: duckdb.DuckDBPyConnection, call_ids: list[str]) -> dict[str, list[tuple[float, float]]]:
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for call_id, start, end in con.execute(
+            "SELECT call_id, start_s, end_s FROM pii_spans WHERE list_contains(?::VARCHAR[], call_id) ORDER BY start_s",
+            [call_ids]).fetchall():
+        spans.setdefault(call_id, []).append((float(start), float(end)))
+    return spans
 
 
 def _finish(con: duckdb.DuckDBPyConnection, scored: list[_Hit]) -> pd.DataFrame:
     """Clip times from word timestamps and the neighbouring lines, for the hits shown only."""
     if not scored:
         return pd.DataFrame(columns=RESULT_COLUMNS)
+    hidden = _hidden(con, sorted({h.call_id for h in scored}))
     # every line of the hits' calls (few), then the neighbours in Python
     rows = con.execute(
         "SELECT call_id, idx, role, text, words_json FROM utterances WHERE list_contains(?::VARCHAR[], call_id)",
@@ -197,7 +237,7 @@ def _finish(con: duckdb.DuckDBPyConnection, scored: list[_Hit]) -> pd.DataFrame:
             "similarity": h.similarity, "matched_by": h.matched_by,
             "before": f"{before.role}: {before.text}" if before else "",
             "after": f"{after.role}: {after.text}" if after else "",
-            "words_json": words,
+            "words_json": words, "hidden": hidden.get(h.call_id, []),
         })
     return pd.DataFrame(out, columns=RESULT_COLUMNS)
 

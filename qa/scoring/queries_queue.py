@@ -15,7 +15,8 @@ from typing import Any
 
 import duckdb
 
-from qa.scoring.queries import JUDGEMENTS, date_clause, judged
+from qa.access.roles import Viewer
+from qa.scoring.queries import JUDGEMENTS, judged, scoped
 
 __all__ = ["QueueFilter", "next_finding", "queue_progress"]
 
@@ -29,12 +30,11 @@ class QueueFilter:
     teams: tuple[str, ...] = ()
     date_from: date | None = None  # nights, by the call's start (undated calls only without a range)
     date_to: date | None = None
-    plan_id: int | None = None  # only the calls a sampling plan gave `inspector`; judged = judged by them
-    inspector: str | None = None
+    plan_id: int | None = None  # only the calls a sampling plan gave the viewer; judged = judged by them
 
 
-def _where(flt: QueueFilter) -> tuple[str, list[Any]]:
-    where, params = date_clause(flt.date_from, flt.date_to)
+def _where(viewer: Viewer, flt: QueueFilter) -> tuple[str, list[Any]]:
+    where, params = scoped(viewer, flt.date_from, flt.date_to)
     clauses = [where]
     for column, values in (("f.rule_id", flt.rules), ("c.agent_id", flt.agents), ("c.team", flt.teams)):
         if values:
@@ -43,21 +43,23 @@ def _where(flt: QueueFilter) -> tuple[str, list[Any]]:
     if flt.plan_id is not None:
         clauses.append("EXISTS (SELECT 1 FROM plan_calls pc WHERE pc.call_id = f.call_id AND pc.plan_id = ? "
                        "AND pc.inspector = ?)")
-        params += [flt.plan_id, flt.inspector or ""]
+        params += [flt.plan_id, viewer.name]
     return " AND ".join(clauses), params
 
 
-def _judged(flt: QueueFilter) -> tuple[str, list[Any]]:
-    """SQL true when finding f has its verdict: anyone's, or under a plan the inspector's own."""
+def _judged(viewer: Viewer, flt: QueueFilter) -> tuple[str, list[Any]]:
+    """SQL true when finding f has its verdict: anyone's, or under a plan the viewer's own."""
     if flt.plan_id is None:
         return judged(), []
-    return judged(by="?"), [flt.inspector or ""]
+    return judged(by="?"), [viewer.name]
 
 
-def next_finding(con: duckdb.DuckDBPyConnection, flt: QueueFilter, skip: tuple[str, ...] = ()) -> dict[str, Any] | None:
-    """The first unjudged finding under `flt`, leaving out the finding ids in `skip`; None when done."""
-    where, params = _where(flt)
-    judged, judged_params = _judged(flt)
+def next_finding(con: duckdb.DuckDBPyConnection, viewer: Viewer, flt: QueueFilter,
+                 skip: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    """The first unjudged finding of the viewer's calls under `flt`, leaving out the finding ids in `skip`;
+    None when done."""
+    where, params = _where(viewer, flt)
+    judged, judged_params = _judged(viewer, flt)
     cur = con.execute(
         f"""
         SELECT f.finding_id, f.call_id, f.rule_id, f.start_s, f.end_s, f.severity, s.passed
@@ -72,19 +74,20 @@ def next_finding(con: duckdb.DuckDBPyConnection, flt: QueueFilter, skip: tuple[s
     return None if row is None else dict(zip([d[0] for d in cur.description], row))
 
 
-def queue_progress(con: duckdb.DuckDBPyConnection, flt: QueueFilter) -> dict[str, int]:
-    """How many findings under `flt` are judged and how many wait.
+def queue_progress(con: duckdb.DuckDBPyConnection, viewer: Viewer, flt: QueueFilter) -> dict[str, int]:
+    """How many findings of the viewer's calls under `flt` are judged and how many wait.
 
     Counted from the few reviews, not by probing every finding for one; the
-    calls are joined only when the filter needs them.
+    calls are joined only when the filter or the viewer's scope needs them.
     """
-    where, params = _where(flt)
-    calls = "JOIN calls c ON c.call_id = f.call_id" if (flt.date_from or flt.date_to or flt.agents or flt.teams) else ""
+    where, params = _where(viewer, flt)
+    needs_calls = flt.date_from or flt.date_to or flt.agents or flt.teams or viewer.rights.calls != "all"
+    calls = "JOIN calls c ON c.call_id = f.call_id" if needs_calls else ""
     total = con.execute(f"SELECT count(*) FROM findings f {calls} WHERE {where}", params).fetchone()[0]
     if flt.plan_id is None:
         mine, mine_params = "", []
     else:
-        mine, mine_params = f"AND v.reviewer = ? AND v.verdict IN {JUDGEMENTS}", [flt.inspector or ""]
+        mine, mine_params = f"AND v.reviewer = ? AND v.verdict IN {JUDGEMENTS}", [viewer.name]
     judged = con.execute(
         f"""SELECT count(DISTINCT f.finding_id) FROM reviews v JOIN findings f USING (finding_id) {calls}
             WHERE {where} {mine}""",

@@ -13,6 +13,8 @@ from typing import Any
 
 import duckdb
 
+from qa.access.audit import record
+from qa.access.roles import Viewer, may_open_call, require, require_call
 from qa.i18n import Explained
 
 from qa.scoring.queries import (
@@ -69,24 +71,28 @@ def reviewed_score(con: duckdb.DuckDBPyConnection, call_id: str) -> float | None
     return max(0.0, min(full, score))
 
 
+# which right each verdict needs (`qa.access.roles`)
+VERDICT_ACTION = {**{v: "judge" for v in JUDGEMENTS + ("missed",)}, "appeal": "appeal",
+                  **{v: "decide" for v in DECISIONS}}
+
+
 def record_review(
     con: duckdb.DuckDBPyConnection,
+    viewer: Viewer,
     *,
     call_id: str,
     verdict: str,
-    reviewer: str,
     finding_id: str | None = None,
     rule_id: str | None = None,
     comment: str | None = None,
     start_s: float | None = None,
 ) -> int:
-    """Append one verdict (use inside `writing(path)`); returns its review_id."""
+    """Append one verdict by `viewer` (use inside `writing(path)`), and its line in the audit log;
+    returns its review_id. The role must allow the verdict and the call."""
     if verdict not in VERDICTS:
         raise ReviewError("verdict {verdict!r}: expected one of {expected}", verdict=verdict, expected=", ".join(VERDICTS))
-    if not reviewer or not reviewer.strip():
-        raise ReviewError("a verdict needs the reviewer's name")
-    if con.execute("SELECT count(*) FROM calls WHERE call_id = ?", [call_id]).fetchone()[0] == 0:
-        raise ReviewError("no call {call!r} in the store", call=call_id)
+    require(viewer, VERDICT_ACTION[verdict])
+    require_call(con, viewer, call_id)
     if verdict == "missed":
         if finding_id is not None:
             raise ReviewError("a missed-violation report does not point at a finding")
@@ -110,6 +116,7 @@ def record_review(
         start_s = found.pop("start_s") if start_s is None else start_s
         snapshot.update({k: v for k, v in found.items() if k in snapshot})
     version = con.execute("SELECT rulebook_version FROM calls WHERE call_id = ?", [call_id]).fetchone()[0]
+    record(con, viewer, "verdict", call_id=call_id, finding_id=finding_id, detail=verdict)
     # What was judged is stored with the verdict, so it can be matched to the
     # same finding after a rescore and shown even when no finding matches.
     return con.execute(
@@ -118,7 +125,7 @@ def record_review(
                              end_s, anchor_s, evidence, matched_phrase, message, rulebook_version)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING review_id
         """,
-        [call_id, finding_id, rule_id, verdict, reviewer.strip(), (comment or "").strip() or None, start_s,
+        [call_id, finding_id, rule_id, verdict, viewer.name, (comment or "").strip() or None, start_s,
          snapshot["end_s"], snapshot["anchor_s"], snapshot["evidence"], snapshot["matched_phrase"],
          snapshot["message"], version],
     ).fetchone()[0]
@@ -142,21 +149,25 @@ def _check_appeal(con: duckdb.DuckDBPyConnection, verdict: str, finding_id: str 
         raise ReviewError("{verdict}: this finding has no appeal waiting for a decision", verdict=verdict)
 
 
-def call_detail(con: duckdb.DuckDBPyConnection, call_id: str) -> dict[str, Any] | None:
-    """Everything an inspector sees for one call, read in one session; None if no such call.
+def call_detail(con: duckdb.DuckDBPyConnection, viewer: Viewer, call_id: str) -> dict[str, Any] | None:
+    """Everything an inspector sees for one call, read in one session; None if no such call or not the
+    viewer's to open (the two look alike). A role without raw text gets the masked transcript.
 
     `rulebook` is the one the call was scored with (None for a store from
     before rulebooks were kept); `detached` the verdicts no finding matches now.
     """
+    if not may_open_call(con, viewer, call_id):
+        return None
     header = call_header(con, call_id)
     if header is None:
         return None
     version = header.get("rulebook_version")
+    raw = viewer.rights.raw_text
     return {
         "rulebook": stored_rulebook(con, version) if version else None,
         "call": header,
-        "utterances": call_utterances(con, call_id),
-        "findings": call_findings(con, call_id),
+        "utterances": call_utterances(con, call_id, raw),
+        "findings": call_findings(con, call_id, raw),
         "rule_results": call_rule_results(con, call_id),
         "reviews": call_reviews(con, call_id),
         "detached": detached_verdicts(con, call_id),

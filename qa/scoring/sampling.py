@@ -22,6 +22,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from qa.access.audit import record
+from qa.access.roles import ROLES, Viewer, can, require
 from qa.i18n import Explained
 
 from qa.scoring.queries import JUDGEMENTS, judged
@@ -99,10 +101,23 @@ def draw(con: duckdb.DuckDBPyConnection, plan: SamplingPlan) -> list[tuple[str, 
     return out
 
 
-def create_plan(con: duckdb.DuckDBPyConnection, plan: SamplingPlan, created_by: str) -> int:
-    """Store the plan and its draw; returns its id."""
-    if not created_by.strip():
-        raise PlanError("a plan needs the name of who made it")
+def _check_inspectors(con: duckdb.DuckDBPyConnection, plan: SamplingPlan) -> None:
+    """Once accounts exist, each inspector named is an enabled account that may give verdicts."""
+    if not con.execute("SELECT count(*) FROM accounts").fetchone()[0]:
+        return
+    judges = tuple(role for role, rights in ROLES.items() if "judge" in rights.actions)
+    known = {r[0] for r in con.execute(
+        "SELECT name FROM accounts WHERE NOT disabled AND list_contains(?::VARCHAR[], role)", [list(judges)]).fetchall()}
+    unknown = [i.strip() for i in plan.inspectors if i.strip() and i.strip() not in known]
+    if unknown:
+        raise PlanError("not an account that may give verdicts: {names}", names=", ".join(unknown))
+
+
+def create_plan(con: duckdb.DuckDBPyConnection, viewer: Viewer, plan: SamplingPlan) -> int:
+    """Store the plan, made by `viewer`, and its draw; returns its id."""
+    require(viewer, "plans")
+    _check_inspectors(con, plan)
+    created_by = viewer.name
     assignments = draw(con, plan)
     plan_id = con.execute(
         """INSERT INTO sampling_plans (name, created_by, date_from, date_to, share, all_failed, calibration_share,
@@ -114,6 +129,7 @@ def create_plan(con: duckdb.DuckDBPyConnection, plan: SamplingPlan, created_by: 
     ).fetchone()[0]
     if assignments:
         con.executemany("INSERT INTO plan_calls VALUES (?, ?, ?, ?)", [(plan_id, *a) for a in assignments])
+    record(con, viewer, "make_plan", detail=f"{plan_id}: {plan.name.strip()} ({len(assignments)} assignments)")
     return int(plan_id)
 
 
@@ -122,7 +138,8 @@ def _has_plans(con: duckdb.DuckDBPyConnection) -> bool:
     return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'plan_calls'").fetchone()[0] > 0
 
 
-def plans(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def plans(con: duckdb.DuckDBPyConnection, viewer: Viewer) -> pd.DataFrame:
+    """Every plan for a role that makes plans; for others, the plans that gave them calls."""
     if not _has_plans(con):
         return pd.DataFrame(columns=["plan_id", "name", "created_by", "created_at", "date_from", "date_to", "share",
                                      "all_failed", "calibration_share", "inspectors", "seed", "calls"])
@@ -130,7 +147,8 @@ def plans(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         """SELECT p.plan_id, p.name, p.created_by, p.created_at, p.date_from, p.date_to, p.share, p.all_failed,
                   p.calibration_share, p.inspectors, p.seed, count(DISTINCT pc.call_id) AS calls
            FROM sampling_plans p LEFT JOIN plan_calls pc USING (plan_id)
-           GROUP BY ALL ORDER BY p.created_at DESC, p.plan_id DESC"""
+           WHERE $all OR p.plan_id IN (SELECT plan_id FROM plan_calls WHERE inspector = $me)
+           GROUP BY ALL ORDER BY p.created_at DESC, p.plan_id DESC""", {"all": can(viewer, "plans"), "me": viewer.name}
     ).df()
 
 
@@ -138,15 +156,16 @@ def plans(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 _OWN_VERDICT = judged(by="pc.inspector")
 
 
-def plan_progress(con: duckdb.DuckDBPyConnection, plan_id: int) -> pd.DataFrame:
-    """Per inspector: calls assigned, calls done, calls without findings (nothing to judge), findings waiting."""
+def plan_progress(con: duckdb.DuckDBPyConnection, viewer: Viewer, plan_id: int) -> pd.DataFrame:
+    """Per inspector: calls assigned, calls done, calls without findings (nothing to judge), findings waiting;
+    a role that does not make plans sees its own line only."""
     return con.execute(
         f"""
         WITH per_call AS (
             SELECT pc.inspector, pc.call_id, count(f.finding_id) AS findings,
                    count(f.finding_id) FILTER (WHERE {_OWN_VERDICT}) AS judged
             FROM plan_calls pc LEFT JOIN findings f USING (call_id)
-            WHERE pc.plan_id = ? GROUP BY pc.inspector, pc.call_id
+            WHERE pc.plan_id = ? AND (? OR pc.inspector = ?) GROUP BY pc.inspector, pc.call_id
         )
         SELECT inspector, count(*) AS calls,
                count(*) FILTER (WHERE findings > 0 AND judged = findings) AS done,
@@ -154,7 +173,7 @@ def plan_progress(con: duckdb.DuckDBPyConnection, plan_id: int) -> pd.DataFrame:
                sum(findings - judged)::BIGINT AS findings_waiting
         FROM per_call GROUP BY inspector ORDER BY inspector
         """,
-        [plan_id],
+        [plan_id, can(viewer, "plans"), viewer.name],
     ).df()
 
 
@@ -169,9 +188,10 @@ def cohen_kappa(pairs: list[tuple[str, str]]) -> float | None:
     return None if expected >= 1.0 else (observed - expected) / (1.0 - expected)
 
 
-def agreement(con: duckdb.DuckDBPyConnection, plan_id: int | None = None) -> pd.DataFrame:
+def agreement(con: duckdb.DuckDBPyConnection, viewer: Viewer, plan_id: int | None = None) -> pd.DataFrame:
     """Per rule, over calibration calls (of one plan or all): the findings both inspectors judged,
-    how often they agreed, and Cohen's kappa of their own latest verdicts."""
+    how often they agreed, and Cohen's kappa of their own latest verdicts. For a role that makes plans."""
+    require(viewer, "plans")
     if not _has_plans(con):
         return pd.DataFrame(columns=["rule_id", "findings", "agreed", "kappa"])
     rows = con.execute(

@@ -14,7 +14,6 @@ round trip per row).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from functools import lru_cache
 from dataclasses import asdict, dataclass, field
@@ -24,6 +23,7 @@ from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 import duckdb
 
+from qa.access.roles import Viewer
 from qa.privacy.masking import CallPii
 from qa.records import (CallResult, Heard, Interval, Reading, Overlap, Provenance, RoleAssignment, RuleResult, Timeline,
                         TranscribeOptions, Transcript, Utterance)
@@ -483,12 +483,12 @@ def stored_calls_by_id(db_path: str | Path, call_ids: Sequence[str]) -> list[tup
 
 
 def add_review(
-    db_path: str | Path, call_id: str, verdict: str, reviewer: str, *, finding_id: str | None = None,
+    db_path: str | Path, call_id: str, verdict: str, reviewer: Viewer, *, finding_id: str | None = None,
     rule_id: str | None = None, comment: str | None = None, start_s: float | None = None,
 ) -> int:
     """Append an inspector's verdict in its own transaction; returns its review_id. Earlier verdicts stay."""
     from qa.scoring.queries_reviews import record_review
 
     with writing(db_path) as con:
-        return int(record_review(con, call_id=call_id, verdict=verdict, reviewer=reviewer, finding_id=finding_id,
+        return int(record_review(con, reviewer, call_id=call_id, verdict=verdict, finding_id=finding_id,
                                  rule_id=rule_id, comment=comment, start_s=start_s))
