@@ -35,6 +35,7 @@ from rapidfuzz import fuzz
 from bench.make_db import make_db
 from qa.scoring import queries as q
 from qa.scoring.db import reading, writing
+from qa.access.roles import Viewer
 from qa.scoring.queries_phrases import search_phrases
 from qa.scoring.coaching import scorecard
 from qa.scoring.queries_queue import QueueFilter, next_finding, queue_progress
@@ -42,6 +43,8 @@ from qa.scoring.queries_reviews import call_detail
 from qa.transcribe.normalize import pinyin_key
 
 PHRASES = [("欢迎致电", ("agent",)), ("不知道", ("agent",)), ("为您服务", ()), ("让您久等了", ("agent",)), ("快递", ("customer",))]
+
+VIEWER = Viewer("bench", "supervisor")  # every call: the widest scope
 
 
 def timed(fn: Callable[[], object], runs: int) -> list[float]:
@@ -59,7 +62,7 @@ def p(values: list[float], pct: float) -> float:
 
 def list_filters(db: Path, n: int, rng: random.Random) -> list[q.CallFilter]:
     with reading(db) as con:
-        opts = q.filter_options(con)
+        opts = q.filter_options(con, VIEWER)
     first = opts["first_call"].date()
     filters = []
     for i in range(n):
@@ -79,7 +82,7 @@ def list_filters(db: Path, n: int, rng: random.Random) -> list[q.CallFilter]:
 
 def list_indexed(db: Path, flt: q.CallFilter) -> None:
     with reading(db) as con:
-        q.list_calls(con, flt)
+        q.list_calls(con, VIEWER, flt)
 
 
 def list_naive(db: Path, flt: q.CallFilter) -> None:
@@ -110,12 +113,12 @@ def list_naive(db: Path, flt: q.CallFilter) -> None:
 
 def detail(db: Path, call_id: str) -> None:
     with reading(db) as con:
-        call_detail(con, call_id)
+        call_detail(con, VIEWER, call_id)
 
 
 def phrase_sql(db: Path, phrase: str, roles: tuple[str, ...]) -> int:
     with reading(db) as con:
-        return len(search_phrases(con, phrase, roles=roles, limit=100))
+        return len(search_phrases(con, VIEWER, phrase, roles=roles, limit=100))
 
 
 def phrase_naive(db: Path, phrase: str, roles: tuple[str, ...]) -> int:
@@ -134,7 +137,7 @@ def phrase_naive(db: Path, phrase: str, roles: tuple[str, ...]) -> int:
 
 def queue_filters(db: Path, n: int, rng: random.Random) -> list[QueueFilter]:
     with reading(db) as con:
-        opts = q.filter_options(con)
+        opts = q.filter_options(con, VIEWER)
     kinds = [lambda: QueueFilter(), lambda: QueueFilter(rules=(rng.choice(opts["rules"]),)),
              lambda: QueueFilter(agents=(rng.choice(opts["agents"]),)), lambda: QueueFilter(teams=(rng.choice(opts["teams"]),))]
     return [kinds[i % len(kinds)]() for i in range(n)]
@@ -142,8 +145,8 @@ def queue_filters(db: Path, n: int, rng: random.Random) -> list[QueueFilter]:
 
 def queue_sql(db: Path, flt: QueueFilter) -> None:
     with reading(db) as con:
-        next_finding(con, flt)
-        queue_progress(con, flt)
+        next_finding(con, VIEWER, flt)
+        queue_progress(con, VIEWER, flt)
 
 
 def queue_naive(db: Path, flt: QueueFilter) -> None:
@@ -164,7 +167,7 @@ def queue_naive(db: Path, flt: QueueFilter) -> None:
 
 def card_sql(db: Path, agent: str) -> None:
     with reading(db) as con:
-        scorecard(con, "agent", agent)
+        scorecard(con, VIEWER, "agent", agent)
 
 
 def card_naive(db: Path, agent: str) -> None:

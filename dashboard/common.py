@@ -18,7 +18,10 @@ from typing import Any, Callable
 import pandas as pd
 import streamlit as st
 
+import auth
 from player import seek_link
+from qa.access import accounts, audit
+from qa.access.roles import AccessDenied, Viewer, can, require
 from qa.i18n import LANGUAGES, Explained
 from qa.scoring import coaching, queries, queries_phrases, queries_queue, queries_reviews, rulebooks, sampling, verdicts
 from qa.scoring.db import StoreBusyError, StoreError, reading, writing
@@ -41,6 +44,8 @@ QUERIES: dict[str, Callable[..., Any]] = {
 }
 QUERIES["search_phrases"] = queries_phrases.search_phrases
 QUERIES["call_detail"] = queries_reviews.call_detail
+QUERIES.update(audit_log=audit.audit_log, accounts=lambda con, viewer: _accounts(con, viewer),
+               inspector_names=accounts.inspector_names)
 QUERIES["rulebook_history"] = rulebooks.rulebook_history
 QUERIES["stored_rulebook"] = rulebooks.stored_rulebook
 QUERIES["detached_verdicts"] = verdicts.detached_verdicts
@@ -48,7 +53,13 @@ QUERIES["next_finding"] = queries_queue.next_finding
 QUERIES["queue_progress"] = queries_queue.queue_progress
 QUERIES.update(plans=sampling.plans, plan_progress=sampling.plan_progress, agreement=sampling.agreement,
                scorecard=coaching.scorecard, scorecard_calls=coaching.scorecard_calls)
-REVIEWER_KEY = "reviewer"
+# queries that do not take the viewer: nothing in them belongs to a call
+UNSCOPED = {"is_empty", "rulebook_history", "stored_rulebook", "detached_verdicts"}
+
+
+def _accounts(con: Any, viewer: Viewer) -> pd.DataFrame:
+    require(viewer, "accounts")
+    return accounts.accounts(con)
 
 
 def db_path() -> str:
@@ -56,20 +67,35 @@ def db_path() -> str:
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
-def _cached(name: str, path: str, args: tuple, kwargs: tuple) -> Any:
+def _cached(name: str, path: str, viewer: Viewer | None, args: tuple, kwargs: tuple) -> Any:
     with _SESSION_LOCK, reading(path, timeout_s=READ_TIMEOUT_S) as con:
-        return QUERIES[name](con, *args, **dict(kwargs))
+        if viewer is None:
+            return QUERIES[name](con, *args, **dict(kwargs))
+        return QUERIES[name](con, viewer, *args, **dict(kwargs))
+
+
+def viewer() -> Viewer:
+    """The signed-in viewer (the sign-in form stops the page until there is one)."""
+    return auth.current()
+
+
+def may(action: str) -> bool:
+    return can(viewer(), action)
 
 
 def query(name: str, *args: Any, **kwargs: Any) -> Any:
-    """Run a named query from QUERIES; store problems stop the page with a notice."""
+    """Run a named query from QUERIES as the signed-in viewer; store problems stop the page with a notice."""
+    who = None if name in UNSCOPED else viewer()
     try:
-        return _cached(name, db_path(), args, tuple(sorted(kwargs.items())))
+        return _cached(name, db_path(), who, args, tuple(sorted(kwargs.items())))
     except StoreBusyError:
         st.warning(_("The nightly batch is writing to the database right now. Wait a moment and press Refresh."))
         st.stop()
     except StoreError as exc:
         st.error(_("Cannot read the database: {problem}").format(problem=exc))
+        st.stop()
+    except AccessDenied as exc:
+        st.error(explain(exc))
         st.stop()
 
 
@@ -90,19 +116,19 @@ def require_scored_calls() -> None:
         st.stop()
 
 
-def sidebar() -> None:
-    """Language, reviewer, refresh and data age; drawn by the entry page, so they survive page changes."""
+def sidebar() -> Viewer:
+    """Language, who is signed in, refresh and data age; drawn by the entry page, so they survive page
+    changes. Stops at the sign-in form until someone signs in."""
     with st.sidebar:
         st.selectbox("语言 / Language", list(LANGUAGES), format_func=LANGUAGES.get, key=LANGUAGE_KEY)
-        st.text_input(_("Reviewer"), key=REVIEWER_KEY, help=_("Stored with every verdict"))
+    who = viewer()
+    with st.sidebar:
+        auth.signed_in_box(who)
         if st.button(_("Refresh data"), help=_("Data is cached for {ttl} s; this reloads it now").format(ttl=CACHE_TTL_S)):
             st.cache_data.clear()
         st.caption(_("Loaded {time}; refreshes every {ttl} s").format(time=f"{datetime.now():%H:%M:%S}", ttl=CACHE_TTL_S))
         st.caption(_("Database: `{path}`").format(path=db_path()))
-
-
-def reviewer() -> str:
-    return (st.session_state.get(REVIEWER_KEY) or "").strip()
+    return who
 
 
 def _write(action: Callable[[Any], Any], refused: str, busy: str) -> Any:
@@ -111,7 +137,7 @@ def _write(action: Callable[[Any], Any], refused: str, busy: str) -> Any:
     try:
         with _SESSION_LOCK, writing(db_path(), timeout_s=READ_TIMEOUT_S) as con:
             result = action(con)
-    except Explained as exc:
+    except Explained as exc:  # a refusal, AccessDenied included
         st.error(refused.format(problem=explain(exc)))
         return None
     except StoreBusyError:
@@ -122,17 +148,34 @@ def _write(action: Callable[[Any], Any], refused: str, busy: str) -> Any:
 
 
 def save_review(**fields: Any) -> int | None:
-    """Store one verdict; shows the reason and returns None when it is refused."""
-    return _write(lambda con: queries_reviews.record_review(con, **fields),
+    """Store one verdict of the signed-in viewer; shows the reason and returns None when it is refused."""
+    who = viewer()
+    return _write(lambda con: queries_reviews.record_review(con, who, **fields),
                   _("The verdict was not saved: {problem}"),
                   _("The nightly batch holds the database; your verdict was not saved. Try again in a moment."))
 
 
-def save_plan(plan: sampling.SamplingPlan, created_by: str) -> int | None:
-    """Draw and store a sampling plan; shows the reason and returns None when it is refused."""
-    return _write(lambda con: sampling.create_plan(con, plan, created_by),
+def save_plan(plan: sampling.SamplingPlan) -> int | None:
+    """Draw and store a sampling plan made by the signed-in viewer; shows the reason and returns None when it
+    is refused."""
+    who = viewer()
+    return _write(lambda con: sampling.create_plan(con, who, plan),
                   _("The plan was not made: {problem}"),
                   _("The nightly batch holds the database; the plan was not made. Try again in a moment."))
+
+
+def write_as_admin(change: Callable[[Any], Any], action: str, name: str) -> bool:
+    """Change an account (`change(con)`) and log it, for a role that manages accounts; False when refused."""
+    who = viewer()
+
+    def run(con: Any) -> bool:
+        require(who, "accounts")
+        change(con)
+        audit.record(con, who, action, detail=name)
+        return True
+
+    return bool(_write(run, _("Not changed: {problem}"),
+                       _("The nightly batch holds the database; nothing was changed. Try again in a moment.")))
 
 
 def date_range(picked: Any, first: date, last: date) -> tuple[date | None, date | None]:
@@ -193,9 +236,18 @@ def rulebook() -> tuple[Any, str]:
         return None, str(exc)
 
 
+def opened(call_id: str) -> None:
+    """Write the viewer's opening of a call to the audit log, once per call and session."""
+    seen = st.session_state.setdefault("audited_calls", set())
+    if call_id not in seen:
+        auth.audit(viewer(), "open_call", call_id=call_id)
+        seen.add(call_id)
+
+
 def scored_page(title: str) -> tuple[dict, date | None, date | None]:
     """The top of a page over scored calls: title, the empty-store notice, then the filter
     options with the first and last dated call (None when no call has a date)."""
+    viewer()  # a page run on its own still asks for the sign-in first
     apply_style()
     st.title(title)
     require_scored_calls()

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from common import reviewer, save_review
+from common import may, save_review
 from player import seek_link
 from ui import _, fmt_time, rule_title, term
 
@@ -66,21 +66,8 @@ def finding_card(f: Any, book: Any, call_id: str, reviews: pd.DataFrame, *, keys
             with st.expander(_("Clause"), expanded=focus):
                 st.write(f.clause)
         keys = keys or {}
-        c1, c2 = st.columns(2)
-        confirm = c1.button(_("Confirm violation"), key=keys.get("confirm", f"confirm_{f.finding_id}"),
-                            type="primary" if focus else "secondary", width="stretch")
-        false_positive = c2.button(_("False positive"), key=keys.get("false_positive", f"fp_{f.finding_id}"),
-                                   width="stretch")
-        comment = st.text_input(_("Comment"), key=f"comment_{f.finding_id}", label_visibility="collapsed",
-                                placeholder=_("Comment (optional)"))
-        if confirm or false_positive:
-            verdict = "confirmed" if confirm else "false_positive"
-            if save_review(call_id=call_id, finding_id=f.finding_id, verdict=verdict, reviewer=reviewer(),
-                           comment=comment):
-                st.toast(_("Saved: {rule} {verdict}").format(rule=rule_title(book, f.rule_id),
-                                                             verdict=term("verdict", verdict)))
-                st.session_state["callqa_saved"] = f.finding_id
-                st.rerun()
+        if may("judge"):
+            judge_buttons(f, book, call_id, keys, focus)
         appeal_box(f, book, call_id)
         history = reviews[reviews["finding_id"] == f.finding_id]
         if len(history) > 1 or (len(history) == 1 and focus):
@@ -90,15 +77,34 @@ def finding_card(f: Any, book: Any, call_id: str, reviews: pd.DataFrame, *, keys
                 for h in reversed(list(history.itertuples(index=False)))))
 
 
+def judge_buttons(f: Any, book: Any, call_id: str, keys: dict[str, str], focus: bool) -> None:
+    """Confirm / false positive with an optional comment."""
+    c1, c2 = st.columns(2)
+    confirm = c1.button(_("Confirm violation"), key=keys.get("confirm", f"confirm_{f.finding_id}"),
+                        type="primary" if focus else "secondary", width="stretch")
+    false_positive = c2.button(_("False positive"), key=keys.get("false_positive", f"fp_{f.finding_id}"),
+                               width="stretch")
+    comment = st.text_input(_("Comment"), key=f"comment_{f.finding_id}", label_visibility="collapsed",
+                            placeholder=_("Comment (optional)"))
+    if confirm or false_positive:
+        verdict = "confirmed" if confirm else "false_positive"
+        if save_review(call_id=call_id, finding_id=f.finding_id, verdict=verdict,
+                       comment=comment):
+            st.toast(_("Saved: {rule} {verdict}").format(rule=rule_title(book, f.rule_id),
+                                                         verdict=term("verdict", verdict)))
+            st.session_state["callqa_saved"] = f.finding_id
+            st.rerun()
+
+
 def _save(call_id: str, f: Any, verdict: str, comment: str, book: Any) -> None:
-    if save_review(call_id=call_id, finding_id=f.finding_id, verdict=verdict, reviewer=reviewer(), comment=comment):
+    if save_review(call_id=call_id, finding_id=f.finding_id, verdict=verdict, comment=comment):
         st.toast(_("Saved: {rule} {verdict}").format(rule=rule_title(book, f.rule_id), verdict=term("verdict", verdict)))
         st.rerun()
 
 
 def appeal_box(f: Any, book: Any, call_id: str) -> None:
     """申诉: a team lead disputes a confirmed finding with a reason; a supervisor upholds or overturns it."""
-    if isinstance(f.appeal, str):
+    if isinstance(f.appeal, str) and may("decide"):
         when = pd.Timestamp(f.appealed_at).strftime("%Y-%m-%d %H:%M")
         st.warning(_("Appealed by {who} at {when}: {reason}").format(who=f.appealed_by, when=when, reason=f.appeal))
         comment = st.text_input(_("Decision note"), key=f"decide_comment_{f.finding_id}")
@@ -107,7 +113,10 @@ def appeal_box(f: Any, book: Any, call_id: str) -> None:
             _save(call_id, f, "upheld", comment, book)
         if c2.button(_("Overturn: false positive"), key=f"overturn_{f.finding_id}", width="stretch"):
             _save(call_id, f, "overturned", comment, book)
-    elif f.verdict == "confirmed":
+    elif isinstance(f.appeal, str):
+        when = pd.Timestamp(f.appealed_at).strftime("%Y-%m-%d %H:%M")
+        st.warning(_("Appealed by {who} at {when}: {reason}").format(who=f.appealed_by, when=when, reason=f.appeal))
+    elif f.verdict == "confirmed" and may("appeal"):
         with st.expander(_("Appeal (申诉)")):
             reason = st.text_input(_("Why the finding is wrong"), key=f"appeal_reason_{f.finding_id}")
             if st.button(_("File the appeal"), key=f"appeal_{f.finding_id}"):
@@ -117,7 +126,7 @@ def appeal_box(f: Any, book: Any, call_id: str) -> None:
 def bulk_verdicts(findings: pd.DataFrame, book: Any, call_id: str) -> None:
     """Give every finding of the call still without a verdict the same one."""
     waiting = findings[findings["verdict"].isna()]
-    if waiting.empty:
+    if waiting.empty or not may("judge"):
         return
     with st.expander(_("Judge all {n} findings still without a verdict").format(n=len(waiting))):
         sure = st.checkbox(_("I have listened to them"), key=f"bulk_sure_{call_id}")
@@ -127,7 +136,7 @@ def bulk_verdicts(findings: pd.DataFrame, book: Any, call_id: str) -> None:
                              key=f"bulk_{verdict}_{call_id}", width="stretch"):
                 saved = sum(
                     1 for f in waiting.itertuples(index=False)
-                    if save_review(call_id=call_id, finding_id=f.finding_id, verdict=verdict, reviewer=reviewer())
+                    if save_review(call_id=call_id, finding_id=f.finding_id, verdict=verdict)
                 )
                 st.toast(_("Saved {n} verdicts").format(n=saved))
                 st.rerun()

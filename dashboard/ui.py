@@ -37,6 +37,12 @@ TERMS = (
     _p("column", "started_at"), _p("column", "score"), _p("column", "duration_s"), _p("column", "agent_id"),
     _p("column", "team"), _p("column", "call_id"),
     _p("ring_source", "detected"), _p("ring_source", "metadata"), _p("ring_source", "none"),
+    _p("account_role", "admin"), _p("account_role", "supervisor"), _p("account_role", "inspector"),
+    _p("account_role", "team_lead"), _p("account_role", "trainer"),
+    _p("audit", "sign_in"), _p("audit", "sign_in_failed"), _p("audit", "sign_out"), _p("audit", "open_call"),
+    _p("audit", "play_clip"), _p("audit", "export_clips"), _p("audit", "export_scorecard"), _p("audit", "verdict"),
+    _p("audit", "make_plan"), _p("audit", "account_added"), _p("audit", "account_disabled"),
+    _p("audit", "account_enabled"), _p("audit", "password_changed"),
 )
 
 

@@ -5,7 +5,7 @@
 # tests/test_i18n.py fails until each has its translation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-.venv/bin/pybabel extract -F babel.cfg -k _p:1c,2 -k ReviewError -k PlanError --no-location --omit-header --sort-output \
+.venv/bin/pybabel extract -F babel.cfg -k _p:1c,2 -k ReviewError -k PlanError -k AccessDenied -k AccountError --no-location --omit-header --sort-output \
   -o qa/locale/callqa.pot . >/dev/null 2>&1
 .venv/bin/pybabel update -i qa/locale/callqa.pot -d qa/locale -D callqa --no-fuzzy-matching --ignore-obsolete \
   --no-wrap >/dev/null 2>&1

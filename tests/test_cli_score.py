@@ -12,6 +12,7 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from built_calls import sample_call
+from viewers import as_viewer  # noqa: E402
 from qa.cli import cli
 from qa.scoring import store
 from qa.scoring.db import reading
@@ -137,7 +138,7 @@ def test_rescore_lists_verdicts_that_no_longer_match_a_finding(scored_db, tmp_pa
         fid, call_id, phrase = con.execute("SELECT finding_id, call_id, matched_phrase FROM findings "
                                            "WHERE rule_id = 'phrase.forbidden' ORDER BY finding_id").fetchone()
     with writing(scored_db) as con:
-        record_review(con, call_id=call_id, finding_id=fid, verdict="confirmed", reviewer="王质检")
+        record_review(con, as_viewer("王质检"), call_id=call_id, finding_id=fid, verdict="confirmed")
     same = invoke("rescore", "--db", scored_db)
     assert "verdicts: 1 still on their findings, 0 match no finding now" in same.output
     rules = tmp_path / "rules.toml"  # the phrase is no longer forbidden: its finding goes, the verdict stays

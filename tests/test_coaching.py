@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for bench.make_db
 
 from bench.make_db import make_db  # noqa: E402
+from viewers import SUPERVISOR, as_viewer  # noqa: E402
 from qa.scoring.coaching import scorecard, scorecard_calls, workbook  # noqa: E402
 from qa.scoring.db import reading, writing  # noqa: E402
 from qa.scoring.queries_reviews import record_review  # noqa: E402
@@ -43,7 +44,7 @@ def test_the_scorecard_matches_the_store(store):
         undated = list(mine["call_id"].iloc[:2])
         con.execute("UPDATE calls SET started_at = NULL WHERE list_contains(?, call_id)", [undated])
     with reading(store) as con:
-        card = scorecard(con, "agent", agent)
+        card = scorecard(con, SUPERVISOR, "agent", agent)
         failed = con.execute("SELECT r.rule_id, count(*) FROM rule_results r JOIN calls c USING (call_id) "
                              "WHERE c.agent_id = ? AND r.outcome = 'fail' GROUP BY 1", [agent]).fetchall()
     assert card.summary["calls"] == len(mine)
@@ -53,8 +54,8 @@ def test_the_scorecard_matches_the_store(store):
     assert dict(zip(card.rules["rule_id"], card.rules["failed_calls"])) == dict(failed)
     with reading(store) as con:
         rule = card.rules["rule_id"].iloc[0]
-        behind = scorecard_calls(con, "agent", agent, failed_rule=rule)
-        undated_calls = scorecard_calls(con, "agent", agent, undated=True)
+        behind = scorecard_calls(con, SUPERVISOR, "agent", agent, failed_rule=rule)
+        undated_calls = scorecard_calls(con, SUPERVISOR, "agent", agent, undated=True)
     assert len(behind) == int(card.rules["failed_calls"].iloc[0])
     assert set(undated_calls["call_id"]) == set(undated)
 
@@ -66,10 +67,10 @@ def test_examples_prefer_confirmed_findings_and_leave_out_false_positives(store)
                                "ORDER BY finding_id", [list(mine["call_id"])]).fetchall()
     confirmed, dismissed = findings[0], findings[1]
     with writing(store) as con:
-        record_review(con, call_id=confirmed[1], finding_id=confirmed[0], verdict="confirmed", reviewer="li")
-        record_review(con, call_id=dismissed[1], finding_id=dismissed[0], verdict="false_positive", reviewer="li")
+        record_review(con, as_viewer("li"), call_id=confirmed[1], finding_id=confirmed[0], verdict="confirmed")
+        record_review(con, as_viewer("li"), call_id=dismissed[1], finding_id=dismissed[0], verdict="false_positive")
     with reading(store) as con:
-        card = scorecard(con, "agent", agent, examples=50)
+        card = scorecard(con, SUPERVISOR, "agent", agent, examples=50)
         ids = {(r[0], r[1]) for r in con.execute("SELECT call_id, start_s FROM findings WHERE finding_id = ?",
                                                   [dismissed[0]]).fetchall()}
     assert card.examples["verdict"].iloc[0] == "confirmed"
@@ -79,7 +80,7 @@ def test_examples_prefer_confirmed_findings_and_leave_out_false_positives(store)
 def test_the_workbook_holds_the_scorecard(store):
     agent, mine = _agent(store)
     with reading(store) as con:
-        card = scorecard(con, "agent", agent)
+        card = scorecard(con, SUPERVISOR, "agent", agent)
     book = load_workbook(io.BytesIO(workbook(card, {"phrase.forbidden": "服务忌语"}, TEXT)))
     assert book.sheetnames == ["summary", "weeks", "rules", "examples"]
     summary = [c.value for c in book["summary"][2]]

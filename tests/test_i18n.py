@@ -53,7 +53,10 @@ def test_every_text_is_translated_with_the_same_placeholders(language):
 
 def test_the_template_holds_every_text_the_dashboard_marks(tmp_path):
     out = tmp_path / "now.pot"
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_p:1c,2", "-k", "ReviewError", "-k", "PlanError",
+    # the keywords scripts/catalog.sh extracts with, read from it (one source)
+    keywords = re.findall(r"-k (\S+)", (ROOT / "scripts" / "catalog.sh").read_text("utf-8"))
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
+                    *[arg for k in keywords for arg in ("-k", k)],
                     "--no-location", "--omit-header", "-o", str(out), "."], cwd=ROOT, check=True, capture_output=True)
     with out.open("rb") as f:
         now = {(m.context, m.id) for m in read_po(f) if m.id}
@@ -95,8 +98,8 @@ def test_chinese_is_the_default_and_english_reads_the_msgids():
 
 
 def test_library_errors_read_in_the_interface_language():
-    from qa.scoring.queries_reviews import ReviewError
+    from qa.access.roles import AccessDenied
 
-    error = ReviewError("no call {call!r} in the store", call="a/b")
-    assert str(error) == "no call 'a/b' in the store"
-    assert error.in_language(translations("zh_CN")) == "数据库中没有通话 'a/b'"
+    error = AccessDenied("no call {call} that you may open", call="a/b")
+    assert str(error) == "no call a/b that you may open"
+    assert error.in_language(translations("zh_CN")) == "没有您可查看的通话 a/b"

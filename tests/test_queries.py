@@ -15,6 +15,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for bench.make_db
 
 from bench.make_db import RULES as SYNTHETIC, make_db, write_tone_wav  # noqa: E402
+from viewers import SUPERVISOR, as_viewer  # noqa: E402
+from qa.access.roles import AccessDenied  # noqa: E402
 from qa.scoring import queries as q  # noqa: E402
 from qa.scoring.clips import Clip, ClipError, clips_zip, cut_clip  # noqa: E402
 from qa.scoring.db import reading, writing  # noqa: E402
@@ -45,7 +47,7 @@ def _all_pages(path: Path, flt: q.CallFilter) -> pd.DataFrame:
     pages, page = [], 0
     with reading(path) as con:
         while True:
-            frame, total = q.list_calls(con, q.CallFilter(**{**flt.__dict__, "page": page, "page_size": 37}))
+            frame, total = q.list_calls(con, SUPERVISOR, q.CallFilter(**{**flt.__dict__, "page": page, "page_size": 37}))
             if frame.empty:
                 break
             pages.append(frame)
@@ -87,7 +89,7 @@ def test_sorting_and_paging_cover_every_call_once(store):
 
 def test_page_rows_carry_failed_rules_and_counts(store):
     with reading(store) as con:
-        page, _ = q.list_calls(con, q.CallFilter(page_size=10))
+        page, _ = q.list_calls(con, SUPERVISOR, q.CallFilter(page_size=10))
         for row in page.itertuples(index=False):
             failed = [r for r, o in con.execute(
                 "SELECT rule_id, outcome FROM rule_results WHERE call_id = ?", [row.call_id]).fetchall() if o == "fail"]
@@ -99,18 +101,18 @@ def test_page_rows_carry_failed_rules_and_counts(store):
 def test_bad_sort_and_status_are_refused(store):
     with reading(store) as con:
         with pytest.raises(ValueError, match="sort"):
-            q.list_calls(con, q.CallFilter(sort="score; DROP TABLE calls"))
+            q.list_calls(con, SUPERVISOR, q.CallFilter(sort="score; DROP TABLE calls"))
         with pytest.raises(ValueError, match="review status"):
-            q.list_calls(con, q.CallFilter(review_status="whatever"))
+            q.list_calls(con, SUPERVISOR, q.CallFilter(review_status="whatever"))
 
 
 def test_overview_and_trends_agree_with_pandas(store):
     calls = _frame(store, "SELECT c.*, s.score, s.passed FROM calls c JOIN scores s USING (call_id)")
     with reading(store) as con:
-        summary = q.overview(con)
-        nights = q.night_trend(con)
-        teams = q.group_trend(con, "team")
-        failed = q.most_failed_rules(con)
+        summary = q.overview(con, SUPERVISOR)
+        nights = q.night_trend(con, SUPERVISOR)
+        teams = q.group_trend(con, SUPERVISOR, "team")
+        failed = q.most_failed_rules(con, SUPERVISOR)
     assert summary["calls_scored"] == len(calls)
     assert summary["mean_score"] == pytest.approx(calls["score"].mean())
     assert summary["pass_rate"] == pytest.approx(calls["passed"].mean())
@@ -125,17 +127,17 @@ def test_verdicts_latest_wins_and_give_precision(fresh):
     findings = _frame(fresh, "SELECT * FROM findings WHERE rule_id = 'phrase.forbidden' ORDER BY finding_id")
     a, b, c = findings.iloc[0], findings.iloc[1], findings.iloc[2]
     with writing(fresh) as con:
-        record_review(con, call_id=a.call_id, finding_id=a.finding_id, verdict="false_positive", reviewer="li")
-        record_review(con, call_id=a.call_id, finding_id=a.finding_id, verdict="confirmed", reviewer="wang")
-        record_review(con, call_id=b.call_id, finding_id=b.finding_id, verdict="false_positive", reviewer="li")
-        record_review(con, call_id=c.call_id, finding_id=c.finding_id, verdict="confirmed", reviewer="li",
+        record_review(con, as_viewer("li"), call_id=a.call_id, finding_id=a.finding_id, verdict="false_positive")
+        record_review(con, as_viewer("wang"), call_id=a.call_id, finding_id=a.finding_id, verdict="confirmed")
+        record_review(con, as_viewer("li"), call_id=b.call_id, finding_id=b.finding_id, verdict="false_positive")
+        record_review(con, as_viewer("li"), call_id=c.call_id, finding_id=c.finding_id, verdict="confirmed",
                         comment="  rude  ")
     with reading(fresh) as con:
-        precision = q.rule_precision(con).set_index("rule_id").loc["phrase.forbidden"]
+        precision = q.rule_precision(con, SUPERVISOR).set_index("rule_id").loc["phrase.forbidden"]
         detail = q.call_findings(con, a.call_id).set_index("finding_id").loc[a.finding_id]
         history = q.call_reviews(con, a.call_id)
-        disputed, _ = q.list_calls(con, q.CallFilter(review_status="disputed", page_size=100))
-        unreviewed, n_unreviewed = q.list_calls(con, q.CallFilter(review_status="unreviewed", page_size=100))
+        disputed, _ = q.list_calls(con, SUPERVISOR, q.CallFilter(review_status="disputed", page_size=100))
+        unreviewed, n_unreviewed = q.list_calls(con, SUPERVISOR, q.CallFilter(review_status="unreviewed", page_size=100))
     assert (precision["reviewed"], precision["confirmed"], precision["false_positive"]) == (3, 2, 1)
     assert precision["precision"] == pytest.approx(2 / 3, abs=1e-4)
     assert detail["verdict"] == "confirmed" and detail["reviewer"] == "wang"
@@ -160,15 +162,15 @@ def test_reviewed_score_restores_false_positives_and_charges_missed(fresh):
     passed_rule = next(r for r in q_rules(fresh, call_id, "pass") if book.rules[r].points != SYNTHETIC[r][0])
     with writing(fresh) as con:
         for (fid,) in ids[:-1]:
-            record_review(con, call_id=call_id, finding_id=fid, verdict="false_positive", reviewer="li")
+            record_review(con, as_viewer("li"), call_id=call_id, finding_id=fid, verdict="false_positive")
     with reading(fresh) as con:
         assert reviewed_score(con, call_id) == auto  # one finding of the rule still stands
     with writing(fresh) as con:
-        record_review(con, call_id=call_id, finding_id=ids[-1][0], verdict="false_positive", reviewer="li")
+        record_review(con, as_viewer("li"), call_id=call_id, finding_id=ids[-1][0], verdict="false_positive")
     with reading(fresh) as con:
         assert reviewed_score(con, call_id) == min(100.0, auto + points)
     with writing(fresh) as con:
-        record_review(con, call_id=call_id, verdict="missed", rule_id=passed_rule, reviewer="li", start_s=3.0)
+        record_review(con, as_viewer("li"), call_id=call_id, verdict="missed", rule_id=passed_rule, start_s=3.0)
     with reading(fresh) as con:  # no stored rulebook: the most the store ever deducted for the rule
         most = con.execute("SELECT max(points) FROM rule_results WHERE rule_id = ? AND outcome = 'fail'",
                            [passed_rule]).fetchone()[0]
@@ -195,7 +197,8 @@ def q_rules(path: Path, call_id: str, outcome: str) -> list[str]:
     "fields, problem",
     [
         ({"verdict": "maybe"}, "verdict"),
-        ({"verdict": "confirmed", "reviewer": "  "}, "reviewer"),
+        ({"verdict": "confirmed", "role": "trainer"}, "may not"),
+        ({"verdict": "upheld", "role": "inspector"}, "may not"),
         ({"verdict": "confirmed"}, "needs the finding"),
         ({"verdict": "confirmed", "finding_id": "nope"}, "not in call"),
         ({"verdict": "missed"}, "needs the rule"),
@@ -205,18 +208,19 @@ def q_rules(path: Path, call_id: str, outcome: str) -> list[str]:
 )
 def test_bad_verdicts_are_refused_and_nothing_is_stored(fresh, fields, problem):
     call_id = _frame(fresh, "SELECT call_id FROM calls LIMIT 1")["call_id"].iloc[0]
-    args = {"call_id": call_id, "reviewer": "li", **fields}
-    with pytest.raises(ReviewError, match=problem):
+    args = {"call_id": call_id, **fields}
+    viewer = as_viewer("li", args.pop("role", "supervisor"))
+    with pytest.raises((ReviewError, AccessDenied), match=problem):
         with writing(fresh) as con:
-            record_review(con, **args)
+            record_review(con, viewer, **args)
     assert _frame(fresh, "SELECT count(*) n FROM reviews")["n"].iloc[0] == 0
 
 
 def test_phrase_search_finds_misheard_lines_by_sound(store):
     with reading(store) as con:
-        both = search_phrases(con, "欢迎致电", roles=("agent",), limit=1000)
-        misheard = search_phrases(con, "欢迎致电", misheard_only=True, limit=1000)
-        exact = search_phrases(con, "欢迎致电", fuzzy=False, limit=1000)
+        both = search_phrases(con, SUPERVISOR, "欢迎致电", roles=("agent",), limit=1000)
+        misheard = search_phrases(con, SUPERVISOR, "欢迎致电", misheard_only=True, limit=1000)
+        exact = search_phrases(con, SUPERVISOR, "欢迎致电", fuzzy=False, limit=1000)
         n_exact = con.execute("SELECT count(*) FROM utterances WHERE text LIKE '%欢迎致电%'").fetchone()[0]
         n_sound = con.execute("SELECT count(*) FROM utterances WHERE text LIKE '%欢迎支店%'").fetchone()[0]
     assert len(exact) == n_exact > 0 and exact["text"].str.contains("欢迎致电").all()
@@ -231,14 +235,14 @@ def test_phrase_search_finds_misheard_lines_by_sound(store):
 
 def test_phrase_search_fuzzy_catches_a_dropped_syllable(store):
     with reading(store) as con:
-        hits = search_phrases(con, "为您服务", min_similarity=0.8, misheard_only=True, limit=50)
+        hits = search_phrases(con, SUPERVISOR, "为您服务", min_similarity=0.8, misheard_only=True, limit=50)
     assert not hits.empty and set(hits["match_text"]) <= {"位您府", "位您府,"}
 
 
 def test_phrase_search_filters_and_context(store):
     with reading(store) as con:
-        customer = search_phrases(con, "快递", roles=("customer",), limit=500)
-        one_day = search_phrases(con, "快递", roles=("customer",), date_from=date(2026, 11, 2),
+        customer = search_phrases(con, SUPERVISOR, "快递", roles=("customer",), limit=500)
+        one_day = search_phrases(con, SUPERVISOR, "快递", roles=("customer",), date_from=date(2026, 11, 2),
                                  date_to=date(2026, 11, 2), limit=500)
         row = customer.iloc[0]
         prev = con.execute("SELECT role, text FROM utterances WHERE call_id = ? AND idx = ?",
@@ -252,7 +256,7 @@ def test_phrase_search_filters_and_context(store):
 @pytest.mark.parametrize("text", ["%", "_", "' OR 1=1 --", "\\", "'); DROP TABLE calls; --"])
 def test_phrase_search_treats_input_as_data(store, text):
     with reading(store) as con:
-        hits = search_phrases(con, text, fuzzy=False)
+        hits = search_phrases(con, SUPERVISOR, text, fuzzy=False)
         assert hits.empty
         assert con.execute("SELECT count(*) FROM calls").fetchone()[0] == 400
 
@@ -294,10 +298,10 @@ def test_clips_are_cut_padded_and_zipped(tmp_path):
 
 def test_phrase_search_refined_by_the_rulebook_matcher(store):
     with reading(store) as con:
-        plain = search_phrases(con, "欢迎致电", misheard_only=True, limit=20)
-        refined = search_phrases(con, "欢迎致电", misheard_only=True, limit=20, refine=True)
-        short = search_phrases(con, "工号", misheard_only=True, limit=20)
-        short_refined = search_phrases(con, "工号", misheard_only=True, limit=20, refine=True)
+        plain = search_phrases(con, SUPERVISOR, "欢迎致电", misheard_only=True, limit=20)
+        refined = search_phrases(con, SUPERVISOR, "欢迎致电", misheard_only=True, limit=20, refine=True)
+        short = search_phrases(con, SUPERVISOR, "工号", misheard_only=True, limit=20)
+        short_refined = search_phrases(con, SUPERVISOR, "工号", misheard_only=True, limit=20, refine=True)
     assert len(plain) == 20 and set(plain["match_text"]) == {"欢迎支店"}
     assert len(refined) == 20 and set(refined["match_text"]) == {"欢迎支店"}
     assert (refined["similarity"] >= 0.8).all()
@@ -310,19 +314,19 @@ def test_phrase_search_refined_by_the_rulebook_matcher(store):
 
 def test_one_character_is_searched_by_characters_only(store):
     with reading(store) as con:
-        hits = search_phrases(con, "喂", limit=1000)
+        hits = search_phrases(con, SUPERVISOR, "喂", limit=1000)
     assert not hits.empty and hits["text"].str.contains("喂").all()
 
 
 def test_call_detail_reads_one_call_in_one_session(store):
     with reading(store) as con:
         call_id = con.execute("SELECT call_id FROM findings ORDER BY call_id LIMIT 1").fetchone()[0]
-        detail = call_detail(con, call_id)
+        detail = call_detail(con, SUPERVISOR, call_id)
         n_utt, n_find = con.execute(
             "SELECT (SELECT count(*) FROM utterances WHERE call_id = ?), (SELECT count(*) FROM findings WHERE call_id = ?)",
             [call_id, call_id],
         ).fetchone()
-        assert call_detail(con, "no/such/call") is None
+        assert call_detail(con, SUPERVISOR, "no/such/call") is None
     assert detail["call"]["call_id"] == call_id
     assert len(detail["utterances"]) == n_utt and len(detail["findings"]) == n_find
     assert detail["utterances"]["start_s"].is_monotonic_increasing

@@ -16,6 +16,7 @@ import soundfile as sf
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for bench.make_db
 
 from bench.make_db import make_db  # noqa: E402
+from viewers import SUPERVISOR, as_viewer  # noqa: E402
 from qa.phrases import load_rulebook  # noqa: E402
 from qa.scoring import queries as q  # noqa: E402
 from qa.scoring.clips import Clip, clip_row  # noqa: E402
@@ -48,14 +49,14 @@ def test_the_queue_walks_failed_calls_then_severity_and_never_repeats(store):
         ["passed", "rank", "started_at", "call_id", "start_s", "rule_id"])["finding_id"].tolist()
     seen, skip = [], ()
     with writing(store) as con:
-        while (current := next_finding(con, QueueFilter(), skip)) is not None:
+        while (current := next_finding(con, SUPERVISOR, QueueFilter(), skip)) is not None:
             seen.append(current["finding_id"])
             if len(seen) % 3 == 0:  # every third is skipped, the others judged
                 skip += (current["finding_id"],)
             else:
-                record_review(con, call_id=current["call_id"], finding_id=current["finding_id"],
-                              verdict="confirmed", reviewer="li")
-        progress = queue_progress(con, QueueFilter())
+                record_review(con, as_viewer("li"), call_id=current["call_id"], finding_id=current["finding_id"],
+                              verdict="confirmed")
+        progress = queue_progress(con, SUPERVISOR, QueueFilter())
     assert seen == expected
     assert progress == {"judged": len(seen) - len(skip), "waiting": len(skip), "total": len(seen)}
 
@@ -66,10 +67,10 @@ def test_the_queue_filters_by_rule_agent_and_team(store):
     wanted = set(findings[(findings["rule_id"] == rule) & (findings["agent_id"] == agent)]["finding_id"])
     got, skip = set(), ()
     with reading(store) as con:
-        while (current := next_finding(con, QueueFilter(rules=(rule,), agents=(agent,)), skip)) is not None:
+        while (current := next_finding(con, SUPERVISOR, QueueFilter(rules=(rule,), agents=(agent,)), skip)) is not None:
             got.add(current["finding_id"])
             skip += (current["finding_id"],)
-        assert next_finding(con, QueueFilter(teams=("no such team",))) is None
+        assert next_finding(con, SUPERVISOR, QueueFilter(teams=("no such team",))) is None
     assert got == wanted and got
 
 
@@ -82,18 +83,18 @@ def test_a_call_is_reviewed_only_when_every_finding_has_a_verdict(store):
     def status_of() -> set[str]:
         with reading(store) as con:
             return {s for s in ("unreviewed", "partly_reviewed", "reviewed")
-                    if call in set(q.list_calls(con, q.CallFilter(review_status=s, page_size=500))[0]["call_id"])}
+                    if call in set(q.list_calls(con, SUPERVISOR, q.CallFilter(review_status=s, page_size=500))[0]["call_id"])}
 
     assert status_of() == {"unreviewed"}
     with writing(store) as con:
-        record_review(con, call_id=call, finding_id=mine["finding_id"].iloc[0], verdict="confirmed", reviewer="li")
+        record_review(con, as_viewer("li"), call_id=call, finding_id=mine["finding_id"].iloc[0], verdict="confirmed")
     assert status_of() == {"partly_reviewed"}
     with writing(store) as con:
         for finding_id in mine["finding_id"].iloc[1:]:
-            record_review(con, call_id=call, finding_id=finding_id, verdict="false_positive", reviewer="li")
+            record_review(con, as_viewer("li"), call_id=call, finding_id=finding_id, verdict="false_positive")
     assert status_of() == {"reviewed"}
     with reading(store) as con:
-        page, _ = q.list_calls(con, q.CallFilter(review_status="reviewed", page_size=500))
+        page, _ = q.list_calls(con, SUPERVISOR, q.CallFilter(review_status="reviewed", page_size=500))
     row = page.set_index("call_id").loc[call]
     assert (row["judged"], row["findings"]) == (len(mine), len(mine))
 
@@ -104,9 +105,9 @@ def test_calls_without_a_start_time_sit_in_the_unknown_date_bucket(store):
         con.execute("UPDATE calls SET started_at = NULL WHERE list_contains(?, call_id)", [undated])
         dated_last = con.execute("SELECT max(started_at) FROM calls").fetchone()[0]
     with reading(store) as con:
-        nights = q.night_trend(con)
-        options = q.filter_options(con)
-        in_range, _ = q.list_calls(con, q.CallFilter(date_from=date(2000, 1, 1), date_to=date(2100, 1, 1),
+        nights = q.night_trend(con, SUPERVISOR)
+        options = q.filter_options(con, SUPERVISOR)
+        in_range, _ = q.list_calls(con, SUPERVISOR, q.CallFilter(date_from=date(2000, 1, 1), date_to=date(2100, 1, 1),
                                                      page_size=500))
     assert int(nights[nights["night"].isna()]["calls"].iloc[0]) == 4
     assert pd.Timestamp(nights["night"].dropna().max()).date() <= dated_last.date() < date.today()  # not at today
@@ -180,13 +181,13 @@ def test_an_overturned_appeal_gives_the_points_back_and_counts_as_a_false_positi
 
     def review(verdict: str, who: str, comment: str | None = None) -> None:
         with writing(store) as con:
-            record_review(con, call_id=call_id, finding_id=finding_id, verdict=verdict, reviewer=who, comment=comment)
+            record_review(con, as_viewer(who), call_id=call_id, finding_id=finding_id, verdict=verdict, comment=comment)
 
     def state():
         with reading(store) as con:
             row = q.call_findings(con, call_id).set_index("finding_id").loc[finding_id]
-            precision = q.rule_precision(con).set_index("rule_id").loc[rule_id]
-            appealed = set(q.list_calls(con, q.CallFilter(review_status="appealed", page_size=500))[0]["call_id"])
+            precision = q.rule_precision(con, SUPERVISOR).set_index("rule_id").loc[rule_id]
+            appealed = set(q.list_calls(con, SUPERVISOR, q.CallFilter(review_status="appealed", page_size=500))[0]["call_id"])
             return row["verdict"], row["appeal"], reviewed_score(con, call_id), precision["false_positive"], appealed
 
     with pytest.raises(ReviewError, match="only a confirmed finding"):
@@ -218,7 +219,7 @@ def test_an_upheld_appeal_keeps_the_finding_confirmed(store):
     f = findings.iloc[0]
     with writing(store) as con:
         for verdict, who, why in (("confirmed", "li", None), ("appeal", "wang", "理由"), ("upheld", "zhao", None)):
-            record_review(con, call_id=f.call_id, finding_id=f.finding_id, verdict=verdict, reviewer=who, comment=why)
+            record_review(con, as_viewer(who), call_id=f.call_id, finding_id=f.finding_id, verdict=verdict, comment=why)
     with reading(store) as con:
         row = q.call_findings(con, f.call_id).set_index("finding_id").loc[f.finding_id]
     assert row["verdict"] == "confirmed" and row["reviewer"] == "zhao" and not isinstance(row["appeal"], str)

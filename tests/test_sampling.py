@@ -12,6 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for bench.make_db
 
 from bench.make_db import make_db  # noqa: E402
+from viewers import SUPERVISOR, as_viewer  # noqa: E402
 from qa.scoring.db import reading, writing  # noqa: E402
 from qa.scoring.queries_queue import QueueFilter, next_finding, queue_progress  # noqa: E402
 from qa.scoring.queries_reviews import record_review  # noqa: E402
@@ -68,23 +69,22 @@ def test_bad_plans_are_refused_with_the_reason(store):
 
 def _judge(store: Path, inspector: str, plan_id: int, verdict_of) -> int:
     """Work the inspector's plan queue to the end; `verdict_of(finding)` picks each verdict."""
-    flt = QueueFilter(plan_id=plan_id, inspector=inspector)
+    flt, me = QueueFilter(plan_id=plan_id), as_viewer(inspector, "inspector")
     n = 0
     with writing(store) as con:
-        while (f := next_finding(con, flt)) is not None:
-            record_review(con, call_id=f["call_id"], finding_id=f["finding_id"], verdict=verdict_of(f),
-                          reviewer=inspector)
+        while (f := next_finding(con, me, flt)) is not None:
+            record_review(con, me, call_id=f["call_id"], finding_id=f["finding_id"], verdict=verdict_of(f))
             n += 1
-        assert queue_progress(con, flt)["waiting"] == 0
+        assert queue_progress(con, me, flt)["waiting"] == 0
     return n
 
 
 def test_a_plan_is_worked_through_the_queue_and_its_progress_tracked(store):
     with writing(store) as con:
-        plan_id = create_plan(con, PLAN, created_by="supervisor-zhao")
+        plan_id = create_plan(con, as_viewer("supervisor-zhao"), PLAN)
     with reading(store) as con:
-        listed = plans(con)
-        before = plan_progress(con, plan_id).set_index("inspector")
+        listed = plans(con, SUPERVISOR)
+        before = plan_progress(con, SUPERVISOR, plan_id).set_index("inspector")
         mine = {c for (c,) in con.execute("SELECT call_id FROM plan_calls WHERE plan_id = ? AND inspector = 'li'",
                                           [plan_id]).fetchall()}
     assert listed.iloc[0]["name"] == "第48周抽检" and int(listed.iloc[0]["calls"]) > 0
@@ -93,19 +93,19 @@ def test_a_plan_is_worked_through_the_queue_and_its_progress_tracked(store):
     judged = _judge(store, "li", plan_id, lambda f: seen.add(f["call_id"]) or "confirmed")
     assert seen <= mine and judged == int(before.loc["li", "findings_waiting"])
     with reading(store) as con:
-        after = plan_progress(con, plan_id).set_index("inspector")
+        after = plan_progress(con, SUPERVISOR, plan_id).set_index("inspector")
     assert int(after.loc["li", "done"]) == int(after.loc["li", "calls"]) - int(after.loc["li", "no_findings"])
     assert int(after.loc["wang", "done"]) < int(after.loc["wang", "calls"])  # wang's calibration calls still wait
 
 
 def test_calibration_agreement_per_rule(store):
     with writing(store) as con:
-        plan_id = create_plan(con, SamplingPlan(**{**PLAN.__dict__, "calibration_share": 1.0}), created_by="zhao")
+        plan_id = create_plan(con, as_viewer("zhao"), SamplingPlan(**{**PLAN.__dict__, "calibration_share": 1.0}))
     _judge(store, "li", plan_id, lambda f: "confirmed")
     # wang disagrees on every third finding (by time), the same way on each rule
     _judge(store, "wang", plan_id, lambda f: "false_positive" if int(f["start_s"] * 10) % 3 == 0 else "confirmed")
     with reading(store) as con:
-        table = agreement(con, plan_id).set_index("rule_id")
+        table = agreement(con, SUPERVISOR, plan_id).set_index("rule_id")
         rows = con.execute(
             """SELECT f.rule_id, a.verdict, b.verdict FROM findings f
                JOIN reviews a ON a.finding_id = f.finding_id AND a.reviewer = 'li'

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from built_calls import conversation, utt
+from viewers import as_viewer  # noqa: E402
 from qa.phrases import load_rulebook
 from qa.records import CallResult, Transcript, Utterance, Word
 from qa.scoring import store
@@ -68,8 +69,7 @@ def _judge_every_finding(db) -> dict[str, tuple]:
         found = con.execute("SELECT finding_id, call_id, rule_id, message, matched_phrase FROM findings").fetchall()
     with writing(db) as con:
         for i, (fid, cid, *_rest) in enumerate(found):
-            record_review(con, call_id=cid, finding_id=fid, verdict=("confirmed", "false_positive")[i % 2],
-                          reviewer="王质检")
+            record_review(con, as_viewer("王质检"), call_id=cid, finding_id=fid, verdict=("confirmed", "false_positive")[i % 2])
     return {fid: (rule, message, phrase) for fid, _, rule, message, phrase in found}
 
 

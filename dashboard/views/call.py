@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from common import call_rulebook, query, require_scored_calls, reviewer, save_review, transcript_html
+from common import call_rulebook, may, opened, query, require_scored_calls, save_review, transcript_html, viewer
 from player import call_player
 from qa.phrases import Rulebook
 from qa.scoring.verdicts import DetachedVerdict
@@ -59,8 +59,7 @@ def missed_form(book: Rulebook | None, call: dict) -> None:
                                value=0.0, step=0.5, key="missed_at")
         comment = st.text_area(_("What was missed"), key="missed_comment")
         if st.form_submit_button(_("Report missed violation")):
-            if save_review(call_id=call["call_id"], verdict="missed", rule_id=rule_id, reviewer=reviewer(),
-                           comment=comment, start_s=at_s):
+            if save_review(call_id=call["call_id"], verdict="missed", rule_id=rule_id, comment=comment, start_s=at_s):
                 st.toast(_("Reported a missed {rule}").format(rule=rule_title(book, rule_id)))
                 st.rerun()
 
@@ -78,6 +77,7 @@ def history_table(book: Rulebook | None, reviews: pd.DataFrame, findings: pd.Dat
     })
 
 
+viewer()  # the sign-in first
 apply_style()
 require_scored_calls()
 with st.sidebar:  # out of the way of the call; the Calls page and the queue open calls by link
@@ -87,9 +87,10 @@ if not call_id:
     st.stop()
 st.query_params["call_id"] = call_id
 detail = query("call_detail", call_id)
-if detail is None:
-    st.error(_("No call {call!r} in the database.").format(call=call_id))
+if detail is None:  # not there, or not the viewer's to open: the same answer
+    st.error(_("No call {call!r} that you may open.").format(call=call_id))
     st.stop()
+opened(call_id)
 book = call_rulebook(detail)  # the one this call was scored with
 call, findings, utterances = detail["call"], detail["findings"], detail["utterances"]
 header(call, detail["reviewed_score"], findings)
@@ -119,7 +120,8 @@ with right:
         finding_card(f, book, call_id, detail["reviews"])
     if detail["detached"]:
         show_detached(book, detail["detached"])
-    missed_form(book, call)
+    if may("judge"):
+        missed_form(book, call)
 
 with st.expander(_("Rule outcomes")):
     results = detail["rule_results"]

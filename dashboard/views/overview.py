@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from common import agreement_table, date_range, query, scored_page, stored_titles
+from common import agreement_table, date_range, may, query, scored_page, stored_titles, viewer
 from ui import _
 
 options, first, last = scored_page(_("Call quality overview"))
@@ -24,7 +24,7 @@ cols[1].metric(_("Mean score"), "-" if summary["mean_score"] is None else f"{sum
 cols[2].metric(_("Pass rate"), "-" if summary["pass_rate"] is None else f"{summary['pass_rate']:.1%}")
 cols[3].metric(_("Failed to score"), f"{summary['calls_failed_to_score']:,}")
 
-detached = query("detached_verdicts")
+detached = query("detached_verdicts") if viewer().rights.calls == "all" else []  # store-wide
 if detached:  # quiet when every verdict still judges a finding
     st.info(_("{n} inspector verdict(s) no longer match a finding: the rule or the transcript changed since. "
               "They are kept and listed on each call's page; precision leaves them out.").format(n=len(detached)))
@@ -90,7 +90,7 @@ with right:
     st.caption(_("Precision = confirmed / (confirmed + false positive), the latest verdict per finding, with its "
                  "95% Wilson interval: a figure from a handful of verdicts is shown as the wide range it is. "
                  "Missed reports are violations the rules did not find."))
-    agreed = query("agreement")
+    agreed = query("agreement") if may("plans") else pd.DataFrame()
     if not agreed.empty:
         st.subheader(_("Agreement between inspectors (calibration)"))
         agreement_table(agreed, titles)

@@ -13,8 +13,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from common import date_range, query, rulebook, scored_page
-from qa.scoring.clips import Clip, clip_row, clips_csv, clips_zip
+import auth
+from common import date_range, query, rulebook, scored_page, viewer
+from qa.scoring.clips import Clip, ClipError, clip_row, clips_csv, clips_zip, cut_clip
 from qa.scoring.queries_phrases import legitimate_contexts
 from ui import _, fmt_time, term
 
@@ -34,9 +35,20 @@ def marked(text: str, match: str) -> str:
 
 
 def hit_clips(hits: pd.DataFrame, phrase: str) -> list[Clip]:
+    """The hits as clips to export: masked text, and the personal numbers' times to tone over."""
     return [Clip(call_id=h.call_id, path=h.path or "", start_s=float(h.clip_start_s), end_s=float(h.clip_end_s),
-                 text=h.text, agent_id=h.agent_id or "", started_at=str(h.started_at), role=h.role, phrase=phrase,
-                 similarity=float(h.similarity)) for h in hits.itertuples(index=False)]
+                 text=h.masked_text, agent_id=h.agent_id or "", started_at=str(h.started_at), role=h.role, phrase=phrase,
+                 similarity=float(h.similarity), hidden=tuple(map(tuple, h.hidden)))
+            for h in hits.itertuples(index=False)]
+
+
+@st.cache_data(ttl=300, show_spinner=False, max_entries=200)
+def clip_audio(path: str, start_s: float, end_s: float, pad_s: float, hidden: tuple) -> bytes | str:
+    """The hit's clip as WAV, personal numbers toned over (never the whole recording); the problem as text."""
+    try:
+        return cut_clip(path, start_s, end_s, pad_s, hidden)
+    except ClipError as exc:
+        return str(exc)
 
 
 options, first, last = scored_page(_("Phrase library"))
@@ -116,11 +128,21 @@ for hit, context in zip(to_show.head(SHOWN_HITS).itertuples(index=False),
                 f"{similarity} {hit.similarity:.2f}){note}<br>{marked(hit.text, hit.match_text or '')}")
         left, right = st.columns([4, 1])
         if hit.path and Path(hit.path).is_file():
-            left.audio(hit.path, start_time=max(0.0, hit.clip_start_s - pad_s), end_time=hit.clip_end_s + pad_s)
+            audio = clip_audio(hit.path, float(hit.clip_start_s), float(hit.clip_end_s), pad_s,
+                               tuple(map(tuple, hit.hidden)))
+            if isinstance(audio, bytes):
+                left.audio(audio, format="audio/wav")
+                served = st.session_state.setdefault("audited_clips", set())
+                if (hit.call_id, hit.clip_start_s) not in served:
+                    auth.audit(viewer(), "play_clip", call_id=hit.call_id, detail=f"{hit.clip_start_s:.2f} s")
+                    served.add((hit.call_id, hit.clip_start_s))
+            else:
+                left.caption(audio)
         else:
             left.caption(_("Audio file not found: `{path}`").format(path=hit.path))
-        right.page_link("views/call.py", label=_("Open the call here"), icon=":material/open_in_new:",
-                        query_params={"call_id": hit.call_id, "t": f"{max(0.0, hit.clip_start_s - pad_s):.2f}"})
+        if viewer().rights.calls != "none":
+            right.page_link("views/call.py", label=_("Open the call here"), icon=":material/open_in_new:",
+                            query_params={"call_id": hit.call_id, "t": f"{max(0.0, hit.clip_start_s - pad_s):.2f}"})
 
 st.subheader(_("Export"))
 if selected.empty:
@@ -136,8 +158,10 @@ if prepared and prepared[0] == chosen:  # an archive of another selection is nev
     for problem in prepared[2]:
         st.warning(_("Left out: {problem}").format(problem=problem))
     st.download_button(_("Download clips.zip"), prepared[1], file_name="phrase_clips.zip", mime="application/zip",
-                       key="lib_download_zip")
+                       key="lib_download_zip", on_click=auth.audit, args=(viewer(), "export_clips"),
+                       kwargs={"detail": f"{len(clips)} clips of 「{phrase}」"})
 elif prepared:
     st.caption(_("The selection changed since the clips were prepared; prepare them again."))
 st.download_button(_("Download CSV only"), "\ufeff" + clips_csv([clip_row(c) for c in clips]),
-                   file_name="phrase_hits.csv", mime="text/csv", key="lib_download_csv")
+                   file_name="phrase_hits.csv", mime="text/csv", key="lib_download_csv", on_click=auth.audit,
+                   args=(viewer(), "export_clips"), kwargs={"detail": f"CSV of {len(clips)} hits of 「{phrase}」"})

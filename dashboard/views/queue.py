@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from common import call_rulebook, date_range, query, reviewer, scored_page, stored_titles, transcript_html
+from common import call_rulebook, date_range, may, opened, query, scored_page, stored_titles, transcript_html, viewer
 from player import call_player
 from qa.scoring.queries_queue import QueueFilter
 from review import finding_card
@@ -39,16 +39,16 @@ if first is not None:
                                                   key="q_dates"), first, last)
 else:
     date_from = date_to = None
-if not reviewer():
-    st.warning(_("Enter your name as reviewer in the sidebar first: every verdict is stored with it."))
+if not may("judge"):
+    st.error(_("Your role does not give verdicts, so it has no review queue."))
     st.stop()
 plan_id = plan_param()
 flt = QueueFilter(rules=tuple(rules), agents=tuple(agents), teams=tuple(teams), date_from=date_from, date_to=date_to,
-                  plan_id=plan_id, inspector=reviewer() if plan_id is not None else None)
+                  plan_id=plan_id)
 if plan_id is not None:
     left, right = st.columns([4, 1])
     left.info(_("Sampling plan {plan}: only the calls it gave you ({who}), judged by you.").format(
-        plan=plan_id, who=reviewer()))
+        plan=plan_id, who=viewer().name))
     if right.button(_("All findings instead"), key="queue_all"):
         del st.query_params["plan"]
         st.rerun()
@@ -68,6 +68,7 @@ if current is None:
     st.stop()
 
 detail = query("call_detail", current["call_id"])
+opened(current["call_id"])
 book, call, findings, utterances = call_rulebook(detail), detail["call"], detail["findings"], detail["utterances"]
 finding = next(f for f in findings.itertuples(index=False) if f.finding_id == current["finding_id"])
 left, right = st.columns([4, 1])

@@ -10,7 +10,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from common import date_range, query, scored_page, stored_titles
+import auth
+from common import date_range, query, scored_page, stored_titles, viewer
+from qa.scoring.clips import safe_stem
 from qa.scoring.coaching import workbook
 from ui import _, fmt_time, term
 
@@ -91,5 +93,7 @@ SHEETS = {"summary": _("Summary"), "weeks": _("By week"), "rules": _("Rules fail
           "start_s": _("From (s)"), "end_s": _("To (s)"), "evidence": _("Evidence"), "verdict": _("Verdict")}
 shown = replace(card, examples=card.examples.assign(
     verdict=[term("verdict", v) if isinstance(v, str) else _("not judged yet") for v in card.examples["verdict"]]))
-st.download_button(_("Download as Excel"), workbook(shown, titles, SHEETS), file_name=f"scorecard_{who}_{name}.xlsx",
-                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="coach_excel")
+st.download_button(_("Download as Excel"), workbook(shown, titles, SHEETS),
+                   file_name=f"scorecard_{who}_{safe_stem(name)[0]}.xlsx",
+                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="coach_excel",
+                   on_click=auth.audit, args=(viewer(), "export_scorecard"), kwargs={"detail": f"{who} {name}"})

@@ -18,10 +18,11 @@ import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from qa.access.roles import ROLES, Viewer
+from qa.access.roles import ROLES, Viewer, require
 from qa.i18n import Explained
 
-__all__ = ["AccountError", "SignInGuard", "accounts", "add_account", "any_account", "check_password", "set_disabled",
+__all__ = ["AccountError", "SignInGuard", "accounts", "add_account", "any_account", "check_password", "inspector_names",
+           "set_disabled",
            "set_password", "sign_in"]
 
 MIN_PASSWORD = 10
@@ -78,6 +79,14 @@ def set_disabled(con: duckdb.DuckDBPyConnection, name: str, disabled: bool = Tru
 def accounts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Every account without its hash."""
     return con.execute("SELECT name, role, team, disabled, created_at, changed_at FROM accounts ORDER BY name").df()
+
+
+def inspector_names(con: duckdb.DuckDBPyConnection, viewer: Viewer) -> list[str]:
+    """Enabled accounts that may give verdicts, for a plan's maker to deal calls to."""
+    require(viewer, "plans")
+    judges = [role for role, rights in ROLES.items() if "judge" in rights.actions]
+    return [r[0] for r in con.execute("SELECT name FROM accounts WHERE NOT disabled AND list_contains(?, role) "
+                                      "ORDER BY name", [judges]).fetchall()]
 
 
 def any_account(con: duckdb.DuckDBPyConnection) -> bool:

@@ -75,7 +75,7 @@ def can(viewer: Viewer, action: str) -> bool:
 
 def require(viewer: Viewer, action: str) -> None:
     if not can(viewer, action):
-        raise AccessDenied("the role {role} may not {action}", role=viewer.role, action=ACTIONS[action])
+        raise AccessDenied("the role {role} may not do this: {action}", role=viewer.role, action=action)
 
 
 def call_scope(viewer: Viewer, alias: str = "c", *, for_phrases: bool = False) -> tuple[str, list[Any]]:

@@ -31,6 +31,7 @@ RESULT_COLUMNS = [
     "call_id", "idx", "role", "started_at", "agent_id", "team", "path", "start_s", "end_s",
     "clip_start_s", "clip_end_s", "text", "match_text", "similarity", "matched_by", "before", "after", "words_json",
     "hidden",  # [(start_s, end_s)] of personal numbers in the call: a clip covers them with a tone
+    "masked_text",  # the line with personal numbers masked, whoever asks: for exports
 ]
 
 
@@ -60,6 +61,7 @@ class _Line(NamedTuple):
     role: str
     text: str
     words_json: str | None
+    masked: str
 
 
 def _syllable_pairs(pinyin: str) -> list[str]:
@@ -220,10 +222,11 @@ def _finish(con: duckdb.DuckDBPyConnection, scored: list[_Hit]) -> pd.DataFrame:
     hidden = _hidden(con, sorted({h.call_id for h in scored}))
     # every line of the hits' calls (few), then the neighbours in Python
     rows = con.execute(
-        "SELECT call_id, idx, role, text, words_json FROM utterances WHERE list_contains(?::VARCHAR[], call_id)",
+        "SELECT call_id, idx, role, text, words_json, coalesce(redacted_text, text) FROM utterances "
+        "WHERE list_contains(?::VARCHAR[], call_id)",
         [sorted({h.call_id for h in scored})],
     ).fetchall()
-    lines = {(c, i): _Line(role, text, words) for c, i, role, text, words in rows}
+    lines = {(c, i): _Line(role, text, words, masked) for c, i, role, text, words, masked in rows}
     out = []
     for h in scored:
         line = lines.get((h.call_id, h.idx))
@@ -238,6 +241,7 @@ def _finish(con: duckdb.DuckDBPyConnection, scored: list[_Hit]) -> pd.DataFrame:
             "before": f"{before.role}: {before.text}" if before else "",
             "after": f"{after.role}: {after.text}" if after else "",
             "words_json": words, "hidden": hidden.get(h.call_id, []),
+            "masked_text": line.masked if line else mask_text(h.text),
         })
     return pd.DataFrame(out, columns=RESULT_COLUMNS)
 
