@@ -50,8 +50,8 @@ def accounts_exist(path: str) -> bool:
 
 
 def _local_request() -> bool:
-    address = st.context.ip_address
-    if address is None:  # no browser connection (a script run of the page)
+    address = st.context.ip_address  # None from localhost
+    if not isinstance(address, str):  # localhost, or no browser connection at all (a test run of the page)
         return True
     try:
         return ipaddress.ip_address(address).is_loopback

@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(APP))  # streamlit puts the app's folder on the path; AppTest of a page does not
 
 from bench.make_db import make_db  # noqa: E402
+from qa.access.roles import Viewer  # noqa: E402
 from qa.phrases import load_rulebook  # noqa: E402
 from qa.scoring.db import reading, writing  # noqa: E402
 from qa.scoring.queries_reviews import record_review  # noqa: E402
@@ -77,14 +78,15 @@ def fresh_cache():
 
 
 def app(page: str, db: Path, monkeypatch, reviewer: str | None = None, language: str | None = None,
-        **params: str) -> AppTest:
-    """The dashboard as Streamlit serves it (the entry page, then `page`), on store `db`."""
+        role: str = "supervisor", **params: str) -> AppTest:
+    """The dashboard as Streamlit serves it (the entry page, then `page`), on store `db`; `reviewer` signed
+    in with `role` (None: nobody signed in, the local user of a store without accounts)."""
     monkeypatch.setenv("CALLQA_DB", str(db))
     at = AppTest.from_file(str(APP / "app.py"), default_timeout=60)
     for key, value in params.items():
         at.query_params[key] = value
     if reviewer is not None:
-        at.session_state["reviewer"] = reviewer
+        at.session_state["viewer"] = Viewer(reviewer, role)
     if language is not None:
         at.session_state["language"] = language
     return at.switch_page(page).run()
@@ -185,15 +187,24 @@ def test_missed_violation_report_is_stored(store, monkeypatch):
     assert row == ("hold.procedure", 4.5, "inspector-li", None)
 
 
-def test_verdict_without_reviewer_is_refused(store, monkeypatch):
-    call_id, finding_id, _ = _call_with_phrase_finding(store)
-    at = app("views/call.py", store, monkeypatch, reviewer="", call_id=call_id)
+def test_a_team_lead_sees_no_verdict_buttons_and_cannot_open_another_teams_call(store, monkeypatch):
     with reading(store) as con:
-        before = con.execute("SELECT count(*) FROM reviews").fetchone()[0]
-    at.button(key=f"confirm_{finding_id}").click().run()
-    assert zh("a verdict needs the reviewer's name") in at.error[0].value
-    with reading(store) as con:
-        assert con.execute("SELECT count(*) FROM reviews").fetchone()[0] == before
+        team, other = [r[0] for r in con.execute("SELECT DISTINCT team FROM calls ORDER BY team LIMIT 2").fetchall()]
+        mine = con.execute("SELECT min(call_id) FROM findings JOIN calls USING (call_id) WHERE team = ?",
+                           [team]).fetchone()[0]
+        theirs = con.execute("SELECT min(call_id) FROM calls WHERE team = ?", [other]).fetchone()[0]
+    monkeypatch.setenv("CALLQA_DB", str(store))
+
+    def open_call(call_id: str) -> AppTest:
+        at = AppTest.from_file(str(APP / "app.py"), default_timeout=60)
+        at.session_state["viewer"] = Viewer("lead-zhou", "team_lead", team)
+        at.query_params["call_id"] = call_id
+        return at.switch_page("views/call.py").run()
+
+    at = open_call(mine)
+    assert not at.exception and not at.error
+    assert not [b for b in at.button if b.key and b.key.startswith(("confirm_", "fp_"))]
+    assert zh("No call {call!r} that you may open.").format(call=theirs) in open_call(theirs).error[0].value
 
 
 def _judging(at: AppTest) -> str:
@@ -225,10 +236,14 @@ def test_the_queue_serves_failed_calls_first_and_moves_on_after_a_verdict(tmp_pa
         judged=1, total=total, waiting=total - 1) == at.get("progress")[0].proto.text
 
 
-def test_the_queue_asks_for_the_reviewer_first(store, monkeypatch):
-    at = app("views/queue.py", store, monkeypatch, reviewer="")
-    assert not at.exception and not [b for b in at.button if b.key and b.key.startswith("queue_")]
-    assert zh("Enter your name as reviewer in the sidebar first: every verdict is stored with it.") in at.warning[0].value
+def test_a_trainer_has_no_queue(store, monkeypatch):
+    at = app("views/queue.py", store, monkeypatch, reviewer="trainer-sun", role="trainer")
+    assert not at.exception and at.title[0].value == zh("Phrase library")  # not in its navigation: the first page
+    page = AppTest.from_file(str(APP / "views" / "queue.py"), default_timeout=60)  # the page run on its own
+    page.session_state["viewer"] = Viewer("trainer-sun", "trainer")
+    page.run()
+    assert not page.exception and not [b for b in page.button if b.key and b.key.startswith("queue_")]
+    assert zh("Your role does not give verdicts, so it has no review queue.") in page.error[0].value
 
 
 def test_missing_audio_shows_the_transcript_with_a_notice(tmp_path, monkeypatch):
@@ -318,7 +333,8 @@ def test_call_detail_uses_the_calls_rulebook_and_lists_detached_verdicts(version
             "SELECT finding_id, rule_id, evidence FROM findings WHERE call_id = ? ORDER BY start_s LIMIT 1", [call_id]
         ).fetchone()
     with writing(db) as con:
-        record_review(con, call_id=call_id, finding_id=finding_id, verdict="confirmed", reviewer="inspector-wang")
+        record_review(con, Viewer("inspector-wang", "supervisor"), call_id=call_id, finding_id=finding_id,
+                      verdict="confirmed")
         con.execute("DELETE FROM findings WHERE finding_id = ?", [finding_id])  # the rescore found it no more
 
     at = app("views/call.py", db, monkeypatch, language="en", call_id=call_id)
@@ -373,12 +389,15 @@ def test_an_appeal_filed_and_overturned_on_the_page_restores_the_score(tmp_path,
     at = app("views/call.py", db, monkeypatch, reviewer="inspector-li", call_id=call_id)
     at.button(key=f"confirm_{finding_id}").click().run()
     before = reviewed(at)
-    at.session_state["reviewer"] = "lead-wang"
+    with reading(db) as con:
+        team = con.execute("SELECT team FROM calls WHERE call_id = ?", [call_id]).fetchone()[0]
+    at.session_state["viewer"] = Viewer("lead-wang", "team_lead", team)
     at.text_input(key=f"appeal_reason_{finding_id}").set_value("客户先说的, 坐席在复述")
     at.button(key=f"appeal_{finding_id}").click().run()
     assert not at.exception and not at.error
     assert any("客户先说的, 坐席在复述" in w.value and "lead-wang" in w.value for w in at.warning)
-    at.session_state["reviewer"] = "supervisor-zhao"
+    at.session_state["viewer"] = Viewer("supervisor-zhao", "supervisor")
+    at.run()  # the decision buttons are a supervisor's
     at.button(key=f"overturn_{finding_id}").click().run()
     assert not at.exception and not at.error
     assert float(reviewed(at)) > float(before)

@@ -25,6 +25,7 @@ import duckdb
 
 from qa.access.roles import Viewer
 from qa.privacy.masking import CallPii
+from qa.privacy.pii import mask_text
 from qa.records import (CallResult, Heard, Interval, Reading, Overlap, Provenance, RoleAssignment, RuleResult, Timeline,
                         TranscribeOptions, Transcript, Utterance)
 from qa.scoring.db import reading, writing
@@ -172,9 +173,10 @@ def result_rows(call_id: str, results: Iterable[RuleResult], pii: CallPii | None
         for f in r.findings:
             masked = pii.mask(f.evidence) if pii is not None else f.evidence
             evidence, redacted = (masked, None) if at_rest else (f.evidence, masked if masked != f.evidence else None)
+            args = json.dumps(dict(f.message_args), ensure_ascii=False, default=str)
             finding_rows.append(FindingRow(
                 None, call_id, f.rule_id, f.start_s, f.end_s, f.role, evidence, f.matched_phrase, f.similarity,
-                f.clause, f.severity, f.message, json.dumps(dict(f.message_args), ensure_ascii=False, default=str),
+                f.clause, f.severity, f.message, pii.mask(args) if at_rest and pii is not None else args,
                 f.anchor_s, redacted))
     return rule_rows, finding_rows
 
@@ -263,7 +265,7 @@ def write_call(con: duckdb.DuckDBPyConnection, result: CallResult, options: Tran
         rule_rows, finding_rows = result_rows(cid, result.rule_results, pii, redact_at_rest)
         _insert(con, "rule_results", RULE_COLS, rule_rows)
         _insert(con, "findings", FINDING_COLS, _with_ids(finding_rows, previous, reserved))
-        _insert(con, "heard", HEARD_COLS, heard_rows(cid, result.heard))
+        _insert(con, "heard", HEARD_COLS, heard_rows(cid, result.heard, pii if redact_at_rest else None))
         if result.score is not None:
             _insert(con, "scores", SCORE_COLS,
                     [ScoreRow(cid, result.rulebook_version, float(result.score), bool(result.passed))])
@@ -272,9 +274,12 @@ def write_call(con: duckdb.DuckDBPyConnection, result: CallResult, options: Tran
     return carried
 
 
-def heard_rows(call_id: str, heard: Iterable[Heard]) -> list[tuple]:
-    return [(call_id, h.reading.channel, h.reading.start_s, h.reading.end_s, h.said, h.reading.wording,
-             float(h.score), h.hypothesis, h.model_sha256 or None, float(h.ratio), float(h.cohort)) for h in heard]
+def heard_rows(call_id: str, heard: Iterable[Heard], pii: CallPii | None = None) -> list[tuple]:
+    """Rows of what the audio said; with `pii` (a store that redacts at rest) its texts masked."""
+    mask = pii.mask if pii is not None else (lambda text: text)
+    return [(call_id, h.reading.channel, h.reading.start_s, h.reading.end_s, mask(h.said), h.reading.wording,
+             float(h.score), mask(h.hypothesis), h.model_sha256 or None, float(h.ratio), float(h.cohort))
+            for h in heard]
 
 
 def save_call(db_path: str | Path, result: CallResult, options: TranscribeOptions | None = None,
@@ -351,7 +356,7 @@ def write_rescored(db_path: str | Path, rows: RescoredRows) -> Carried:
         _insert(con, "rule_results", RULE_COLS, rows.rules)
         _insert(con, "findings", FINDING_COLS, _with_ids(rows.findings, previous, reserved))
         _insert(con, "scores", SCORE_COLS, rows.scores)
-        _insert(con, "heard", HEARD_COLS, rows.heard)
+        _insert(con, "heard", HEARD_COLS, _masked_at_rest(con, rows.heard))
         con.execute(
             f"UPDATE calls SET rulebook_version = v.version, scored_at = current_timestamp, unheard = v.unheard, "
             f"verify = v.verify FROM {_IDS} v WHERE calls.call_id = v.call_id"
@@ -359,6 +364,17 @@ def write_rescored(db_path: str | Path, rows: RescoredRows) -> Carried:
         carried = Carried(kept_verdicts(con, _IDS), detached_verdicts(con, ids_table=_IDS))
         con.execute(f"DROP TABLE {_IDS}")
     return carried
+
+
+def _masked_at_rest(con: duckdb.DuckDBPyConnection, heard: list[tuple]) -> list[tuple]:
+    """`heard` rows with their texts masked for the calls stored with masked text only (a fresh hearing of
+    the audio can spell a number the stored text no longer holds)."""
+    masked = {c for (c,) in con.execute(f"SELECT call_id FROM calls WHERE redacted_at_rest AND call_id IN "
+                                        f"(SELECT call_id FROM {_IDS})").fetchall()}
+    said, hypothesis = HEARD_COLS.index("reading"), HEARD_COLS.index("hypothesis")
+    return [row if row[0] not in masked else
+            tuple(mask_text(v) if i in (said, hypothesis) and isinstance(v, str) else v for i, v in enumerate(row))
+            for row in heard]
 
 
 def fingerprints(db_path: str | Path) -> dict[str, Fingerprint]:
