@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from qa.phrases.rulebook import PhraseSpec, Rulebook, RuleSpec, Scorecard
-from qa.records import Interval, Match, Overlap, Timeline, Utterance
+from qa.records import Interval, Match, Overlap, Timeline, Utterance, Word
 
 _PUNCT = re.compile(r"[\s,.!?;:，。！？；：、]")
 
@@ -153,3 +153,57 @@ def fake_score(path, call_id, metadata, rulebook, options, *, signal_options=Non
     made = provenance_for(options, signal_options or SignalOptions())
     transcript = replace(result.transcript, options=options, provenance=made)
     return replace(result, path=str(path), sha256=sha, metadata=dict(metadata), transcript=transcript)
+
+
+# A call whose customer reads a mobile number over two utterances in Chinese numerals; the agent then
+# repeats it in digits inside a forbidden phrase, so the finding's evidence quotes it.
+MOBILE = "13812345678"
+ORDER = "20261201123456"  # an order number: a look-alike that stays
+RATE = 8000
+VOICE_HZ = 300.0  # the "voice" of the call's audio: a tone a clip's mask is told apart from
+
+
+def chars(text: str, start: float, step: float = 0.2) -> tuple[Word, ...]:
+    return tuple(Word(ch, start + i * step, start + (i + 1) * step) for i, ch in enumerate(text))
+
+
+def _utterance(role: str, start: float, text: str) -> Utterance:
+    words = chars(text, start)
+    return Utterance(role, 0 if role == "agent" else 1, start, words[-1].end_s, text, words)
+
+
+PII_UTTERANCES = (
+    _utterance("agent", 1.0, "您好客服中心"),
+    _utterance("customer", 3.0, "我的手机号是幺三八一二"),
+    _utterance("customer", 6.0, "三四五六七八"),
+    _utterance("customer", 9.0, f"订单号{ORDER}"),
+    _utterance("agent", 14.0, f"这个我不清楚您打{MOBILE}问问"),
+)
+
+
+def pii_call(call_id: str, audio, team: str = "north"):
+    """The call scored under a one-rule rulebook, its audio at `audio` (see `voice_wav`)."""
+    from qa.records import CallResult, Transcript
+    from qa.scoring.checks import run_rules
+    from qa.scoring.scorecard import score_card
+
+    book = rulebook(rule("forbidden", "phrase.forbidden", points=20,
+                         phrases={"forbidden": [PhraseSpec("不清楚")]}))
+    tl = conversation(PII_UTTERANCES)
+    results = run_rules(book, tl, PII_UTTERANCES, find=substring_find)
+    card = score_card(results, book)
+    transcript = Transcript(str(audio), tl.duration_s, RATE, 2, PII_UTTERANCES, timeline=tl)
+    return CallResult(call_id, str(audio), f"sha-{call_id}", transcript, results, card.score, card.passed,
+                      book.version, {"agent_id": "A1", "team": team})
+
+
+def voice_wav(path, seconds: float) -> None:
+    """A stereo WAV of the voice tone on both channels."""
+    import numpy as np
+    import soundfile as sf
+
+    t = np.arange(int(seconds * RATE)) / RATE
+    tone = 0.3 * np.sin(2 * np.pi * VOICE_HZ * t)
+    sf.write(str(path), np.stack([tone, tone], axis=1), RATE, subtype="PCM_16")
+
+

@@ -1,10 +1,12 @@
 """End to end: `callqa dashboard` served on localhost, driven in headless Chromium.
 
-An inspector works the queue by keyboard and the verdicts land in DuckDB; a
-finding plays from its moment (read back from the player's seek) and stops at
-its end; the call page speaks Chinese without a rule id; a trainer's second
-search exports only its own hits. Screenshots at 1440, 1280 and 1024 px land
-in test-artifacts/ for a human to look at.
+Everyone signs in (the store has accounts). A supervisor works the queue by
+keyboard and the verdicts land in DuckDB; a finding plays from its moment
+(read back from the player's seek) and stops at its end; the call page speaks
+Chinese without a rule id; a trainer's second search exports only its own
+hits; each role opens what the matrix gives it and no more, and a trainer's
+pages never hold a fixture's personal number. Screenshots at 1440, 1280 and
+1024 px land in test-artifacts/ for a human to look at.
 Set CALLQA_BROWSER_DB to a store written by `callqa score` to drive real
 batch output instead of the generated one.
 """
@@ -29,12 +31,21 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 sys.path.insert(0, str(ROOT))
 
+from qa.access.roles import Viewer  # noqa: E402
 from qa.i18n import translations  # noqa: E402
+
+SUPERVISOR = Viewer("zhao", "supervisor")
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (apt-get install chromium chromium-driver)"),
 ]
+
+
+PASSWORD = "browser test password"
+TEAM = "北区一组"
+ACCOUNTS = {"zhao": ("supervisor", None), "li": ("inspector", None), "inspector-plan": ("inspector", None),
+            "lead-wang": ("team_lead", TEAM), "sun": ("trainer", None), "root": ("admin", None)}
 
 
 def _free_port() -> int:
@@ -54,6 +65,16 @@ def store(tmp_path_factory) -> Path:
         from bench.make_db import make_db
 
         make_db(path, n_calls=40, findings_per_call=3, seed=21, nights=4, audio_dir=folder / "audio")
+    from built_calls import pii_call, voice_wav
+    from qa.access.accounts import add_account
+    from qa.scoring.db import writing
+    from qa.scoring.store import save_call
+
+    voice_wav(folder / "pii.wav", 24.0)
+    save_call(path, pii_call("客户来电/手机号", folder / "pii.wav", team=TEAM))  # a call with a personal number
+    with writing(path) as con:
+        for name, (role, team) in ACCOUNTS.items():
+            add_account(con, name, role, PASSWORD, team)
     return path
 
 
@@ -139,19 +160,27 @@ zh = translations("zh_CN").gettext
 SEEKS = "window.__seeks = []; document.addEventListener('seeked', e => window.__seeks.push(e.target.currentTime), true);"
 
 
-def _open(driver, url: str, reviewer: str | None = "inspector-browser") -> None:
-    """Load a page (a fresh session), note every seek of the player, and sign the reviewer in."""
+def _sign_in(driver, name: str, password: str = PASSWORD) -> None:
+    """Fill the sign-in form the page shows."""
     from selenium.webdriver.common.by import By
+
+    box = _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, f'input[aria-label="{zh("Name")}"]'))[0]
+    box.send_keys(name)
+    driver.find_element(By.CSS_SELECTOR, f'input[aria-label="{zh("Password")}"]').send_keys(password)
+    next(b for b in driver.find_elements(By.TAG_NAME, "button") if b.text == zh("Sign in")).click()
+    _idle(driver)
+
+
+def _open(driver, url: str, account: str = "zhao") -> None:
+    """Load a page (a fresh session: the sign-in form), sign `account` in, and note every seek of the player."""
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys
 
     driver.get(url)
-    _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, f'input[aria-label="{zh("Reviewer")}"]'))
+    _sign_in(driver, account)
+    _wait(driver, _text_present(zh("Signed in as {name} ({role})").split("{")[0] + account))
     driver.execute_script(SEEKS)
-    if reviewer:
-        box = driver.find_element(By.CSS_SELECTOR, f'input[aria-label="{zh("Reviewer")}"]')
-        box.send_keys(reviewer, Keys.ENTER)
-        _idle(driver)
-        box.send_keys(Keys.ESCAPE)  # out of the field: from here on, keys are shortcuts
+    ActionChains(driver).send_keys(Keys.ESCAPE).perform()  # out of any field: from here on, keys are shortcuts
     _idle(driver)
 
 
@@ -179,13 +208,16 @@ def _press(driver, key: str) -> None:
     ActionChains(driver).send_keys(key).perform()
 
 
-def _shots(driver, url: str, name: str, ready: str) -> None:
-    """Screenshots at the three widths an inspector's screen has; nothing may spill sideways."""
+def _shots(driver, url: str, name: str, ready: str, account: str | None = "zhao") -> None:
+    """Screenshots at the three widths an inspector's screen has, signed in as `account` (None: the sign-in
+    page itself); nothing may spill sideways."""
     from selenium.webdriver.common.by import By
 
     for width, height in ((1440, 900), (1280, 800), (1024, 768)):
         driver.set_window_size(width, height)
         driver.get(url)
+        if account:
+            _sign_in(driver, account)
         _wait(driver, _text_present(ready))
         _idle(driver)
         _shot(driver, f"{name}_{width}x{height}")
@@ -226,7 +258,7 @@ def test_inspector_works_the_queue_by_keyboard(server, browser, store):
     _wait(browser, lambda d: _judging(d) != skipped)
     with reading(store) as con:
         rows = con.execute("SELECT finding_id, verdict, reviewer FROM reviews ORDER BY review_id").fetchall()
-    assert rows == [(f, v, "inspector-browser") for f, v in judged]  # the skipped one has none
+    assert rows == [(f, v, "zhao") for f, v in judged]  # the skipped one has none
 
     rule_id = _finding(store, judged[0][0])[0]
     with reading(store) as con:
@@ -252,7 +284,7 @@ def test_a_finding_plays_from_its_moment_and_stops_at_its_end(server, browser, s
         call_id, finding_id, start_s, end_s = con.execute(
             "SELECT call_id, finding_id, start_s, end_s FROM findings WHERE start_s > 5 AND end_s - start_s BETWEEN 0.5 "
             "AND 4 ORDER BY call_id LIMIT 1").fetchone()
-    _open(browser, f"{server}/call?call_id={quote(call_id)}", reviewer=None)
+    _open(browser, f"{server}/call?call_id={quote(call_id)}")
     card = _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f".st-key-finding_{finding_id} a.callqa-seek"))[0]
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", card)
     card.click()
@@ -275,7 +307,7 @@ def test_the_call_page_speaks_chinese_and_shows_no_rule_id(server, browser, stor
 
     with reading(store) as con:
         call_id = con.execute("SELECT call_id FROM findings GROUP BY call_id ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
-    _open(browser, f"{server}/call?call_id={quote(call_id)}", reviewer=None)
+    _open(browser, f"{server}/call?call_id={quote(call_id)}")
     _wait(browser, _text_present(zh("Findings ({n})").split("(")[0]))
     _idle(browser)
     body = browser.find_element(By.TAG_NAME, "body").text
@@ -313,7 +345,7 @@ def test_a_trainers_second_search_exports_only_its_own_hits(server, browser):
         _wait(browser, lambda d: zh("Download clips.zip") in downloads())
         _idle(browser)
 
-    _open(browser, f"{server}/phrases", reviewer=None)
+    _open(browser, f"{server}/phrases", "sun")
     first = search("您好")
     select_all_and_prepare()
     assert zh("Prepare {n} clips").format(n=first) in browser.find_element(By.TAG_NAME, "body").text
@@ -331,18 +363,16 @@ def test_every_page_fits_the_screens_inspectors_use(server, browser):
                               ("scorecard", "scorecard", zh("Examples to listen to")),
                               ("rulebook", "rulebook", zh("Rulebook"))):
         _shots(browser, f"{server}/{path}", name, ready)
+    _shots(browser, f"{server}/audit", "audit", zh("Audit log"), "root")
+    _shots(browser, f"{server}/accounts", "accounts", zh("Add an account"), "root")
+    _shots(browser, server, "sign_in", zh("Sign in to callqa"), None)
 
 
 def _sign_in_as(driver, name: str) -> None:
-    """Change the reviewer in the sidebar (the same session)."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
-
-    box = driver.find_element(By.CSS_SELECTOR, f'input[aria-label="{zh("Reviewer")}"]')
-    box.send_keys(Keys.CONTROL, "a")
-    box.send_keys(name, Keys.ENTER)
-    _idle(driver)
-    box.send_keys(Keys.ESCAPE)
+    """Sign out and sign `name` in, in the same session (the page and its address stay)."""
+    _click_key(driver, "sign_out")
+    _sign_in(driver, name)
+    _wait(driver, _text_present(zh("Signed in as {name} ({role})").split("{")[0] + name))
 
 
 def _click_key(driver, key: str) -> None:
@@ -364,8 +394,10 @@ def test_an_appeal_is_overturned_and_the_score_restored(server, browser, store):
     with reading(store) as con:
         call_id, finding_id = con.execute(
             "SELECT f.call_id, any_value(f.finding_id) FROM findings f JOIN rule_results r USING (call_id, rule_id) "
-            "WHERE r.outcome = 'fail' AND r.points > 0 AND f.finding_id NOT IN (SELECT finding_id FROM reviews "
-            "WHERE finding_id IS NOT NULL) GROUP BY f.call_id, f.rule_id HAVING count(*) = 1 ORDER BY 1 LIMIT 1"
+            "JOIN calls c USING (call_id) "  # a call of the team lead's team
+            "WHERE r.outcome = 'fail' AND r.points > 0 AND c.team = ? AND f.finding_id NOT IN (SELECT finding_id "
+            "FROM reviews WHERE finding_id IS NOT NULL) GROUP BY f.call_id, f.rule_id HAVING count(*) = 1 "
+            "ORDER BY 1 LIMIT 1", [TEAM]
         ).fetchone()
 
     def reviewed_score() -> str:
@@ -373,7 +405,7 @@ def test_an_appeal_is_overturned_and_the_score_restored(server, browser, store):
                     if zh("Reviewed score") in m.text)
         return tile.find_element(By.CSS_SELECTOR, '[data-testid="stMetricValue"]').text
 
-    _open(browser, f"{server}/call?call_id={quote(call_id)}", reviewer="inspector-li")
+    _open(browser, f"{server}/call?call_id={quote(call_id)}", "zhao")
     _click_key(browser, f"confirm_{finding_id}")
     before = float(reviewed_score())
     _sign_in_as(browser, "lead-wang")
@@ -384,34 +416,42 @@ def test_an_appeal_is_overturned_and_the_score_restored(server, browser, store):
     _idle(browser)
     _click_key(browser, f"appeal_{finding_id}")
     _wait(browser, _text_present("客户先说的, 坐席在复述"))
-    _sign_in_as(browser, "supervisor-zhao")
+    _sign_in_as(browser, "zhao")
     _click_key(browser, f"overturn_{finding_id}")
     _wait(browser, lambda d: float(reviewed_score()) > before)
     _shot(browser, "appeal_overturned")
     with reading(store) as con:
         trail = con.execute("SELECT verdict, reviewer FROM reviews WHERE finding_id = ? ORDER BY review_id",
                             [finding_id]).fetchall()
-    assert trail == [("confirmed", "inspector-li"), ("appeal", "lead-wang"), ("overturned", "supervisor-zhao")]
+    assert trail == [("confirmed", "zhao"), ("appeal", "lead-wang"), ("overturned", "zhao")]
 
 
 def test_a_sampling_plan_is_drawn_and_worked_from_the_queue(server, browser, store):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
 
     from qa.scoring.db import reading
     from qa.scoring.sampling import plan_progress
 
-    _open(browser, f"{server}/sampling", reviewer="inspector-plan")
+    _open(browser, f"{server}/sampling", "zhao")
     next(e for e in browser.find_elements(By.CSS_SELECTOR, "summary") if zh("New plan") in e.text).click()
     name = _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'input[aria-label="{zh("Name")}"]'))[0]
     name.send_keys("第48周抽检")
+    picker = next(m for m in browser.find_elements(By.CSS_SELECTOR, '[data-testid="stMultiSelect"]')
+                  if zh("Inspectors, in dealing order") in m.text)
+    field = picker.find_element(By.TAG_NAME, "input")
+    field.click()
+    field.send_keys("inspector-plan", Keys.ENTER, Keys.ESCAPE)  # the accounts that may judge are offered
     next(b for b in browser.find_elements(By.TAG_NAME, "button") if zh("Draw the plan") in b.text).click()
     _wait(browser, _text_present(zh("Progress")))
     _idle(browser)
     _shot(browser, "sampling_plan")
     with reading(store) as con:
         plan_id = con.execute("SELECT max(plan_id) FROM sampling_plans").fetchone()[0]
-        waiting = int(plan_progress(con, plan_id).set_index("inspector").loc["inspector-plan", "findings_waiting"])
+        waiting = int(plan_progress(con, SUPERVISOR, plan_id).set_index("inspector").loc["inspector-plan",
+                                                                                          "findings_waiting"])
     assert waiting > 0
+    _sign_in_as(browser, "inspector-plan")  # the plan's inspector sees it, with the link to their calls
     next(a for a in browser.find_elements(By.CSS_SELECTOR, '[data-testid="stPageLink"] a')
          if zh("Review my calls of this plan") in a.text).click()
     _wait(browser, _text_present(zh("Sampling plan {plan}: only the calls it gave you ({who}), judged by you.").format(
@@ -422,5 +462,89 @@ def test_a_sampling_plan_is_drawn_and_worked_from_the_queue(server, browser, sto
         _wait(browser, lambda d: zh("Nothing left to judge under these filters.") in d.page_source
               or _judging(d) != finding_id)
     with reading(store) as con:
-        after = int(plan_progress(con, plan_id).set_index("inspector").loc["inspector-plan", "findings_waiting"])
+        after = int(plan_progress(con, SUPERVISOR, plan_id).set_index("inspector").loc["inspector-plan",
+                                                                                        "findings_waiting"])
     assert after == waiting - min(3, waiting)
+
+
+def _nav(driver) -> set[str]:
+    from selenium.webdriver.common.by import By
+
+    # a link reads "<icon name>\n<title>"
+    return {a.text.strip().split("\n")[-1]
+            for a in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNav"] a')}
+
+
+def _body(driver) -> str:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.TAG_NAME, "body").text
+
+
+def test_each_role_opens_what_the_matrix_gives_it_and_no_more(server, browser, store):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from built_calls import MOBILE
+    from qa.scoring.db import reading
+
+    with reading(store) as con:
+        mine = con.execute("SELECT min(call_id) FROM calls WHERE team = ?", [TEAM]).fetchone()[0]
+        theirs = con.execute("SELECT min(call_id) FROM calls WHERE team <> ?", [TEAM]).fetchone()[0]
+        team_calls = con.execute("SELECT count(*) FROM calls WHERE team = ?", [TEAM]).fetchone()[0]
+
+    browser.get(f"{server}/calls")  # not signed in: the form, and nothing of the store
+    _wait(browser, _text_present(zh("Sign in to callqa")))
+    assert theirs not in browser.page_source and not _nav(browser)
+    _sign_in(browser, "zhao", "not the password")
+    _wait(browser, _text_present(zh("Wrong name or password.")))
+    _sign_in(browser, "nobody", PASSWORD)  # the same words for an unknown name
+    _wait(browser, _text_present(zh("Wrong name or password.")))
+
+    refused = zh("No call {call!r} that you may open.")
+    # the team lead: the team's calls only, no verdict buttons
+    _open(browser, f"{server}/calls", "lead-wang")
+    assert zh("Review queue") not in _nav(browser) and zh("Calls") in _nav(browser)
+    _wait(browser, _text_present(f"共{team_calls}通符合"))
+    assert theirs not in browser.page_source
+    # a page reached by its address is checked by the queries, not by the navigation
+    browser.get(f"{server}/call?call_id={quote(theirs)}")
+    _sign_in(browser, "lead-wang")
+    _wait(browser, _text_present(refused.format(call=theirs)))
+    assert zh("Confirm violation") not in _body(browser)
+
+    # the inspector: no call is dealt to them yet
+    _open(browser, f"{server}/calls", "li")
+    _wait(browser, _text_present("共0通符合"))
+    browser.get(f"{server}/call?call_id={quote(mine)}")
+    _sign_in(browser, "li")
+    _wait(browser, _text_present(refused.format(call=mine)))
+
+    # the trainer: the phrase library with masks, no calls, no personal number anywhere
+    _open(browser, f"{server}/phrases", "sun")
+    nav = _nav(browser)
+    assert zh("Phrase library") in nav and not nav & {zh("Calls"), zh("Call detail"), zh("Review queue"),
+                                                      zh("Overview"), zh("Audit log")}
+    box = _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'input[aria-label="{zh("Phrase")}"]'))[0]
+    box.send_keys("不清楚", Keys.ENTER)
+    _wait(browser, _text_present("条命中"))
+    _idle(browser)
+    _wait(browser, _text_present("【手机号】"))
+    assert MOBILE not in browser.page_source and "幺三八" not in browser.page_source
+    assert not browser.find_elements(By.PARTIAL_LINK_TEXT, zh("Open the call here"))
+    _shot(browser, "trainer_phrase_library")
+    browser.get(f"{server}/call?call_id={quote('客户来电/手机号')}")
+    _sign_in(browser, "sun")
+    _idle(browser)
+    assert MOBILE not in browser.page_source and zh("Transcript") not in _body(browser)
+
+    # the supervisor reads what was said; the admin sees it all in the audit log
+    _open(browser, f"{server}/call?call_id={quote('客户来电/手机号')}", "zhao")
+    _wait(browser, _text_present(MOBILE))
+    _open(browser, f"{server}/audit", "root")
+    _wait(browser, _text_present(zh("The newest {n} events; the log is only ever appended to.").split("{")[0]))
+    with reading(store) as con:
+        events = con.execute("SELECT actor, action, call_id FROM audit_log").fetchall()
+    assert ("sun", "play_clip", "客户来电/手机号") in events and ("zhao", "open_call", "客户来电/手机号") in events
+    assert ("zhao", "sign_in_failed", None) in events and ("nobody", "sign_in_failed", None) in events
+    assert not [e for e in events if e[0] == "li" and e[1] == "open_call"]  # refused calls were never opened

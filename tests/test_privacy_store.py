@@ -11,67 +11,23 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from built_calls import PhraseSpec, conversation, rule, rulebook, substring_find
+from built_calls import MOBILE, ORDER, RATE, VOICE_HZ, pii_call, voice_wav
 from qa.access.roles import Viewer
-from qa.records import CallResult, Transcript, Utterance, Word
 from qa.scoring import store
-from qa.scoring.checks import run_rules
 from qa.scoring.clips import TONE_HZ, Clip, clips_zip
 from qa.scoring.db import reading
 from qa.scoring.export import export_examples
 from qa.scoring.queries_phrases import search_phrases
 from qa.scoring.queries_reviews import call_detail
-from qa.scoring.scorecard import score_card
 
-MOBILE = "13812345678"
-ORDER = "20261201123456"  # an order number: a look-alike that stays
-RATE = 8000
-VOICE_HZ = 300.0
 TRAINER = Viewer("trainer-sun", "trainer")
 SUPERVISOR = Viewer("主管", "supervisor")
-
-
-def chars(text: str, start: float, step: float = 0.2) -> tuple[Word, ...]:
-    return tuple(Word(ch, start + i * step, start + (i + 1) * step) for i, ch in enumerate(text))
-
-
-def _utterance(role: str, start: float, text: str) -> Utterance:
-    words = chars(text, start)
-    return Utterance(role, 0 if role == "agent" else 1, start, words[-1].end_s, text, words)
-
-
-# the customer reads the mobile number over two utterances, in Chinese numerals; the agent then
-# repeats it in digits inside a forbidden phrase, so the finding's evidence quotes it
-UTTERANCES = (
-    _utterance("agent", 1.0, "您好客服中心"),
-    _utterance("customer", 3.0, "我的手机号是幺三八一二"),
-    _utterance("customer", 6.0, "三四五六七八"),
-    _utterance("customer", 9.0, f"订单号{ORDER}"),
-    _utterance("agent", 14.0, f"这个我不清楚您打{MOBILE}问问"),
-)
-
-
-def pii_call(call_id: str, audio: Path) -> CallResult:
-    book = rulebook(rule("forbidden", "phrase.forbidden", points=20,
-                         phrases={"forbidden": [PhraseSpec("不清楚")]}))
-    tl = conversation(UTTERANCES)
-    results = run_rules(book, tl, UTTERANCES, find=substring_find)
-    card = score_card(results, book)
-    transcript = Transcript(str(audio), tl.duration_s, RATE, 2, UTTERANCES, timeline=tl)
-    return CallResult(call_id, str(audio), f"sha-{call_id}", transcript, results, card.score, card.passed,
-                      book.version, {"agent_id": "A1", "team": "north"})
-
-
-def _voice(path: Path, seconds: float) -> None:
-    t = np.arange(int(seconds * RATE)) / RATE
-    tone = 0.3 * np.sin(2 * np.pi * VOICE_HZ * t)
-    sf.write(str(path), np.stack([tone, tone], axis=1), RATE, subtype="PCM_16")
 
 
 @pytest.fixture
 def stored(tmp_path) -> tuple[Path, Path]:
     audio = tmp_path / "c1.wav"
-    _voice(audio, 24.0)
+    voice_wav(audio, 24.0)
     db = tmp_path / "calls.duckdb"
     store.save_call(db, pii_call("c1", audio))
     return db, audio
@@ -149,7 +105,7 @@ def test_the_phrase_library_zip_is_masked_and_names_files_safely(stored):
 
 def test_redaction_at_rest_leaves_no_raw_digits_in_the_database(tmp_path):
     audio = tmp_path / "c1.wav"
-    _voice(audio, 24.0)
+    voice_wav(audio, 24.0)
     db = tmp_path / "calls.duckdb"
     result = pii_call("c1", audio)
     store.save_call(db, result, redact_at_rest=True)
