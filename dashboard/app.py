@@ -12,12 +12,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from common import sidebar
+import auth
+from common import language_picker, sidebar
 from qa.access.roles import can
 from ui import _
 
 st.set_page_config(page_title="callqa", layout="wide")  # no page icon: a material one is fetched online
-viewer = sidebar()
+language_picker()
+viewer = auth.known()
+if viewer is None:
+    # every page, hidden: the address the visitor asked for stays while they sign in
+    st.navigation([st.Page(f"views/{name}.py", url_path=name) for name in
+                   ("queue", "calls", "call", "sampling", "scorecard", "phrases", "rulebook", "audit", "accounts")]
+                  + [st.Page("views/overview.py", default=True)], position="hidden")
+    auth.sign_in_page()  # stops the run until someone signs in
+sidebar(viewer)
 opens_calls = viewer.rights.calls != "none"
 PAGES = {
     _("Review"): [

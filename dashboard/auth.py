@@ -68,8 +68,8 @@ def audit(viewer: Viewer | str, action: str, **fields: str | None) -> None:
         st.warning(_("The nightly batch holds the database; this action could not be written to the audit log."))
 
 
-def current() -> Viewer:
-    """The signed-in viewer, the local user without accounts, or the sign-in form (and the page stops)."""
+def known() -> Viewer | None:
+    """The signed-in viewer, or the local user of a store without accounts; None: someone must sign in."""
     viewer = st.session_state.get(VIEWER_KEY)
     if isinstance(viewer, Viewer):
         return viewer
@@ -79,13 +79,26 @@ def current() -> Viewer:
                        "An administrator adds one with `callqa users add`."))
             st.stop()
         return Viewer(getpass.getuser() or "local", "admin")
+    return None
+
+
+def current() -> Viewer:
+    """The viewer (`known`), or the sign-in form and the page stops."""
+    viewer = known()
+    if viewer is None:
+        sign_in_page()
+    return viewer
+
+
+def sign_in_page() -> None:
+    """The sign-in form; the page stops under it."""
     _sign_in_form()
     st.stop()
 
 
 def _sign_in_form() -> None:
     st.title(_("Sign in to callqa"))
-    with st.form("sign_in"):
+    with st.form("sign_in", clear_on_submit=True):  # a failed password is not left in the page
         name = st.text_input(_("Name"), key="sign_in_name")
         password = st.text_input(_("Password"), type="password", key="sign_in_password")
         submitted = st.form_submit_button(_("Sign in"), type="primary")

@@ -116,19 +116,19 @@ def require_scored_calls() -> None:
         st.stop()
 
 
-def sidebar() -> Viewer:
-    """Language, who is signed in, refresh and data age; drawn by the entry page, so they survive page
-    changes. Stops at the sign-in form until someone signs in."""
+def language_picker() -> None:
     with st.sidebar:
         st.selectbox("语言 / Language", list(LANGUAGES), format_func=LANGUAGES.get, key=LANGUAGE_KEY)
-    who = viewer()
+
+
+def sidebar(who: Viewer) -> None:
+    """Who is signed in, refresh and data age; drawn by the entry page, so they survive page changes."""
     with st.sidebar:
         auth.signed_in_box(who)
         if st.button(_("Refresh data"), help=_("Data is cached for {ttl} s; this reloads it now").format(ttl=CACHE_TTL_S)):
             st.cache_data.clear()
         st.caption(_("Loaded {time}; refreshes every {ttl} s").format(time=f"{datetime.now():%H:%M:%S}", ttl=CACHE_TTL_S))
         st.caption(_("Database: `{path}`").format(path=db_path()))
-    return who
 
 
 def _write(action: Callable[[Any], Any], refused: str, busy: str) -> Any:
