@@ -265,7 +265,7 @@ def test_inspector_works_the_queue_by_keyboard(server, browser, store):
         confirmed, false_positive = con.execute(
             "SELECT count(*) FILTER (WHERE verdict = 'confirmed'), count(*) FILTER (WHERE verdict = 'false_positive') "
             "FROM reviews JOIN findings USING (finding_id) WHERE findings.rule_id = ?", [rule_id]).fetchone()
-    browser.get(server)  # the overview is the default page
+    _open(browser, server)  # the overview is the default page
     _wait(browser, _text_present(zh("Rule precision from inspectors' verdicts")))
     _idle(browser)
     # the grid draws on a canvas; its accessible copy holds the cells of the rows in view
@@ -340,7 +340,8 @@ def test_a_trainers_second_search_exports_only_its_own_hits(server, browser):
                       if zh("Select all") in t.text)
         toggle.click()
         _idle(browser)
-        prepare = _wait(browser, lambda d: [b for b in d.find_elements(By.TAG_NAME, "button") if "生成" in b.text])[0]
+        prepare = _wait(browser, lambda d: d.execute_script(  # in one script: the page redraws meanwhile
+            "return [...document.querySelectorAll('button')].find(b => b.innerText.includes('生成'))"))
         prepare.click()
         _wait(browser, lambda d: zh("Download clips.zip") in downloads())
         _idle(browser)
@@ -452,8 +453,8 @@ def test_a_sampling_plan_is_drawn_and_worked_from_the_queue(server, browser, sto
                                                                                           "findings_waiting"])
     assert waiting > 0
     _sign_in_as(browser, "inspector-plan")  # the plan's inspector sees it, with the link to their calls
-    next(a for a in browser.find_elements(By.CSS_SELECTOR, '[data-testid="stPageLink"] a')
-         if zh("Review my calls of this plan") in a.text).click()
+    _wait(browser, lambda d: [a for a in d.find_elements(By.CSS_SELECTOR, '[data-testid="stPageLink"] a')
+                              if zh("Review my calls of this plan") in a.text])[0].click()
     _wait(browser, _text_present(zh("Sampling plan {plan}: only the calls it gave you ({who}), judged by you.").format(
         plan=plan_id, who="inspector-plan")))
     for _ in range(min(3, waiting)):
