@@ -97,9 +97,15 @@ def sign_in_page() -> None:
 
 
 def _sign_in_form() -> None:
+    _left, middle, _right = st.columns([1, 2, 1])
+    with middle:
+        _sign_in_fields()
+
+
+def _sign_in_fields() -> None:
     st.title(_("Sign in to callqa"))
     with st.form("sign_in", clear_on_submit=True):  # a failed password is not left in the page
-        name = st.text_input(_("Name"), key="sign_in_name")
+        name = st.text_input(_("Account name"), key="sign_in_name")
         password = st.text_input(_("Password"), type="password", key="sign_in_password")
         submitted = st.form_submit_button(_("Sign in"), type="primary")
     if not submitted:

@@ -164,7 +164,7 @@ def _sign_in(driver, name: str, password: str = PASSWORD) -> None:
     """Fill the sign-in form the page shows."""
     from selenium.webdriver.common.by import By
 
-    box = _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, f'input[aria-label="{zh("Name")}"]'))[0]
+    box = _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, f'input[aria-label="{zh("Account name")}"]'))[0]
     box.send_keys(name)
     driver.find_element(By.CSS_SELECTOR, f'input[aria-label="{zh("Password")}"]').send_keys(password)
     next(b for b in driver.find_elements(By.TAG_NAME, "button") if b.text == zh("Sign in")).click()

@@ -22,6 +22,6 @@ st.caption(_("The newest {n} events; the log is only ever appended to.").format(
 st.dataframe(pd.DataFrame({
     _("When"): events["happened_at"], _("Who"): events["actor"],
     _("Role"): [term("account_role", r) for r in events["role"]],
-    _("Action"): [term("audit", a) for a in events["action"]], _("Call"): events["call_id"],
-    _("Finding"): events["finding_id"], _("Detail"): events["detail"],
+    _("Action"): [term("audit", a) for a in events["action"]], _("Call"): events["call_id"].fillna(""),
+    _("Finding"): events["finding_id"].fillna(""), _("Detail"): events["detail"].fillna(""),
 }), hide_index=True, width="stretch")
