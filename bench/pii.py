@@ -149,8 +149,9 @@ def misheard(said: str, rng: random.Random) -> str:
     return said
 
 
-def sample(rng: random.Random, split: str) -> Sample:
-    kind = rng.choice(KINDS + ("none",))
+def sample(rng: random.Random, split: str, misheard_share: float = MISHEARD, kinds: tuple[str, ...] = KINDS) -> Sample:
+    """One labelled sample of `split`; `misheard_share` of the numbers come slightly misheard."""
+    kind = rng.choice(kinds + ("none",))
     if kind == "none":
         text = rng.choice(NEGATIVES[split]).format(
             order="".join(str(rng.randint(0, 9)) for _ in range(rng.choice([12, 13, 15, 16, 18]))),
@@ -159,7 +160,7 @@ def sample(rng: random.Random, split: str) -> Sample:
         return Sample([Utterance("customer", 1, 0.0, 2.0, text)])
     number = MAKERS[kind](rng)
     said = render(number, kind, rng, rng.choice(STYLES[split]))[0]
-    if kind != "email" and rng.random() < MISHEARD:
+    if kind != "email" and rng.random() < misheard_share:
         said = misheard(said, rng)
     template = rng.choice(TEMPLATES[split][kind])
     text = template.format(said)

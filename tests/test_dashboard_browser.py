@@ -164,10 +164,16 @@ def _sign_in(driver, name: str, password: str = PASSWORD) -> None:
     """Fill the sign-in form the page shows."""
     from selenium.webdriver.common.by import By
 
-    box = _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, f'input[aria-label="{zh("Account name")}"]'))[0]
+    def form(d):  # both fields and the button of one drawn form (the page may still be loading)
+        fields = [d.find_elements(By.CSS_SELECTOR, f'input[aria-label="{zh(label)}"]')
+                  for label in ("Account name", "Password")]
+        buttons = [b for b in d.find_elements(By.CSS_SELECTOR, '[data-testid="stForm"] button') if b.text == zh("Sign in")]
+        return (fields[0][0], fields[1][0], buttons[0]) if all(fields) and buttons else None
+
+    box, secret, button = _wait(driver, form)
     box.send_keys(name)
-    driver.find_element(By.CSS_SELECTOR, f'input[aria-label="{zh("Password")}"]').send_keys(password)
-    next(b for b in driver.find_elements(By.TAG_NAME, "button") if b.text == zh("Sign in")).click()
+    secret.send_keys(password)
+    button.click()
     _idle(driver)
 
 
@@ -412,7 +418,9 @@ def test_an_appeal_is_overturned_and_the_score_restored(server, browser, store):
     _sign_in_as(browser, "lead-wang")
     card = browser.find_element(By.CSS_SELECTOR, f".st-key-finding_{finding_id}")
     next(e for e in card.find_elements(By.CSS_SELECTOR, "summary") if zh("Appeal (申诉)") in e.text).click()
-    reason = _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f".st-key-appeal_reason_{finding_id} input"))[0]
+    reason = _wait(browser, lambda d: [e for e in d.find_elements(
+        By.CSS_SELECTOR, f".st-key-appeal_reason_{finding_id} input") if e.is_displayed() and e.is_enabled()])[0]
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", reason)
     reason.send_keys("客户先说的, 坐席在复述", Keys.ENTER)
     _idle(browser)
     _click_key(browser, f"appeal_{finding_id}")
