@@ -12,7 +12,10 @@ Builds (or reuses) a store of 100k calls and ~1M findings with
   filter (a rule, an agent, a team or none) vs pandas over every finding
   and review, sorted the same way;
 - agent scorecard: `coaching.scorecard` (weeks, rules failed, examples)
-  for one agent vs pandas over every call, rule result and finding.
+  for one agent vs pandas over every call, rule result and finding;
+- the role's scope: the call list, the queue and the phrase search as a
+  team lead (one team's calls) against the same queries as a supervisor
+  (every call), so the cost of filtering by the viewer shows.
 Each timing opens its own read-only session, as a dashboard page does.
 
     python -m bench.dashboard [--calls 100000] [--findings-per-call 10] [--db bench/out/dashboard.duckdb] [--reuse]
@@ -80,9 +83,9 @@ def list_filters(db: Path, n: int, rng: random.Random) -> list[q.CallFilter]:
     return filters
 
 
-def list_indexed(db: Path, flt: q.CallFilter) -> None:
+def list_indexed(db: Path, flt: q.CallFilter, viewer: Viewer = VIEWER) -> None:
     with reading(db) as con:
-        q.list_calls(con, VIEWER, flt)
+        q.list_calls(con, viewer, flt)
 
 
 def list_naive(db: Path, flt: q.CallFilter) -> None:
@@ -116,9 +119,9 @@ def detail(db: Path, call_id: str) -> None:
         call_detail(con, VIEWER, call_id)
 
 
-def phrase_sql(db: Path, phrase: str, roles: tuple[str, ...]) -> int:
+def phrase_sql(db: Path, phrase: str, roles: tuple[str, ...], viewer: Viewer = VIEWER) -> int:
     with reading(db) as con:
-        return len(search_phrases(con, VIEWER, phrase, roles=roles, limit=100))
+        return len(search_phrases(con, viewer, phrase, roles=roles, limit=100))
 
 
 def phrase_naive(db: Path, phrase: str, roles: tuple[str, ...]) -> int:
@@ -143,10 +146,10 @@ def queue_filters(db: Path, n: int, rng: random.Random) -> list[QueueFilter]:
     return [kinds[i % len(kinds)]() for i in range(n)]
 
 
-def queue_sql(db: Path, flt: QueueFilter) -> None:
+def queue_sql(db: Path, flt: QueueFilter, viewer: Viewer = VIEWER) -> None:
     with reading(db) as con:
-        next_finding(con, VIEWER, flt)
-        queue_progress(con, VIEWER, flt)
+        next_finding(con, viewer, flt)
+        queue_progress(con, viewer, flt)
 
 
 def queue_naive(db: Path, flt: QueueFilter) -> None:
@@ -260,6 +263,12 @@ def main() -> None:
     phrase_new = timed(lambda it=iter(cycle): phrase_sql(db, *next(it)), args.runs)
     queue_new = timed(lambda it=iter(queues): queue_sql(db, next(it)), len(queues))
     card_new = timed(lambda it=iter(card_agents): card_sql(db, next(it)), len(card_agents))
+    with reading(db) as con:
+        team = con.execute("SELECT team FROM calls GROUP BY team ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+    lead = Viewer("bench-lead", "team_lead", team)
+    list_lead = timed(lambda it=iter(filters): list_indexed(db, next(it), lead), len(filters))
+    queue_lead = timed(lambda it=iter(queues): queue_sql(db, next(it), lead), len(queues))
+    phrase_lead = timed(lambda it=iter(cycle): phrase_sql(db, *next(it), lead), args.runs)
 
     print(f"\nload average during the timings: {start_load:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{n_calls:,} calls; {args.runs} timed runs each (naive baselines: {naive_runs}, phrase: {min(4, naive_runs)})")
@@ -268,9 +277,13 @@ def main() -> None:
     print(row("phrase search", phrase_base, phrase_new, 1000))
     print(row("review queue", queue_base, queue_new, 300))
     print(row("scorecard", card_base, card_new, 300))
+    print(row("list, lead", list_new, list_lead, 300))
+    print(row("queue, lead", queue_new, queue_lead, 300))
+    print(row("phrase, lead", phrase_new, phrase_lead, 1000))
     print("baselines: list = pandas filter/sort/page of all calls; detail = same queries without the indexes; "
           "phrase = rapidfuzz over every utterance; queue = pandas over every finding and review; "
-          "scorecard = pandas over every call, rule result and finding")
+          "scorecard = pandas over every call, rule result and finding; <query>, lead = the same query as a "
+          "supervisor (every call) against it as a team lead (one team)")
     print("per-phrase median ms: " + ", ".join(
         f"{ph} {statistics.median(phrase_new[i::len(PHRASES)]):.0f}" for i, (ph, _) in enumerate(PHRASES)))
 

@@ -46,6 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=80, help="samples (sentences, some split over two utterances)")
     parser.add_argument("--seed", type=int, default=9)
+    parser.add_argument("--show-misses", action="store_true", help="print each sample whose number stayed unmasked")
     args = parser.parse_args()
     from qa.samplegen.tts import Kokoro
     from qa.transcribe.model import load_model
@@ -53,6 +54,7 @@ def main() -> None:
     tts, model = Kokoro(), load_model()
     rng, noise = random.Random(args.seed), np.random.default_rng(args.seed)
     ours = {k: [0, 0, 0] for k in SPOKEN}  # tp, fp, fn per kind
+    masked = [0, 0]  # samples with a number: some span found (of any kind), none found
     base = {k: [0, 0, 0] for k in SPOKEN}
     started, shown = time.monotonic(), 0
     for n in range(args.n):
@@ -61,7 +63,12 @@ def main() -> None:
         heard = [Utterance(u.role, u.channel, u.start_s, u.end_s, hear(tts, model, u.text, voice, noise))
                  for u in s.utterances]
         truth = {kind for _i, kind, _a, _b in s.labels}
-        for counts, found in ((ours, {x.kind for x in find_in_utterances(heard)}),
+        spans = find_in_utterances(heard)
+        if truth:
+            masked[0 if spans else 1] += 1
+            if not spans and args.show_misses:
+                print(f"  missed {truth}: {' / '.join(u.text for u in heard)}")
+        for counts, found in ((ours, {x.kind for x in spans}),
                               (base, {k for _i, k, _a, _b in baseline_spans(type(s)(heard))})):
             for kind in SPOKEN:
                 if kind in truth:
@@ -73,6 +80,8 @@ def main() -> None:
             shown += 1
     print(f"{args.n} samples in {time.monotonic() - started:.0f} s (held-out sentences, read cleanly, "
           f"Kokoro -> telephone line -> Whisper base)")
+    print(f"  callqa  masked at all (any kind) {masked[0]} of {sum(masked)} samples with a number "
+          f"({masked[0] / max(1, sum(masked)):.3f})")
     for name, counts in (("callqa", ours), ("regex", base)):
         for kind, (tp, fp, fn) in counts.items():
             precision = tp / (tp + fp) if tp + fp else float("nan")

@@ -17,8 +17,11 @@ DB_OPTION = click.option("--db", required=True, type=click.Path(dir_okay=False, 
 CLI_ACTOR = "callqa users (command line)"
 
 
-def _password(confirm: bool = True) -> str:
-    return click.prompt("password", hide_input=True, confirmation_prompt=confirm)
+def _new_password(from_stdin: bool) -> str:
+    """One line of standard input (scripts), or typed twice at a prompt that does not echo."""
+    if from_stdin:
+        return click.get_text_stream("stdin").readline().rstrip("\n")
+    return click.prompt("password", hide_input=True, confirmation_prompt=True)
 
 
 def _change(db: Path, action, audit_action: str, name: str) -> None:
@@ -45,7 +48,7 @@ def users() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
 def add(db: Path, name: str, role: str, team: str | None, password_stdin: bool) -> None:
     """Add account NAME."""
-    password = click.get_text_stream("stdin").readline().rstrip("\n") if password_stdin else _password()
+    password = _new_password(password_stdin)
     _change(db, lambda con: acc.add_account(con, name, role, password, team), "account_added", name)
     click.echo(f"added {name} ({role}{', team ' + team if team else ''})")
 
@@ -56,7 +59,7 @@ def add(db: Path, name: str, role: str, team: str | None, password_stdin: bool) 
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
 def passwd(db: Path, name: str, password_stdin: bool) -> None:
     """Set a new password for NAME."""
-    password = click.get_text_stream("stdin").readline().rstrip("\n") if password_stdin else _password()
+    password = _new_password(password_stdin)
     _change(db, lambda con: acc.set_password(con, name, password), "password_changed", name)
     click.echo(f"password of {name} changed")
 
@@ -66,8 +69,7 @@ def passwd(db: Path, name: str, password_stdin: bool) -> None:
 @click.argument("name")
 def disable(db: Path, name: str) -> None:
     """Stop NAME from signing in (the account and its verdicts stay)."""
-    _change(db, lambda con: acc.set_disabled(con, name, True), "account_disabled", name)
-    click.echo(f"{name} disabled")
+    _set_disabled(db, name, True)
 
 
 @users.command("enable")
@@ -75,8 +77,13 @@ def disable(db: Path, name: str) -> None:
 @click.argument("name")
 def enable(db: Path, name: str) -> None:
     """Let a disabled NAME sign in again."""
-    _change(db, lambda con: acc.set_disabled(con, name, False), "account_enabled", name)
-    click.echo(f"{name} enabled")
+    _set_disabled(db, name, False)
+
+
+def _set_disabled(db: Path, name: str, disabled: bool) -> None:
+    word = "disabled" if disabled else "enabled"
+    _change(db, lambda con: acc.set_disabled(con, name, disabled), f"account_{word}", name)
+    click.echo(f"{name} {word}")
 
 
 @users.command("list")

@@ -9,8 +9,9 @@ digit-by-digit readings and end a run: amounts are not phone numbers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
-__all__ = ["DIGIT", "DigitRun", "digit_runs"]
+__all__ = ["DIGIT", "DigitRun", "digit_runs", "sound_alike_digits"]
 
 # every way a digit is written or said one by one
 DIGIT = {
@@ -75,3 +76,52 @@ def _is_chinese_digit(ch: str) -> bool:
 def _place_value_next(text: str, i: int) -> bool:
     """三 in 三百 or 两 in 两千: a place-value numeral, not a digit read alone."""
     return _is_chinese_digit(text[i]) and i + 1 < len(text) and text[i + 1] in PLACE_VALUES
+
+
+# A digit read out as Whisper may write it down over a telephone line: a character of the same sound
+# (巴 for 八, 霸凌 for 八零, 腰 for 幺, 领 for 零). Toneless pinyin -> digit.
+SOUND_DIGITS = {"ling": "0", "dong": "0", "yi": "1", "yao": "1", "er": "2", "liang": "2", "san": "3", "si": "4",
+                "wu": "5", "liu": "6", "qi": "7", "guai": "7", "ba": "8", "jiu": "9", "gou": "9"}
+SOUND_STRETCH = 4  # sound-alike characters in a row that may stand for digits
+SOUND_NEEDS = 4  # real digits the stretch of digits around them must hold
+
+
+@lru_cache(maxsize=8192)
+def _sounds_like(ch: str) -> str | None:
+    if not "\u4e00" <= ch <= "\u9fff" or ch in DIGIT or ch in PLACE_VALUES:
+        return None
+    from pypinyin import lazy_pinyin
+
+    return SOUND_DIGITS.get(lazy_pinyin(ch)[0])
+
+
+def sound_alike_digits(text: str) -> str:
+    """`text` with each sound-alike of a digit (1 to SOUND_STRETCH in a row) written as the digit, where it
+    touches a stretch of digits (with separators) that holds at least SOUND_NEEDS real ones; same length,
+    so offsets stay. Elsewhere 吧 and 以 stay words."""
+    kinds = ["d" if ch in DIGIT else "s" if _sounds_like(ch) else "p" if ch in SEPARATORS else "o" for ch in text]
+    out = list(text)
+    i = 0
+    while i < len(text):
+        if kinds[i] not in "ds":
+            i += 1
+            continue
+        j = i  # the stretch of digits, sound-alikes and separators from i
+        while j < len(text) and kinds[j] in "dsp":
+            j += 1
+        stretch = kinds[i:j]
+        if stretch.count("d") >= SOUND_NEEDS:
+            k = i
+            while k < j:
+                if kinds[k] != "s":
+                    k += 1
+                    continue
+                end = k
+                while end < j and kinds[end] == "s":
+                    end += 1
+                if end - k <= SOUND_STRETCH:
+                    for n in range(k, end):
+                        out[n] = _sounds_like(text[n])
+                k = end
+        i = j
+    return "".join(out)
