@@ -12,6 +12,7 @@ from __future__ import annotations
 import getpass
 import ipaddress
 import os
+import threading
 
 import streamlit as st
 
@@ -23,9 +24,12 @@ from ui import _, term
 
 VIEWER_KEY = "viewer"
 DB_ENV = "CALLQA_DB"
+# DuckDB refuses a read-only and a read-write connection to one file in one
+# process; the dashboard writes from this process, so every session takes turns.
+SESSION_LOCK = threading.Lock()
 
 
-def _db() -> str:
+def db_path() -> str:
     return os.environ.get(DB_ENV, "callqa.duckdb")
 
 
@@ -40,7 +44,7 @@ def accounts_exist(path: str) -> bool:
     if not os.path.exists(path):
         return False
     try:
-        with reading(path, timeout_s=10.0) as con:
+        with SESSION_LOCK, reading(path, timeout_s=10.0) as con:
             if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'accounts'"
                                ).fetchone()[0]:
                 return False
@@ -62,7 +66,7 @@ def _local_request() -> bool:
 def audit(viewer: Viewer | str, action: str, **fields: str | None) -> None:
     """One line in the audit log, in its own short write; a busy store delays it by the write timeout."""
     try:
-        with writing(_db(), timeout_s=10.0) as con:
+        with SESSION_LOCK, writing(db_path(), timeout_s=10.0) as con:
             record(con, viewer, action, **fields)
     except StoreBusyError:
         st.warning(_("The nightly batch holds the database; this action could not be written to the audit log."))
@@ -73,7 +77,7 @@ def known() -> Viewer | None:
     viewer = st.session_state.get(VIEWER_KEY)
     if isinstance(viewer, Viewer):
         return viewer
-    if not accounts_exist(_db()):
+    if not accounts_exist(db_path()):
         if not _local_request():
             st.error(_("This dashboard has no accounts yet, so it only answers on this machine. "
                        "An administrator adds one with `callqa users add`."))
@@ -115,7 +119,7 @@ def _sign_in_fields() -> None:
         st.error(_("Too many failed sign-ins. Try again in {s} s.").format(s=int(wait) + 1))
         return
     try:
-        with reading(_db(), timeout_s=10.0) as con:
+        with SESSION_LOCK, reading(db_path(), timeout_s=10.0) as con:
             viewer = accounts.sign_in(con, name, password)
     except StoreError as exc:
         st.error(_("Cannot read the database: {problem}").format(problem=exc))

@@ -9,8 +9,6 @@ sidebar's refresh button). No connection outlives a function call.
 from __future__ import annotations
 
 import html
-import os
-import threading
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable
@@ -28,12 +26,9 @@ from qa.scoring.db import StoreBusyError, StoreError, reading, writing
 from qa.words_layout import words_from_json
 from ui import LANGUAGE_KEY, _, apply_style, explain, fmt_time, term
 
-DB_ENV = "CALLQA_DB"
 CACHE_TTL_S = 30
 READ_TIMEOUT_S = 10.0
-# DuckDB refuses a read-only and a read-write connection to one file in one
-# process; reviews are written from this process, so sessions take turns.
-_SESSION_LOCK = threading.Lock()
+_SESSION_LOCK = auth.SESSION_LOCK  # one lock with the sign-in and the audit log's writes
 
 QUERIES: dict[str, Callable[..., Any]] = {
     name: getattr(queries, name)
@@ -62,8 +57,7 @@ def _accounts(con: Any, viewer: Viewer) -> pd.DataFrame:
     return accounts.accounts(con)
 
 
-def db_path() -> str:
-    return os.environ.get(DB_ENV, "callqa.duckdb")
+db_path = auth.db_path
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)

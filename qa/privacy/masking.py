@@ -59,9 +59,6 @@ class CallPii:
         out.pieces.sort(key=lambda p: -len(p[0]))
         return out
 
-    def text(self, index: int, raw: str) -> str:
-        return self.texts.get(index, raw)
-
     def mask(self, text: str) -> str:
         """Any text quoting the call (a finding's evidence): its numbers masked."""
         for raw, mask in self.pieces:
