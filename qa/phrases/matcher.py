@@ -39,7 +39,7 @@ from qa.records import Match, Utterance
 # Tuned on the dev split of bench/phrase_corpus.py, reported on its held-out split.
 DEFAULT_MIN_SIMILARITY = 0.8
 # Open slots: any text of up to this many key characters (company names, 工号 digits).
-OPEN_SLOT_GAP = {"company": 14, "agent_no": 8}
+OPEN_SLOT_GAP = {"company": 14, "agent_no": 8, "surname": 1}
 OTHER_SLOT_GAP = 8
 FRAGMENT_SLACK = 2  # recognizers insert a character or two around slot values
 # Characters, tone-less syllables, near-homophones, pinyin letters: sums to 1.

@@ -28,6 +28,13 @@ RULE_IDS = (
     "talk.interruption",
     "talk.speech_rate",
 )
+# Scenario rules (001 第三篇 / 第五篇 situations): labelled on the calls built for them
+# (situations.py); other sets leave them out and benches score them on those calls only.
+SCENARIO_RULE_IDS = (
+    "scenario.apology_accepted", "scenario.thanks", "scenario.speak_up", "scenario.dialect", "scenario.repeat",
+    "scenario.slow", "scenario.complaint", "scenario.agent_id", "scenario.suggestion", "scenario.cannot_help",
+    "scenario.harassment", "scenario.explained", "scenario.linger", "scenario.surname", "closing.hangup_order",
+)
 ROLES = ("agent", "customer")
 
 
@@ -80,11 +87,15 @@ class CallSpec:
     sample_rate: int = 8000
     mono: bool = False
     metadata: dict = field(default_factory=dict)
+    tail_s: float | None = None  # line open after the last event; None: a natural 0.6-1.2 s
 
     def __post_init__(self):
         missing = set(RULE_IDS) - set(self.expected)
         if missing:
             raise ValueError(f"{self.call_id}: expected outcome missing for {sorted(missing)}")
+        unknown = set(self.expected) - set(RULE_IDS) - set(SCENARIO_RULE_IDS)
+        if unknown:
+            raise ValueError(f"{self.call_id}: expected outcome for unknown rules {sorted(unknown)}")
 
 
 @dataclass
@@ -149,7 +160,8 @@ def assemble(spec: CallSpec, tts, seed: int) -> Assembled:
             prev_end = end
         else:
             raise TypeError(f"unknown event {event!r}")
-    duration = cursor + float(rng.uniform(0.6, 1.2))
+    tail = float(rng.uniform(0.6, 1.2))
+    duration = cursor + (tail if spec.tail_s is None else spec.tail_s)
     n = int(np.ceil(duration * rate))
     tracks = {role: np.zeros(n, np.float32) for role in ROLES}
     ring_tracks = {role: np.zeros(n, np.float32) for role in ROLES}
@@ -170,7 +182,7 @@ def assemble(spec: CallSpec, tts, seed: int) -> Assembled:
         "holds": holds,
         "silent_line": not any(s["role"] == "customer" for s in script),
         "forbidden": forbidden,
-        "expected": {rule: spec.expected[rule] for rule in RULE_IDS},
+        "expected": {rule: spec.expected[rule] for rule in RULE_IDS + SCENARIO_RULE_IDS if rule in spec.expected},
         "notes": spec.notes,
     }
     return Assembled(tracks=tracks, ring_tracks=ring_tracks, labels=labels)

@@ -41,6 +41,14 @@ EVIDENCE: dict[str, str] = {
     # talk.interruption, talk.speech_rate
     "talk.interruption": "打断客户{seconds:.1f}秒: {said}",
     "talk.too_fast": "语速{rate:.0f}字/分钟, 超过{limit:g}: {said}",
+    # scenario rules (kind response): the trigger, then the answer or its absence
+    "response.no_answer": "{at:.1f}秒 对方说“{trigger}”, 坐席{within:g}秒内没有按规范回应: {said}",
+    "response.not_allowed": "{at:.1f}秒 对方说“{trigger}”, 坐席回应了不可以说的话: {said}",
+    "response.hung_up_at_once": "{at:.1f}秒 “{trigger}”之后, 坐席说完即挂机(停顿{measured:.1f}秒, 应至少{limit:g}秒)",
+    # addressing by surname, hang-up order
+    "surname.unused": "客户说了姓氏“{surname}”(“{said}”), 之后坐席没有称呼{surname}先生/女士",
+    "hangup.agent_first": "通话记录: 坐席先挂机, 没有按流程结束: {said}",
+    "hangup.cut_off": "录音结束时客户还在说话(推断坐席挂断, 离结束{left:.1f}秒): {said}",
     # appended to a missing line's evidence
     "near_miss": "; " + NEAR_MISS_MARK + ": “{heard}”接近“{phrase}”(相似度{similarity:.2f}), 请听录音核实",
     # appended when the audio was asked and said no
@@ -85,6 +93,20 @@ DETAILS: dict[str, str] = {
     "talk.interruptions": "打断客户{count}次",
     "talk.too_little": "坐席只说了{seconds:.1f}秒, 不足以判断",
     "talk.rate": "语速{rate:.0f}字/分钟(共{seconds:.0f}秒)",
+    "response.no_trigger": "没有出现该情形",
+    "response.answered": "{at:.1f}秒 “{trigger}” → “{answer}”({after:.1f}秒后)",
+    "response.count": "{count}处未按规范回应",
+    "surname.not_given": "客户没有说姓氏",
+    "surname.no_chance": "客户说姓氏“{surname}”后坐席只说了{spoken:.1f}秒",
+    "surname.used": "坐席称呼客户“{surname}”: {address!r}(在{at:.1f}秒)",
+    "surname.unused_detail": "没有称呼客户的姓氏“{surname}”",
+    "hangup.metadata": "来源: 通话记录",
+    "hangup.customer_first": "客户先挂机({source})",
+    "hangup.by_procedure": "坐席按流程结束后挂机: {said}",
+    "hangup.silent": "无声电话",
+    "hangup.inferred_sure": "由录音推断(把握较高, 也可能是线路中断)",
+    "hangup.waited": "由录音推断: 坐席说完后等待{waited:.1f}秒(把握一般)",
+    "hangup.unknown": "通话记录没有挂机方, 录音也无法判断谁先挂机",
 }
 
 

@@ -1,6 +1,7 @@
 """The metadata CSV that comes with a day's recordings (from the telephony CDR).
 
-Known columns: call_id, agent_id, team, started_at, direction, ring_seconds.
+Known columns: call_id, agent_id, team, started_at, direction, ring_seconds,
+hangup_by (who put the phone down first, from the recorder or the CDR).
 Other columns are kept as given (stored in calls.metadata_json). A bad row is
 reported with its line number and skipped; its call is still scored, only
 without metadata. A file that cannot be used at all raises MetadataError.
@@ -15,10 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-__all__ = ["KNOWN_COLUMNS", "Metadata", "MetadataError", "MetadataProblem", "load_metadata", "normalize_call_id"]
+__all__ = ["HANGUP_WORDS", "KNOWN_COLUMNS", "hangup_party", "Metadata", "MetadataError", "MetadataProblem", "load_metadata", "normalize_call_id"]
 
-KNOWN_COLUMNS = ("call_id", "agent_id", "team", "started_at", "direction", "ring_seconds")
+KNOWN_COLUMNS = ("call_id", "agent_id", "team", "started_at", "direction", "ring_seconds", "hangup_by")
 DIRECTIONS = ("inbound", "outbound")
+# The words recorders and CDR exports use for the party that hung up first.
+HANGUP_WORDS = {"agent": ("agent", "坐席", "座席", "客服", "a"), "customer": ("customer", "caller", "客户", "用户", "c")}
 # Every container the recorders write (qa/transcribe/audio.py reads them all);
 # the batch's discovery, URL discovery and call ids all use this one list.
 AUDIO_SUFFIXES = (
@@ -75,6 +78,12 @@ def parse_started_at(value: str) -> datetime:
     return datetime.fromisoformat(value.strip().replace("/", "-"))
 
 
+def hangup_party(value: str | None) -> str | None:
+    """'agent' or 'customer' for a hangup_by value; None when empty or not one of HANGUP_WORDS."""
+    word = (value or "").strip().lower()
+    return next((party for party, words in HANGUP_WORDS.items() if word in words), None)
+
+
 def _check(row: dict[str, str]) -> str | None:
     """The problem with one row, or None."""
     if not row.get("call_id"):
@@ -93,6 +102,9 @@ def _check(row: dict[str, str]) -> str | None:
             return f"started_at {row['started_at']!r} is not a date and time (YYYY-MM-DD HH:MM:SS)"
     if row.get("direction") and row["direction"].lower() not in DIRECTIONS:
         return f"direction {row['direction']!r} must be one of {', '.join(DIRECTIONS)}"
+    if row.get("hangup_by") and hangup_party(row["hangup_by"]) is None:
+        words = ", ".join(w for ws in HANGUP_WORDS.values() for w in ws)
+        return f"hangup_by {row['hangup_by']!r} must name the party that hung up ({words})"
     return None
 
 
@@ -123,5 +135,7 @@ def load_metadata(path: str | Path) -> Metadata:
             continue
         if row.get("direction"):
             row["direction"] = row["direction"].lower()
+        if row.get("hangup_by"):
+            row["hangup_by"] = hangup_party(row["hangup_by"])
         meta.rows[row["call_id"]] = row
     return meta

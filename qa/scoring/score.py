@@ -100,7 +100,8 @@ def apply_rules(call_id: str, path: str, sha256: str, transcript: Transcript, me
     hear = hear if verify else None
     for round_ in range(HEARING_ROUNDS + 1):
         asked: list = []
-        results = run_rules(rulebook, transcript.timeline, transcript.utterances, heard=known, asked=asked)
+        results = run_rules(rulebook, transcript.timeline, transcript.utterances, heard=known, asked=asked,
+                            metadata=metadata)
         if not asked or hear is None or round_ == HEARING_ROUNDS:
             break
         new = hear(asked)

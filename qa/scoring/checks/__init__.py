@@ -14,9 +14,12 @@ from typing import Any, Mapping
 from qa.records import Heard, Reading, RuleResult, Timeline, Utterance
 from qa.scoring.checks.answer import LATE_APOLOGY, RINGS
 from qa.scoring.checks.base import CallView, CheckError, FindFn
+from qa.scoring.checks.hangup import HANGUP
 from qa.scoring.checks.hold import HOLD
 from qa.scoring.checks.kinds import Kind, Param
+from qa.scoring.checks.response import RESPONSE
 from qa.scoring.checks.silent_line import SILENT_LINE
+from qa.scoring.checks.surname import SURNAME
 from qa.scoring.checks.talk import INTERRUPTION, SPEECH_RATE
 from qa.scoring.checks.wording import CLOSING, FORBIDDEN, GREETING
 
@@ -32,6 +35,9 @@ KINDS: dict[str, Kind] = {
     "hold": HOLD,
     "interruption": INTERRUPTION,
     "speech_rate": SPEECH_RATE,
+    "response": RESPONSE,
+    "surname": SURNAME,
+    "hangup": HANGUP,
 }
 
 
@@ -43,6 +49,7 @@ def run_rules(
     find: FindFn | None = None,
     heard: Mapping[tuple, Heard] | None = None,
     asked: list[Reading] | None = None,
+    metadata: Mapping[str, str] | None = None,
 ) -> tuple[RuleResult, ...]:
     """Every enabled rule of `rulebook` over one call, in rulebook order.
 
@@ -51,7 +58,7 @@ def run_rules(
     """
     extra: dict[str, Any] = {"find": find} if find is not None else {}
     call = CallView(timeline, tuple(utterances), getattr(rulebook, "slots", {}) or {}, rulebook.rules,
-                    heard=heard or {}, asked=asked, **extra)
+                    heard=heard or {}, asked=asked, metadata=dict(metadata or {}), **extra)
     results = []
     for rule in rulebook.rules.values():
         if not rule.enabled:

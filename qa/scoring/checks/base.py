@@ -45,6 +45,8 @@ class CallView:
     heard: Mapping[tuple, Heard] = field(default_factory=dict)
     # Where readings nobody has scored yet are noted, when the caller will score them.
     asked: list[Reading] | None = None
+    # The call's metadata row (who hung up, when the CDR says it).
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
     def matches(self, rule: Any, group: str, roles: Sequence[str] | None = None, *, joined: bool = True) -> list[Match]:
         """Matches of one phrase group of `rule`, sorted by time.

@@ -23,6 +23,7 @@ class Param:
     max: float | None = None
     what: str = ""
     min_exclusive: bool = False
+    choices: tuple[str, ...] = ()  # the values a text param may take (empty: any)
 
     def problem(self, value: Any) -> str | None:
         """Why `value` does not fit, or None."""
@@ -37,9 +38,13 @@ class Param:
         if ok and self.type in (int, float):
             low_ok = self.min is None or (value > self.min if self.min_exclusive else value >= self.min)
             ok = low_ok and (self.max is None or value <= self.max)
+        if ok and self.choices:
+            ok = value in self.choices
         return None if ok else f"must be {self.describe()}, got {value!r}"
 
     def describe(self) -> str:
+        if self.choices:
+            return "one of " + ", ".join(f'"{c}"' for c in self.choices)
         noun = {int: "a whole number", float: "a number", bool: "true or false", str: "text"}[self.type]
         if self.what:
             noun += f" ({self.what})"

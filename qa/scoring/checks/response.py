@@ -1,0 +1,125 @@
+"""Scenario rules: when a party says something, the agent must answer in a set way.
+
+001 第三篇 and 第五篇 list the situations of a call with the line the agent must
+say and what it must not say: the customer thanks (不客气), apologizes (没关系),
+complains; the agent cannot hear, must refuse, has finished explaining. A
+`response` rule holds a trigger (phrases said by `trigger_party`, optionally
+followed by `trigger_silence_s` of silence from the other side), the required
+answer (phrases the agent says within `within_s`, optionally then a pause of
+`end_silence_s` before the recording ends: announce, wait, hang up) and the
+answers not allowed there.
+
+- na: the trigger was not heard;
+- fail: an answer not allowed was given, or no answer (asked of the audio
+  before it counts as missing), or the line was hung up without the pause;
+- pass otherwise. Each finding spans the trigger and the answer window.
+
+A customer's trigger is only the customer's words: the agent saying 谢谢 or
+对不起 never fires it, and neither does speech on mono the voices left
+unattributed (it is as often the agent's). An agent's trigger (its own words
+in the situation: 听不清, 再说一遍) is the agent's words alone, for the same reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qa.records import Match, RuleResult
+from qa.scoring.checks.base import CallView, finding, missing_line, outcome, param
+from qa.scoring.checks.kinds import SIMILARITY, SOUND_SCORE, Kind, Param, seconds
+from qa.scoring.messages import detail
+
+PARTIES = ("customer", "agent")
+# Speech-activity edges and word times disagree by a few hundred ms.
+EDGE_SLACK_S = 0.3
+
+
+def check_response(rule: Any, call: CallView) -> RuleResult:
+    party = str(rule.params["trigger_party"])
+    within_s = param(rule, "within_s")
+    triggers = [t for t in call.matches(rule, "trigger", roles=(party,), joined=False)
+                if _held(rule, call, t, party)]
+    if not triggers:
+        return outcome(rule, (), detail("response.no_trigger"), na=True)
+    roles = call.required_roles(rule)
+    answers = call.matches(rule, "answer", roles=roles)
+    banned = call.matches(rule, "not_allowed", roles=roles, joined=False) if rule.phrases.get("not_allowed") else []
+    findings, notes = [], []
+    for first, last in _episodes(triggers, within_s):
+        # The agent's own situation line may carry the required wording before its trigger words.
+        lo = first.start_s - (within_s if party == "agent" else 0.0)
+        hi = last.end_s + within_s
+        trigger_text = _said(call, first)
+        bad = [m for m in banned if lo - EDGE_SLACK_S <= m.start_s <= hi]
+        given = [m for m in answers if lo - EDGE_SLACK_S <= m.start_s <= hi
+                 and not any(b.utterance_idx == m.utterance_idx and b.span == m.span for b in bad)]
+        if bad:
+            m = bad[0]
+            findings.append(finding(rule, first.start_s, max(m.end_s, last.end_s), "response.not_allowed",
+                                    anchor_s=first.start_s, match=m, role=m.role, trigger=trigger_text,
+                                    at=first.start_s, said=_said(call, m)))
+        elif given:
+            notes.append(detail("response.answered", trigger=first.text, at=first.start_s,
+                                answer=given[0].text, after=max(0.0, given[0].start_s - last.end_s)))
+            hung = _hung_up_at_once(rule, call, given[-1])
+            if hung is not None:
+                findings.append(finding(rule, first.start_s, call.timeline.duration_s, "response.hung_up_at_once",
+                                        anchor_s=first.start_s, match=given[-1], trigger=trigger_text,
+                                        at=first.start_s, measured=hung, limit=param(rule, "end_silence_s")))
+        else:
+            f = missing_line(rule, call, "answer", roles, (lo, hi), "response.no_answer", notes,
+                             anchor_s=first.start_s, span=(first.start_s, hi), trigger=trigger_text,
+                             at=first.start_s, within=within_s,
+                             said=call.said("agent", last.end_s if party == "customer" else lo, hi))
+            if f is not None:
+                findings.append(f)
+    return outcome(rule, findings, "; ".join(notes) or detail("response.count", count=len(findings)))
+
+
+def _episodes(triggers: list[Match], within_s: float) -> list[tuple[Match, Match]]:
+    """Triggers whose answer windows overlap are one situation (谢谢, 太感谢了): (first, last) of each."""
+    out: list[tuple[Match, Match]] = []
+    for t in sorted(triggers, key=lambda m: m.start_s):
+        if out and t.start_s <= out[-1][1].end_s + within_s:
+            out[-1] = (out[-1][0], t if t.end_s > out[-1][1].end_s else out[-1][1])
+        else:
+            out.append((t, t))
+    return out
+
+
+def _held(rule: Any, call: CallView, trigger: Match, party: str) -> bool:
+    """With `trigger_silence_s`, a trigger counts only when the recording goes on that long after it
+    with nothing from the other side (the customer still on the line, silent)."""
+    wait = param(rule, "trigger_silence_s")
+    if wait <= 0:
+        return True
+    until = trigger.end_s + wait
+    if call.timeline.duration_s < until:
+        return False  # the line closed first: who hung up is the hang-up rule's question
+    other = "agent" if party == "customer" else "customer"
+    spoken = [iv for iv in call.speech(other)] + [u for u in call.utterances if u.role in (other, "unknown")]
+    return not any(s.end_s > trigger.end_s + EDGE_SLACK_S and s.start_s < until for s in spoken)
+
+
+def _hung_up_at_once(rule: Any, call: CallView, answer: Match) -> float | None:
+    """Seconds of silence between the answer (and any speech after it) and the recording's end,
+    when shorter than `end_silence_s` (0: no pause asked for); else None."""
+    want = param(rule, "end_silence_s")
+    if want <= 0:
+        return None
+    last = max(answer.end_s, call.last_speech_end())
+    measured = max(0.0, call.timeline.duration_s - last)
+    return round(measured, 2) if measured + EDGE_SLACK_S < want else None
+
+
+def _said(call: CallView, m: Match) -> str:
+    u = call.utterances[m.utterance_idx] if 0 <= m.utterance_idx < len(call.utterances) else None
+    return u.text if u is not None else m.text
+
+
+RESPONSE = Kind(check_response, groups=("trigger", "answer"), optional_groups=("not_allowed",), params={
+    "trigger_party": Param(str, what="who says the trigger", choices=PARTIES),
+    "within_s": seconds(0, 600),
+    "trigger_silence_s": Param(float, 0, 600, "seconds of silence from the other side after the trigger (0: none)"),
+    "end_silence_s": Param(float, 0, 600, "seconds of pause after the answer before the line closes (0: none)"),
+    "min_similarity": SIMILARITY, "sound_accept": SOUND_SCORE})

@@ -1,0 +1,91 @@
+"""Addressing by surname: once the customer gives a surname, the agent uses it.
+
+001 第三篇 / 第五篇 (已知客户姓名时): 称呼“某先生/女士”, 不可以无视客户的姓名.
+The customer gives it in a form of the rule's `given` group (我姓王, 免贵姓王,
+我是王先生); the agent addresses the customer with a form of `address`
+(王先生, 王女士). `{surname}` stands for the one character of the surname.
+
+Both are matched by sound, syllable by syllable: the recognizer writes a
+surname as any of its homophones (王/汪, 姓/性), so 汪先生 addresses a 王.
+
+- na: no surname given, or the agent spoke less than `min_agent_speech_s`
+  after it (no chance to use it);
+- fail: the agent never used the surname afterwards;
+- pass otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from qa.phrases.textnorm import keyed
+from qa.records import RuleResult, Utterance
+from qa.scoring.checks.base import CallView, finding, outcome, param
+from qa.scoring.checks.kinds import Kind, Param
+from qa.scoring.messages import detail
+
+SLOT = "{surname}"
+
+
+@dataclass(frozen=True)
+class Said:
+    """A form heard in an utterance: the surname's character and syllable, and when."""
+
+    char: str
+    syllable: str
+    utterance: Utterance
+    start_s: float
+
+
+def forms_in(u: Utterance, forms: tuple[str, ...], not_surnames: frozenset[str]) -> Iterator[Said]:
+    """Each `{surname}` form said in `u`, compared by tone-less syllables."""
+    k = keyed(u.text)
+    for form in forms:
+        before, _, after = form.partition(SLOT)
+        pre, post = keyed(before).syllables, keyed(after).syllables
+        width = len(pre) + 1 + len(post)
+        for i in range(len(k.syllables) - width + 1):
+            j = i + len(pre)
+            if k.syllables[i:j] != pre or k.syllables[j + 1:j + 1 + len(post)] != post:
+                continue
+            char = k.key[j]
+            if not "\u4e00" <= char <= "\u9fff" or char in not_surnames:
+                continue
+            yield Said(char, k.syllables[j], u, _time(u, i, len(k.key)))
+
+
+def _time(u: Utterance, index: int, length: int) -> float:
+    """The form's start: its share of the utterance (word times differ from key offsets)."""
+    if length <= 0:
+        return u.start_s
+    return round(u.start_s + (u.end_s - u.start_s) * index / length, 3)
+
+
+def _texts(rule: Any, group: str) -> tuple[str, ...]:
+    return tuple(p.text for p in rule.phrases.get(group, ()))
+
+
+def check_surname(rule: Any, call: CallView) -> RuleResult:
+    stop = frozenset(_texts(rule, "not_surnames"))
+    given = next((s for u in call.utterances if u.role == "customer"
+                  for s in forms_in(u, _texts(rule, "given"), stop)), None)
+    if given is None:
+        return outcome(rule, (), detail("surname.not_given"), na=True)
+    roles = call.required_roles(rule)
+    later = [u for u in call.utterances if u.role in roles and u.start_s >= given.utterance.end_s - 0.3]
+    spoken = sum(u.end_s - u.start_s for u in later)
+    if spoken < param(rule, "min_agent_speech_s"):
+        return outcome(rule, (), detail("surname.no_chance", surname=given.char, spoken=spoken), na=True)
+    used = [s for u in later for s in forms_in(u, _texts(rule, "address"), stop)]
+    right = [s for s in used if s.syllable == given.syllable]
+    if right:
+        return outcome(rule, (), detail("surname.used", surname=given.char, address=right[0].utterance.text,
+                                        at=right[0].start_s))
+    end = max(u.end_s for u in later)
+    return outcome(rule, [finding(rule, given.start_s, end, "surname.unused", anchor_s=given.start_s,
+                                  role="agent", surname=given.char, said=given.utterance.text)], detail("surname.unused_detail", surname=given.char))
+
+
+SURNAME = Kind(check_surname, groups=("given", "address"), optional_groups=("not_surnames",), params={
+    "min_agent_speech_s": Param(float, 0, 600, "seconds of agent speech after the surname")})
