@@ -1,4 +1,5 @@
-"""python -m qa.samplegen --out DIR [--set samples|generated|hard] [--count N] [--seed S] [--corrupt N]
+"""python -m qa.samplegen --out DIR [--set samples|generated|hard|situations|situations-hard] [--count N]
+[--seed S] [--corrupt N]
 [--real-speech DIR]"""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from .build import build_set
+from .build import SETS, build_set
 from .hard import default_real_speech
 from .tts import TTSUnavailable
 
@@ -17,9 +18,10 @@ from .tts import TTSUnavailable
 @click.command()
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder to write the calls, labels and metadata.csv into.")
-@click.option("--set", "which", type=click.Choice(["samples", "generated", "hard"]), default="samples",
-              show_default=True, help="The committed samples, a larger generated set, or the held-out "
-              "hard set (new and accented voices, fast agents, recorded customers).")
+@click.option("--set", "which", type=click.Choice(SETS), default="samples",
+              show_default=True, help="The committed samples, a larger generated set, the held-out "
+              "hard set (new and accented voices, fast agents, recorded customers), or calls built around "
+              "the scenario rules' situations (situations-hard: spoken by the hard set's voices).")
 @click.option("--count", type=click.IntRange(1, 10000), default=60, show_default=True,
               help="Number of calls in a generated set.")
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of a generated set.")

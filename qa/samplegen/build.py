@@ -74,11 +74,17 @@ def _render_in_worker(spec: CallSpec, out: Path, seed: int) -> dict:
     return _render_one(spec, out, seed, _worker_tts)
 
 
+SETS = ("samples", "generated", "hard", "situations", "situations-hard")
+
+
 def build_set(out: Path, which: str = "samples", count: int = 60, seed: int = 7,
               corrupt: int = 0, jobs: int = 1, tts=None, real_speech: Path | None = None) -> list[dict]:
-    """Build the `samples` set (fixed seed), or a `generated` or `hard` set of `count` calls.
+    """Build the `samples` set (fixed seed), or a `generated`, `hard`, `situations` or
+    `situations-hard` set of `count` calls.
 
     The hard set splices recorded customer turns from `real_speech` when it holds clips.
+    The situation sets are calls built around the scenario rules' situations,
+    spoken by the generated set's voices, or by the hard set's (held out).
     """
     out = Path(out)
     tts = tts or _kokoro()  # also fails early, in this process, without the samples extra
@@ -95,8 +101,16 @@ def build_set(out: Path, which: str = "samples", count: int = 60, seed: int = 7,
         from .hard import hard_specs
 
         labels = build_calls(hard_specs(count, seed, real_speech), out, seed, tts, jobs)
+    elif which in ("situations", "situations-hard"):
+        from .generated import VOICES
+        from .hard import HARD_VOICES
+        from .situations import situation_specs
+
+        voices = HARD_VOICES if which == "situations-hard" else VOICES
+        labels = build_calls(situation_specs(count, seed, voices, "sith" if which == "situations-hard" else "sit"),
+                             out, seed, tts, jobs)
     else:
-        raise ValueError(f"unknown set {which!r}: use 'samples', 'generated' or 'hard'")
+        raise ValueError(f"unknown set {which!r}: use one of {', '.join(SETS)}")
     if corrupt:
         writer.write_corrupt(out, corrupt, np.random.default_rng([seed, 99]))
     return labels

@@ -11,7 +11,8 @@ who does.
 
 An agent hanging up first is no fault after a procedure that ends that way
 (the silent line's closing, 对不起,我挂线了, 请您挂机): the `procedure_end`
-group, said by the agent in the last `window_s` of speech.
+group, said by the agent in the last `window_s` of speech and after the
+customer's last words.
 """
 
 from __future__ import annotations
@@ -72,8 +73,10 @@ def _procedure_end(rule: Any, call: CallView) -> str | None:
     """The procedure line that lets the agent hang up first, when said near the end."""
     if not rule.phrases.get("procedure_end"):
         return None
-    start = call.last_speech_end() - param(rule, "window_s")
-    hits = [m for m in call.matches(rule, "procedure_end", roles=call.required_roles(rule)) if m.end_s >= start]
+    # Near the end, and after the customer's last words: a call that went on after it was not ended by it.
+    start = max(call.last_speech_end() - param(rule, "window_s"), _last_end(call, ("customer",)) or 0.0)
+    hits = [m for m in call.matches(rule, "procedure_end", roles=call.required_roles(rule))
+            if m.start_s >= start - 0.3]
     return hits[-1].text if hits else None
 
 
