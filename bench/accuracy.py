@@ -38,6 +38,7 @@ from pathlib import Path
 from qa.phrases.rulebook import load_rulebook
 from qa.phrases.textnorm import match_key
 from qa.records import Transcript, Utterance
+from qa.samplegen.scenario import SCENARIO_RULE_IDS
 from qa.scoring import store
 from qa.scoring.batch import run_batch
 from qa.scoring.checks.base import NEAR_MISS_MARK
@@ -181,11 +182,42 @@ def evaluate(folder: Path, db: Path, reference: bool = False) -> int:
     if ref:
         p, r, f, tp, fp, fn = event_prf(labels, ref[1])
         print(f"  on the script text: precision {p:.2f}, recall {r:.2f}, F1 {f:.2f} (tp {tp}, fp {fp}, fn {fn})")
+    scenario_table(labels, outcomes)
     said, unsaid = near_miss_hints(db, labels)
     print(f"misheard-line hints on greeting/closing/hold findings: {said[0]} of {said[1]} where the script has the "
           f"line (a recognition miss), {unsaid[0]} of {unsaid[1]} where it does not")
     print(f"lowest per-rule F1 of fail: {worst:.2f}")
     return 0
+
+
+def scenario_table(labels: dict[str, dict], outcomes: Outcomes) -> None:
+    """For the situation rules: the trigger heard (outcome not na) apart from the answer judged
+    (pass/fail once the trigger was heard), so a missed trigger is told from a misheard answer."""
+    rules = sorted({r for lab in labels.values() for r in lab["expected"] if r in SCENARIO_RULE_IDS})
+    if not rules:
+        return
+    print(f"\nsituation rules: trigger detection (the situation arose: outcome not na) and, where the trigger "
+          f"was heard, the answer judged\n{'rule':28} {'trig P':>6} {'trig R':>6}  {'na agree':>9}   "
+          f"{'answer ok':>9}  F1 fail")
+    for rule in rules:
+        c: Counter = Counter()
+        for call_id, lab in labels.items():
+            want, got = lab["expected"].get(rule), outcomes.get((call_id, rule), "missing")
+            if want is None:
+                continue
+            c["tp"] += want != "na" and got not in ("na", "missing")
+            c["fp"] += want == "na" and got not in ("na", "missing")
+            c["fn"] += want != "na" and got in ("na", "missing")
+            c["na"] += want == "na"
+            if want != "na" and got not in ("na", "missing"):
+                c["judged"] += 1
+                c["right"] += want == got
+        trig_p, trig_r = prf(c["tp"], c["fp"], c["fn"])[:2]
+        counts = rule_counts({k: v for k, v in labels.items() if rule in v["expected"]}, outcomes, rule)
+        f1 = prf(counts["tp"], counts["fp"], counts["fn"])[2]
+        na_agree = (c["na"] - c["fp"]) / c["na"] if c["na"] else 1.0
+        print(f"{rule:28} {trig_p:6.2f} {trig_r:6.2f}  {na_agree:5.2f} ({c['na'] - c['fp']}/{c['na']})"
+              f"   {c['right']:3d}/{c['judged']:<3d}   {f1:5.2f}")
 
 
 # Script tags of the lines a missing-line finding is about (the generator tags them).

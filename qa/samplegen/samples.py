@@ -9,7 +9,7 @@ closings 第三篇 34 and 4.5, the late-answer apology 第三篇 15, hold wordin
 
 from __future__ import annotations
 
-from .scenario import CallSpec, Hold, Pause, Ring, Say, Voice
+from .scenario import SCENARIO_RULE_IDS, CallSpec, Hold, Pause, Ring, Say, Voice
 
 A, C = "agent", "customer"
 
@@ -19,13 +19,16 @@ THANKS_BYE = Say(A, "感谢您的来电,再见!", ("closing",))
 APOLOGY = Say(A, "对不起,刚才因为线路忙,让您久等了!请问有什么可以帮助您?", ("apology",))
 
 
-def _expect(**fails_and_nas: str) -> dict:
-    """Every rule passes unless named here (dots written as underscores)."""
+def _expect(situations: bool = False, **fails_and_nas: str) -> dict:
+    """Every rule passes unless named here (dots written as underscores); with `situations`,
+    the call is labelled for the scenario rules too, na unless named."""
     base = {
         "answer.rings": "pass", "answer.late_apology": "na", "greeting.opening": "pass",
         "closing.farewell": "pass", "phrase.forbidden": "pass", "silent_line.procedure": "na",
         "hold.procedure": "na", "talk.interruption": "pass", "talk.speech_rate": "pass",
     }
+    if situations:
+        base.update({rule: "na" for rule in SCENARIO_RULE_IDS})
     for key, outcome in fails_and_nas.items():
         rule = key.replace("__", ".")
         if rule not in base:
@@ -261,5 +264,61 @@ SAMPLES = (
               "not thanked; the call ends without 请问还有什么可以帮助您 or 感谢您的来电. "
               "Its metadata row has an unparseable started_at on purpose.",
         metadata={"agent_id": "A6015", "team": "物业组", "started_at": "2024-02-30 25:61"},
+    ),
+    CallSpec(
+        call_id="call12_situations_handled",
+        agent=Voice("zf_xiaoyi", 1.1), customer=Voice("zm_yunxi", 1.1, -21.0),
+        audio_format="wav-pcm16", sample_rate=8000,
+        events=(
+            Ring(2),
+            Say(A, "您好,富茂汽车客服部,工号3108,请问有什么可以帮到您?", ("greeting",)),
+            Say(C, "你好,我姓陈,上个月在你们店里保养的车,现在空调不制冷了。"),
+            Say(A, "陈先生,您好,我帮您查一下保养记录。"),
+            Say(C, "不好意思,我刚才说错了,是上上个月保养的。"),
+            Say(A, "没关系,请不必介意。我查到了三月十二号的保养记录。"),
+            Say(C, "你们怎么这么慢啊,我都等了半天了。"),
+            Say(A, "对不起,让您久等了,我将尽快帮您处理。您的车还在保修期内,可以免费检查空调。"),
+            Say(C, "我有个建议,你们保养完应该把空调也检查一下。"),
+            Say(A, "谢谢您,您提出的宝贵建议,我们将及时反馈给公司相关负责人员。"),
+            Say(C, "好的,太感谢了。"),
+            Say(A, "不客气,这是我们应该做的。"),
+            ASK_MORE, Say(C, "没有了。"), THANKS_BYE,
+        ),
+        expected=_expect(True, scenario__surname="pass", scenario__apology_accepted="pass",
+                         scenario__slow="pass", scenario__suggestion="pass", scenario__thanks="pass",
+                         closing__hangup_order="pass"),
+        notes="Situations handled (第三篇 3, 17, 25, 27, 31): the customer gives a surname and the "
+              "agent uses it, apologizes (没关系,请不必介意), blames the agent for being slow, makes a "
+              "suggestion, thanks. The CDR says the customer hung up first.",
+        metadata={"agent_id": "A3108", "team": "售后组", "started_at": "2024-05-13T14:05:10",
+                  "hangup_by": "customer"},
+    ),
+    CallSpec(
+        call_id="call13_situations_mishandled",
+        agent=Voice("zf_xiaobei", 1.1), customer=Voice("zm_yunjian", 1.1, -22.0),
+        audio_format="ogg", sample_rate=16000, tail_s=0.05,
+        events=(
+            Ring(1),
+            Say(A, "您好,星辰游戏客服中心,工号5120,请问有什么可以帮您?", ("greeting",)),
+            Say(C, "你好,我的游戏账号登不上去了。"),
+            Say(A, "喂,大声一点儿!", ("forbidden",), ("喂,大声一点儿",)),
+            Say(C, "我说我的游戏账号登不上去了!"),
+            Say(A, "您的账号被冻结了,要在官网验证手机号码才能解冻。"),
+            Say(C, "那你直接帮我解冻吧,我不想去官网。"),
+            Say(A, "不可能的吧。", ("forbidden",), ("不可能的吧",)),
+            Say(C, "你叫什么名字?我要投诉你。"),
+            Say(A, "我们还是先说您的问题吧,官网验证很快的。"),
+            Say(A, "明白了吗?"),
+            Say(C, "知道了。"),
+            ASK_MORE, Say(C, "没有了。"), THANKS_BYE,
+            Say(C, "哎,等一下,我还有一个问题想问一下你们的充值"),
+        ),
+        expected=_expect(True, phrase__forbidden="fail", scenario__speak_up="fail",
+                         scenario__cannot_help="fail", scenario__agent_id="fail", scenario__complaint="fail",
+                         scenario__explained="fail", closing__hangup_order="fail"),
+        notes="Situations mishandled (第三篇 5, 18, 24, 30, 33): 喂,大声一点儿 and 不可能的吧 (also 服务忌语), "
+              "no answer to 你叫什么名字 / 我要投诉你, 明白了吗 for 请问我刚才的解释您是否明白. The "
+              "recording ends while the customer is still speaking: cut off.",
+        metadata={"agent_id": "A5120", "team": "玩家组", "started_at": "2024-05-13T15:30:44"},
     ),
 )

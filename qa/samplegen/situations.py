@@ -1,7 +1,7 @@
 """Calls built around the situations of 001 第三篇 / 第五篇 (the scenario rules).
 
 Each call is an ordinary compliant service call (greeting, the customer's
-matter, the agent's answer, the closing) with one or two situations put in
+matter, the agent's answer, the closing) with three or four situations put in
 its middle. A situation comes in one of these forms:
 
 - handled: the trigger, then the mandated answer (pass);
@@ -181,7 +181,7 @@ def _call(call_id: str, rng: np.random.Generator, voices: tuple[str, ...], start
         exp["scenario.surname"] = "pass" if addressed else "fail"
         notes.append(f"surname {surname}: " + ("addressed" if addressed else "never addressed"))
     events.append(Say(C, follow_up))
-    chosen = [str(r) for r in rng.choice(MIDDLE, size=int(rng.integers(1, 3)), replace=False)]
+    chosen = [str(r) for r in rng.choice(MIDDLE, size=int(rng.integers(3, 5)), replace=False)]
     for rule in chosen:
         name, form = _form(rng, rule)
         for role, text, phrases in form.lines:
