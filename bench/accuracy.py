@@ -198,7 +198,7 @@ def scenario_table(labels: dict[str, dict], outcomes: Outcomes) -> None:
         return
     print(f"\nsituation rules: trigger detection (the situation arose: outcome not na) and, where the trigger "
           f"was heard, the answer judged\n{'rule':28} {'trig P':>6} {'trig R':>6}  {'na agree':>9}   "
-          f"{'answer ok':>9}  F1 fail")
+          f"{'answer ok':>9}  F1 fail  fired on the other side's words")
     for rule in rules:
         c: Counter = Counter()
         for call_id, lab in labels.items():
@@ -209,6 +209,10 @@ def scenario_table(labels: dict[str, dict], outcomes: Outcomes) -> None:
             c["fp"] += want == "na" and got not in ("na", "missing")
             c["fn"] += want != "na" and got in ("na", "missing")
             c["na"] += want == "na"
+            # the trigger's words said by the other party (situations.py labels the form in the notes)
+            if f"{rule.split('.', 1)[1]} other" in lab.get("notes", ""):
+                c["other"] += 1
+                c["other_fired"] += got not in ("na", "missing")
             if want != "na" and got not in ("na", "missing"):
                 c["judged"] += 1
                 c["right"] += want == got
@@ -217,7 +221,7 @@ def scenario_table(labels: dict[str, dict], outcomes: Outcomes) -> None:
         f1 = prf(counts["tp"], counts["fp"], counts["fn"])[2]
         na_agree = (c["na"] - c["fp"]) / c["na"] if c["na"] else 1.0
         print(f"{rule:28} {trig_p:6.2f} {trig_r:6.2f}  {na_agree:5.2f} ({c['na'] - c['fp']}/{c['na']})"
-              f"   {c['right']:3d}/{c['judged']:<3d}   {f1:5.2f}")
+              f"   {c['right']:3d}/{c['judged']:<3d}   {f1:5.2f}    {c['other_fired']}/{c['other']}")
 
 
 # Script tags of the lines a missing-line finding is about (the generator tags them).

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from .generated import COMPANIES, FORMATS, GOODBYE, TOPICS, VOICES, _pick
-from .scenario import RULE_IDS, SCENARIO_RULE_IDS, CallSpec, Pause, Ring, Say, Voice
+from .scenario import SCENARIO_RULE_IDS, CallSpec, Pause, Ring, Say, Voice
 
 A, C = "agent", "customer"
 ASK_MORE = ("请问还有什么可以帮助您?", "请问您还需要其它帮助吗?")

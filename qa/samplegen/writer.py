@@ -42,11 +42,13 @@ def write_labels(path: Path, labels: dict) -> None:
 
 
 def write_metadata(path: Path, rows: list[dict]) -> None:
+    """metadata.csv; the hangup_by column only when some call has it (older sets stay as they were)."""
+    columns = METADATA_COLUMNS + (("hangup_by",) if any(r.get("hangup_by") for r in rows) else ())
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=METADATA_COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: row.get(k, "") for k in METADATA_COLUMNS})
+            writer.writerow({k: row.get(k, "") for k in columns})
 
 
 def write_corrupt(out: Path, count: int, rng: np.random.Generator) -> list[dict]:

@@ -5,8 +5,9 @@ The customer gives it in a form of the rule's `given` group (我姓王, 免贵�
 我是王先生); the agent addresses the customer with a form of `address`
 (王先生, 王女士). `{surname}` stands for the one character of the surname.
 
-Both are matched by sound, syllable by syllable: the recognizer writes a
-surname as any of its homophones (王/汪, 姓/性), so 汪先生 addresses a 王.
+Both are matched by sound, character by character (near-homophone codes,
+as the phrase matcher folds them): the recognizer writes a surname as any of
+its homophones (王/汪, 姓/性), so 汪先生 addresses a 王.
 
 - na: no surname given, or the agent spoke less than `min_agent_speech_s`
   after it (no chance to use it);
@@ -30,29 +31,29 @@ SLOT = "{surname}"
 
 @dataclass(frozen=True)
 class Said:
-    """A form heard in an utterance: the surname's character and syllable, and when."""
+    """A form heard in an utterance: the surname's character and its sound (near-homophone code), and when."""
 
     char: str
-    syllable: str
+    sound: str
     utterance: Utterance
     start_s: float
 
 
 def forms_in(u: Utterance, forms: tuple[str, ...], not_surnames: frozenset[str]) -> Iterator[Said]:
-    """Each `{surname}` form said in `u`, compared by tone-less syllables."""
+    """Each `{surname}` form said in `u`, compared by near-homophone codes (姓/性, 赵/照)."""
     k = keyed(u.text)
     for form in forms:
         before, _, after = form.partition(SLOT)
-        pre, post = keyed(before).syllables, keyed(after).syllables
+        pre, post = keyed(before).near, keyed(after).near
         width = len(pre) + 1 + len(post)
-        for i in range(len(k.syllables) - width + 1):
+        for i in range(len(k.near) - width + 1):
             j = i + len(pre)
-            if k.syllables[i:j] != pre or k.syllables[j + 1:j + 1 + len(post)] != post:
+            if k.near[i:j] != pre or k.near[j + 1:j + 1 + len(post)] != post:
                 continue
             char = k.key[j]
             if not "\u4e00" <= char <= "\u9fff" or char in not_surnames:
                 continue
-            yield Said(char, k.syllables[j], u, _time(u, i, len(k.key)))
+            yield Said(char, k.near[j], u, _time(u, i, len(k.key)))
 
 
 def _time(u: Utterance, index: int, length: int) -> float:
@@ -78,7 +79,7 @@ def check_surname(rule: Any, call: CallView) -> RuleResult:
     if spoken < param(rule, "min_agent_speech_s"):
         return outcome(rule, (), detail("surname.no_chance", surname=given.char, spoken=spoken), na=True)
     used = [s for u in later for s in forms_in(u, _texts(rule, "address"), stop)]
-    right = [s for s in used if s.syllable == given.syllable]
+    right = [s for s in used if s.sound == given.sound]
     if right:
         return outcome(rule, (), detail("surname.used", surname=given.char, address=right[0].utterance.text,
                                         at=right[0].start_s))
