@@ -146,7 +146,7 @@ def test_version_is_stable_and_follows_content(tmp_path, default):
     ('[rules."hold.procedure".phrases]\nsilent_line_words = { shared = ["nope"] }\n', 2, "no shared group 'nope'"),
     ('[rules."answer.rings".params]\nmax_rings = { setting = "nope" }\n', 2, "names setting 'nope'"),
     # points that add up to more than the score card's full marks
-    ('[rules."phrase.forbidden"]\npoints = 30\n', 2, "points add up to 110"),
+    ('[rules."phrase.forbidden"]\npoints = 30\n', 2, "points add up to 115"),
     ('[scorecard]\npass_mark = 120\n', 2, "pass_mark must lie from 0 to full_marks"),
     ('[scorecard]\npoints = "sometimes"\n', 2, "points must be one of"),
     ('[scorecard]\ncritical_fails_call = 1\n', 2, "critical_fails_call must be bool"),
@@ -166,7 +166,7 @@ def test_missing_file_is_a_rulebook_error(tmp_path):
 
 def test_exact_points_policy_refuses_a_total_short_of_full_marks(tmp_path):
     path = write(tmp_path, '[scorecard]\npoints = "exact"\n\n[rules."talk.speech_rate"]\nenabled = false\n')
-    with pytest.raises(RulebookError, match="add up to 90, but must add up to the score card's full_marks"):
+    with pytest.raises(RulebookError, match="add up to 94, but must add up to the score card's full_marks"):
         load_rulebook(path)
     load_rulebook(write(tmp_path, '[scorecard]\npoints = "exact"\n', "exact.toml"))  # the default adds up
 

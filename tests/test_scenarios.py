@@ -162,5 +162,6 @@ def test_every_situation_is_a_default_rule_with_its_clause():
         rule = BOOK.rules[rule_id]
         assert rule.source.startswith("001 ") and rule.title, rule_id
     specs = situation_specs(200, seed=4)
+    assert specs == situation_specs(200, seed=4) and specs != situation_specs(200, seed=5)
     for rule_id in SITUATIONS:
         assert {"pass", "fail", "na"} <= {s.expected[rule_id] for s in specs}, rule_id

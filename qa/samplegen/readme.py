@@ -34,6 +34,10 @@ are special on purpose: `call09_mono_cdr_ring_seconds` has `ring_seconds=24`
 (the switch's ring time, which wins over ringback detection), and
 `call11_mono_quiet_no_closing` has an unparseable `started_at`
 (`2024-02-30 25:61`) that a loader must report without losing the call.
+`call12_situations_handled` and `call13_situations_mishandled` are built
+around the scenario rules' situations (001 第三篇) and are labelled for those
+rules too (`expected` in their JSON; the notes say which situations);
+call12's row says who hung up first (`hangup_by`).
 
 Expected outcomes (F = fail, . = pass, - = na):
 
