@@ -77,6 +77,9 @@ def test_a_customer_silent_on_the_line_is_told_before_the_agent_hangs_up():
     answered = results(offer, utt("customer", 7.5, 8.3, "没有了。"), utt("agent", 8.8, 10.5, "感谢您的来电,再见!"),
                        duration=12.0)
     assert answered["scenario.linger"].outcome == "na"
+    # a long silence after the offer is the customer's, not a hold the agent failed to announce
+    long_wait = results(offer, utt("agent", 15.0, 17.0, "对不起,我挂线了。"), duration=20.0)
+    assert long_wait["scenario.linger"].outcome == "pass" and long_wait["hold.procedure"].outcome == "na"
     # the line closed before the customer's silence was long: who hung up is not this rule's question
     assert results(offer, duration=8.0)["scenario.linger"].outcome == "na"
 
