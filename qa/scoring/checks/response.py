@@ -5,7 +5,8 @@ say and what it must not say: the customer thanks (不客气), apologizes (没�
 complains; the agent cannot hear, must refuse, has finished explaining. A
 `response` rule holds a trigger (phrases said by `trigger_party`, optionally
 followed by `trigger_silence_s` of silence from the other side), the required
-answer (phrases the agent says within `within_s`, optionally then a pause of
+answer (phrases the agent says within `within_s` of the end of the
+trigger's utterance, optionally then a pause of
 `end_silence_s` before the recording ends: announce, wait, hang up) and the
 answers not allowed there.
 
@@ -48,7 +49,8 @@ def check_response(rule: Any, call: CallView) -> RuleResult:
     for first, last in _episodes(triggers, within_s):
         # The agent's own situation line may carry the required wording before its trigger words.
         lo = first.start_s - (within_s if party == "agent" else 0.0)
-        hi = last.end_s + within_s
+        # Counted from the end of the trigger's utterance: a customer explains a suggestion after 我有个建议.
+        hi = max(last.end_s, _utterance_end(call, last)) + within_s
         trigger_text = _said(call, first)
         bad = [m for m in banned if lo - EDGE_SLACK_S <= m.start_s <= hi]
         given = [m for m in answers if lo - EDGE_SLACK_S <= m.start_s <= hi
@@ -110,6 +112,10 @@ def _hung_up_at_once(rule: Any, call: CallView, answer: Match) -> float | None:
     last = max(answer.end_s, call.last_speech_end())
     measured = max(0.0, call.timeline.duration_s - last)
     return round(measured, 2) if measured + EDGE_SLACK_S < want else None
+
+
+def _utterance_end(call: CallView, m: Match) -> float:
+    return call.utterances[m.utterance_idx].end_s if 0 <= m.utterance_idx < len(call.utterances) else m.end_s
 
 
 def _said(call: CallView, m: Match) -> str:
