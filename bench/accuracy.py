@@ -190,6 +190,31 @@ def evaluate(folder: Path, db: Path, reference: bool = False) -> int:
     return 0
 
 
+def situation_counts(labels: dict[str, dict], outcomes: Outcomes, rule: str) -> Counter:
+    """One situation rule's counts: the trigger heard (tp/fp/fn of "not na"), the calls labelled na,
+    the answers judged where the trigger was heard (judged/right), and the calls where the trigger's
+    words were said by the other party (other) with those where the rule fired anyway (other_fired)."""
+    c: Counter = Counter()
+    for call_id, lab in labels.items():
+        want = lab["expected"].get(rule)
+        if want is None:
+            continue
+        got = outcomes.get((call_id, rule), "missing")
+        heard = got not in ("na", "missing")
+        c["tp"] += want != "na" and heard
+        c["fp"] += want == "na" and heard
+        c["fn"] += want != "na" and not heard
+        c["na"] += want == "na"
+        if want != "na" and heard:
+            c["judged"] += 1
+            c["right"] += want == got
+        # the trigger's words said by the other party (situations.py names the form in the notes)
+        if f"{rule.split('.', 1)[1]} other" in lab.get("notes", ""):
+            c["other"] += 1
+            c["other_fired"] += heard
+    return c
+
+
 def scenario_table(labels: dict[str, dict], outcomes: Outcomes) -> None:
     """For the situation rules: the trigger heard (outcome not na) apart from the answer judged
     (pass/fail once the trigger was heard), so a missed trigger is told from a misheard answer."""
@@ -197,25 +222,10 @@ def scenario_table(labels: dict[str, dict], outcomes: Outcomes) -> None:
     if not rules:
         return
     print(f"\nsituation rules: trigger detection (the situation arose: outcome not na) and, where the trigger "
-          f"was heard, the answer judged\n{'rule':28} {'trig P':>6} {'trig R':>6}  {'na agree':>9}   "
+          f"was heard, the answer judged\n{'rule':28} {'trig P':>6} {'trig R':>6}  {'na agree':>11}   "
           f"{'answer ok':>9}  F1 fail  fired on the other side's words")
     for rule in rules:
-        c: Counter = Counter()
-        for call_id, lab in labels.items():
-            want, got = lab["expected"].get(rule), outcomes.get((call_id, rule), "missing")
-            if want is None:
-                continue
-            c["tp"] += want != "na" and got not in ("na", "missing")
-            c["fp"] += want == "na" and got not in ("na", "missing")
-            c["fn"] += want != "na" and got in ("na", "missing")
-            c["na"] += want == "na"
-            # the trigger's words said by the other party (situations.py labels the form in the notes)
-            if f"{rule.split('.', 1)[1]} other" in lab.get("notes", ""):
-                c["other"] += 1
-                c["other_fired"] += got not in ("na", "missing")
-            if want != "na" and got not in ("na", "missing"):
-                c["judged"] += 1
-                c["right"] += want == got
+        c = situation_counts(labels, outcomes, rule)
         trig_p, trig_r = prf(c["tp"], c["fp"], c["fn"])[:2]
         counts = rule_counts({k: v for k, v in labels.items() if rule in v["expected"]}, outcomes, rule)
         f1 = prf(counts["tp"], counts["fp"], counts["fn"])[2]

@@ -60,3 +60,19 @@ def test_a_finding_of_a_longer_phrase_serves_each_labelled_phrase_it_contains():
                 {"start_s": 20.0, "end_s": 23.0, "phrase": "你自己去看"}]
     found = [(20.1, 22.9, "喂,说话呀!再不说话我就挂了啊")]
     assert event_match(labelled, found) == (2, 0, 1)  # 你自己去看 is not in it
+
+
+def test_situation_counts_tell_a_missed_trigger_from_a_misjudged_answer():
+    from bench.accuracy import situation_counts
+
+    labels = {"a": {"expected": {"scenario.thanks": "fail"}, "notes": "thanks missed"},
+              "b": {"expected": {"scenario.thanks": "pass"}, "notes": "thanks handled"},
+              "c": {"expected": {"scenario.thanks": "na"}, "notes": "thanks other"},
+              "d": {"expected": {"scenario.thanks": "fail"}, "notes": "thanks wrong"},
+              "e": {"expected": {}, "notes": ""}}
+    outcomes = {("a", "scenario.thanks"): "pass", ("b", "scenario.thanks"): "na",
+                ("c", "scenario.thanks"): "fail", ("d", "scenario.thanks"): "fail"}
+    c = situation_counts(labels, outcomes, "scenario.thanks")
+    # a and d heard (b's trigger missed, c fired on the other party's words); of the two judged, d right
+    assert (c["tp"], c["fn"], c["fp"], c["na"]) == (2, 1, 1, 1)
+    assert (c["judged"], c["right"], c["other"], c["other_fired"]) == (2, 1, 1, 1)
