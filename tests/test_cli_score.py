@@ -12,6 +12,7 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from built_calls import sample_call
+from qa.phrases.rulebook import load_rulebook
 from viewers import as_viewer  # noqa: E402
 from qa.cli import cli
 from qa.scoring import store
