@@ -38,13 +38,17 @@ EDGE_SLACK_S = 0.3
 def check_response(rule: Any, call: CallView) -> RuleResult:
     party = str(rule.params["trigger_party"])
     within_s = param(rule, "within_s")
-    triggers = [t for t in call.matches(rule, "trigger", roles=(party,), joined=False)
-                if _held(rule, call, t, party)]
-    if not triggers:
-        return outcome(rule, (), detail("response.no_trigger"), na=True)
     roles = call.required_roles(rule)
     answers = call.matches(rule, "answer", roles=roles)
     banned = call.matches(rule, "not_allowed", roles=roles, joined=False) if rule.phrases.get("not_allowed") else []
+    triggers = call.matches(rule, "trigger", roles=(party,), joined=False)
+    if party == "agent":
+        # The agent's rude form of its own situation line is that situation too (喂,听懂了吧 heard
+        # while its trigger words 听懂了吧 were garbled).
+        triggers += [m for m in banned if m.role == party]
+    triggers = [t for t in triggers if _held(rule, call, t, party)]
+    if not triggers:
+        return outcome(rule, (), detail("response.no_trigger"), na=True)
     findings, notes = [], []
     for first, last in _episodes(triggers, within_s):
         # The agent's own situation line may carry the required wording before its trigger words.
