@@ -54,7 +54,9 @@ def test_an_answer_not_allowed_fails_even_beside_an_allowed_one():
 
 
 def test_the_agents_own_situation_line_must_take_the_mandated_wording():
-    asks = {"对不起,请您大声一点,好吗?": "pass", "喂,大声一点儿!": "fail", "说话大声点!": "fail"}
+    # 听不见,再讲一次 holds no trigger word: the rude form of the line is the situation itself
+    asks = {"对不起,请您大声一点,好吗?": "pass", "喂,大声一点儿!": "fail", "说话大声点!": "fail",
+            "听不见,再讲一次。": "fail"}
     for text, want in asks.items():
         assert results(utt("agent", 5.0, 7.0, text))["scenario.speak_up"].outcome == want, text
     # the customer saying it is another situation (the customer's complaint), not this rule's
