@@ -156,7 +156,7 @@ def test_rescore_lists_verdicts_that_no_longer_match_a_finding(scored_db, tmp_pa
 
 @pytest.mark.parametrize("text, line, problem", [
     ('[rules."closing.farewell".params]\nwindow_s = "abc"\n', 2, "param window_s must be a number"),
-    ('\n[rules."phrase.forbidden"]\npoints = 30\n', 3, "points add up to 110"),
+    ('\n[rules."phrase.forbidden"]\npoints = 30\n', 3, "points add up to 115"),
 ])
 def test_a_broken_rulebook_touches_no_call(scored_db, tmp_path, text, line, problem):
     with reading(scored_db) as con:

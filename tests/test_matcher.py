@@ -20,6 +20,9 @@ def rulebook():
     return load_rulebook()
 
 
+SITUATION_KINDS = ("response", "surname", "hangup")
+
+
 def parse_golden(path: Path) -> list[tuple[int, Utterance, set[str]]]:
     """Lines `role| text  # rule ids` (`-` for none); `#` lines are comments."""
     rows = []
@@ -35,13 +38,20 @@ def parse_golden(path: Path) -> list[tuple[int, Utterance, set[str]]]:
 
 
 def matched_rules(rulebook, utterances, **kwargs) -> dict[int, set[str]]:
-    """Rule ids per utterance: any phrase group alone, or the greeting's parts together."""
+    """Rule ids per utterance: any phrase group alone, or the greeting's parts together.
+
+    The situation rules are left out: their phrases (a customer's 谢谢, an answer such as
+    工号…) mean something only next to their trigger, and tests/test_scenarios.py judges them so."""
     found: dict[int, set[str]] = {}
     for rule in rulebook.rules.values():
+        if rule.kind in SITUATION_KINDS:
+            continue
         parts: dict[int, set[str]] = {}
         for name, group in rule.phrases.items():
-            if name in SILENT_LINE_WORDS:
-                continue  # words that mark a silent line for the closing and hold rules, not lines they ask for
+            if name in SILENT_LINE_WORDS or name == "closing_offer":
+                # words that mark a silent line, or the offer before a customer's silence, for the
+                # closing and hold rules: context, not lines they ask for
+                continue
             hit = {m.utterance_idx for m in find(group, utterances, roles=rule.roles, slots=rulebook.slots, **kwargs)}
             for i in hit:
                 if name in GREETING_PARTS:

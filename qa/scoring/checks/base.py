@@ -119,9 +119,13 @@ class CallView:
     @cached_property
     def _rulebook_hits(self) -> tuple[tuple[str, Match], ...]:
         """Every phrase of every rule heard at its rule's floor, found once per call."""
-        return tuple((other.rule_id, m) for other in self.rules.values() for group in other.phrases.values()
-                     if group for m in self.find(group, self.utterances, roles=None, slots=self.slots or None,
-                                                 min_similarity=other.params.get("min_similarity")))
+        from qa.scoring.checks import KINDS  # the registry imports this module
+
+        return tuple((other.rule_id, m) for other in self.rules.values()
+                     for name, group in other.phrases.items()
+                     if group and name not in getattr(KINDS.get(other.kind), "pattern_groups", ())
+                     for m in self.find(group, self.utterances, roles=None, slots=self.slots or None,
+                                        min_similarity=other.params.get("min_similarity")))
 
     def speech(self, role: str) -> tuple[Interval, ...]:
         return self.timeline.speech.get(role, ())

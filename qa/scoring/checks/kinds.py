@@ -79,3 +79,6 @@ class Kind:
     groups: tuple[str, ...] = ()
     optional_groups: tuple[str, ...] = ()
     params: Mapping[str, Param] = field(default_factory=dict)
+    # Groups the check reads as patterns of its own ({surname}先生), not phrases for the matcher:
+    # never looked up as "another rule's phrase heard well".
+    pattern_groups: tuple[str, ...] = ()

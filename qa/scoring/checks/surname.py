@@ -89,4 +89,5 @@ def check_surname(rule: Any, call: CallView) -> RuleResult:
 
 
 SURNAME = Kind(check_surname, groups=("given", "address"), optional_groups=("not_surnames",), params={
-    "min_agent_speech_s": Param(float, 0, 600, "seconds of agent speech after the surname")})
+    "min_agent_speech_s": Param(float, 0, 600, "seconds of agent speech after the surname")},
+    pattern_groups=("given", "address", "not_surnames"))
