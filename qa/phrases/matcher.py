@@ -315,7 +315,10 @@ def _times(u: Utterance, k: Keyed, start: int, end: int) -> tuple[float, float]:
 def _dedupe(matches: list[Match]) -> list[Match]:
     """Keep the best of overlapping hits in one utterance (a longer phrase wins a tie)."""
     kept: list[Match] = []
-    for m in sorted(matches, key=lambda m: (-m.similarity, -(m.span[1] - m.span[0]), len(m.phrase))):
+    # Ties end on the span and the phrase itself: the hits come in the order of a set of strings,
+    # which differs from process to process, and a worker must score a call as any other does.
+    for m in sorted(matches, key=lambda m: (-m.similarity, -(m.span[1] - m.span[0]), len(m.phrase), m.span[0],
+                                            m.phrase)):
         if not any(o.span[0] < m.span[1] and m.span[0] < o.span[1] for o in kept):
             kept.append(m)
     return sorted(kept, key=lambda m: m.span[0])
