@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from .scenario import CallSpec, Hold, Pause, Ring, Say, Voice
+from .scenario import CallSpec, Hold, Pause, Ring, Say, Voice, expected_outcomes
 
 A, C = "agent", "customer"
 # Not the samples' voices; zf_xiaoni is left out: Whisper understands it poorly (CER ~0.45).
@@ -133,10 +133,7 @@ def _random_call(call_id: str, rng: np.random.Generator, started_at: str, cast: 
     rate = 8000 if audio_format == "wav-ulaw" or rng.random() < 0.5 else 16000
     greeting = _pick(rng, GREETINGS).format(co=company, id=agent_id)
     tag_fast = ("fast",) if fast else ()
-    exp = {"answer.rings": "pass", "answer.late_apology": "na", "greeting.opening": "pass",
-           "closing.farewell": "pass", "phrase.forbidden": "pass", "silent_line.procedure": "na",
-           "hold.procedure": "na", "talk.interruption": "na" if mono else "pass",
-           "talk.speech_rate": "fail" if fast else "pass"}
+    exp = expected_outcomes(talk__interruption="na" if mono else "pass", talk__speech_rate="fail" if fast else "pass")
     notes = []
     rings = int(rng.integers(1, 4))
     events = [Ring(rings, "cn" if rng.random() < 0.85 else "na", bool(rng.random() < 0.3))]

@@ -9,7 +9,7 @@ closings 第三篇 34 and 4.5, the late-answer apology 第三篇 15, hold wordin
 
 from __future__ import annotations
 
-from .scenario import SCENARIO_RULE_IDS, CallSpec, Hold, Pause, Ring, Say, Voice
+from .scenario import CallSpec, Hold, Pause, Ring, Say, Voice, expected_outcomes
 
 A, C = "agent", "customer"
 
@@ -17,24 +17,6 @@ ASK_MORE = Say(A, "请问还有什么可以帮助您?", ("closing",))
 NOTHING_ELSE = Say(C, "没有了,谢谢。")
 THANKS_BYE = Say(A, "感谢您的来电,再见!", ("closing",))
 APOLOGY = Say(A, "对不起,刚才因为线路忙,让您久等了!请问有什么可以帮助您?", ("apology",))
-
-
-def _expect(situations: bool = False, **fails_and_nas: str) -> dict:
-    """Every rule passes unless named here (dots written as underscores); with `situations`,
-    the call is labelled for the scenario rules too, na unless named."""
-    base = {
-        "answer.rings": "pass", "answer.late_apology": "na", "greeting.opening": "pass",
-        "closing.farewell": "pass", "phrase.forbidden": "pass", "silent_line.procedure": "na",
-        "hold.procedure": "na", "talk.interruption": "pass", "talk.speech_rate": "pass",
-    }
-    if situations:
-        base.update({rule: "na" for rule in SCENARIO_RULE_IDS})
-    for key, outcome in fails_and_nas.items():
-        rule = key.replace("__", ".")
-        if rule not in base:
-            raise KeyError(rule)
-        base[rule] = outcome
-    return base
 
 
 SAMPLES = (
@@ -53,7 +35,7 @@ SAMPLES = (
             Say(C, "好的,明白了。"),
             ASK_MORE, NOTHING_ELSE, THANKS_BYE,
         ),
-        expected=_expect(),
+        expected=expected_outcomes(),
         notes="Compliant call. Innocent trigger words: the customer says 喂 and 我不清楚; "
               "the agent says 如果您还有不清楚的地方请随时来电. 请您稍等 without a pause is no hold.",
         metadata={"agent_id": "A1023", "team": "账务组", "started_at": "2024-05-06T09:12:03"},
@@ -73,7 +55,7 @@ SAMPLES = (
             Say(C, "好的,那我再等一等。"),
             ASK_MORE, Say(C, "没有了。"), THANKS_BYE,
         ),
-        expected=_expect(answer__rings="fail", answer__late_apology="pass", hold__procedure="pass"),
+        expected=expected_outcomes(answer__rings="fail", answer__late_apology="pass", hold__procedure="pass"),
         notes="Answered after 5 rings (ringback on both channels); the agent's opening turn "
               "apologizes with the standard line. Hold with music, asked before and thanked after.",
         metadata={"agent_id": "A2046", "team": "宽带组", "started_at": "2024-05-06T10:40:51"},
@@ -93,7 +75,7 @@ SAMPLES = (
             Say(C, "你们这是什么服务态度。"),
             ASK_MORE, Say(C, "没有了。"), THANKS_BYE,
         ),
-        expected=_expect(answer__rings="fail", answer__late_apology="fail", phrase__forbidden="fail"),
+        expected=expected_outcomes(answer__rings="fail", answer__late_apology="fail", phrase__forbidden="fail"),
         notes="Answered after 4 rings without the apology. Taboo phrases from 第二篇 (二): "
               "我不知道, 这事不归我管, 你自己去看. The customer's 不清楚 is innocent.",
         metadata={"agent_id": "A3301", "team": "物流组", "started_at": "2024-05-06T11:05:17"},
@@ -114,7 +96,7 @@ SAMPLES = (
             Say(A, "我没办法,有本事就投诉我。", ("forbidden", "threat"),
                 forbidden=("我没办法", "有本事就投诉我")),
         ),
-        expected=_expect(greeting__opening="fail", closing__farewell="fail",
+        expected=expected_outcomes(greeting__opening="fail", closing__farewell="fail",
                          phrase__forbidden="fail", hold__procedure="fail"),
         notes="No greeting (opens with 喂,什么事), a silent 8 s hold with no request and no thanks, "
               "taboo phrases 喂, 你怎么不早说, 我没办法, 有本事就投诉我 (critical), no closing.",
@@ -132,7 +114,7 @@ SAMPLES = (
                 ("silent_closing",), gap=5.0),
             Pause(5.0),
         ),
-        expected=_expect(closing__farewell="na", silent_line__procedure="pass"),
+        expected=expected_outcomes(closing__farewell="na", silent_line__procedure="pass"),
         notes="Silent line handled by 第三篇 4: greet, 5 s pause, greet again, 5 s pause, "
               "the no-sound closing line, 5 s pause, hang up. The customer channel carries "
               "only line noise. closing.farewell is na: the silent-line procedure replaces it.",
@@ -149,7 +131,7 @@ SAMPLES = (
                 forbidden=("喂", "喂,说话呀", "再不说话我就挂了")),
             Pause(1.0),
         ),
-        expected=_expect(closing__farewell="na", phrase__forbidden="fail",
+        expected=expected_outcomes(closing__farewell="na", phrase__forbidden="fail",
                          silent_line__procedure="fail"),
         notes="Silent line handled wrong: one greeting, then 喂,说话呀!再不说话我就挂了 "
               "(第三篇 4 不可以说) and an abrupt hang-up.",
@@ -171,7 +153,7 @@ SAMPLES = (
             ASK_MORE, Say(C, "没有了。"),
             Say(A, "再次祝您节日快乐!感谢您的来电,再见!", ("closing",)),
         ),
-        expected=_expect(talk__interruption="fail"),
+        expected=expected_outcomes(talk__interruption="fail"),
         notes="Holiday greeting 节日好 (第二篇 (四)1). The agent starts asking for the order "
               "number 2.5 s before the customer has finished.",
         metadata={"agent_id": "A1023", "team": "账务组", "started_at": "2024-10-01T09:45:12"},
@@ -195,7 +177,7 @@ SAMPLES = (
             NOTHING_ELSE,
             Say(A, "感谢您的来电,再见!", ("closing", "fast")),
         ),
-        expected=_expect(talk__speech_rate="fail"),
+        expected=expected_outcomes(talk__speech_rate="fail"),
         notes="The agent speaks far too fast throughout (synthesis speed 1.9, against 1.1 in "
               "the other calls; 002 语速缓慢柔和). North American ringback 440+480 Hz, 2 rings.",
         metadata={"agent_id": "A2087", "team": "售后组", "started_at": "2024-02-10T16:03:33"},
@@ -215,7 +197,7 @@ SAMPLES = (
             Say(A, "好的,已经为您办理成功。请问还有什么可以帮助您?", ("closing",)),
             Say(C, "没有了。"), THANKS_BYE,
         ),
-        expected=_expect(answer__rings="fail", answer__late_apology="pass",
+        expected=expected_outcomes(answer__rings="fail", answer__late_apology="pass",
                          hold__procedure="pass", talk__interruption="na"),
         notes="Mono (both parties mixed). The recording starts at the answer, so no ringback "
               "is heard; metadata.csv gives ring_seconds=24 (5 rings), which must win: "
@@ -238,7 +220,7 @@ SAMPLES = (
             Say(C, "好的,谢谢你。"),
             ASK_MORE, Say(C, "没有了。"), THANKS_BYE,
         ),
-        expected=_expect(),
+        expected=expected_outcomes(),
         notes="Compliant weekend call (周末好). The customer, not the agent, says 喂,说话呀 "
               "and 我不清楚: innocent in that role.",
         metadata={"agent_id": "A1023", "team": "账务组", "started_at": "2024-05-11T10:20:45"},
@@ -258,7 +240,7 @@ SAMPLES = (
             Say(C, "好的,那就明天上午。"),
             Say(A, "好的,已经登记了。"),
         ),
-        expected=_expect(closing__farewell="fail", hold__procedure="fail",
+        expected=expected_outcomes(closing__farewell="fail", hold__procedure="fail",
                          talk__interruption="na"),
         notes="Quiet mono recording (speech about -30 dBFS). A 9 s silent hold asked for but "
               "not thanked; the call ends without 请问还有什么可以帮助您 or 感谢您的来电. "
@@ -284,7 +266,7 @@ SAMPLES = (
             Say(A, "不客气,这是我们应该做的。"),
             ASK_MORE, Say(C, "没有了。"), THANKS_BYE,
         ),
-        expected=_expect(True, scenario__surname="pass", scenario__apology_accepted="pass",
+        expected=expected_outcomes(True, scenario__surname="pass", scenario__apology_accepted="pass",
                          scenario__slow="pass", scenario__suggestion="pass", scenario__thanks="pass",
                          closing__hangup_order="pass"),
         notes="Situations handled (第三篇 3, 17, 25, 27, 31): the customer gives a surname and the "
@@ -313,7 +295,7 @@ SAMPLES = (
             ASK_MORE, Say(C, "没有了。"), THANKS_BYE,
             Say(C, "哎,等一下,我还有一个问题想问一下你们的充值"),
         ),
-        expected=_expect(True, phrase__forbidden="fail", scenario__speak_up="fail",
+        expected=expected_outcomes(True, phrase__forbidden="fail", scenario__speak_up="fail",
                          scenario__cannot_help="fail", scenario__agent_id="fail", scenario__complaint="fail",
                          scenario__explained="fail", closing__hangup_order="fail"),
         notes="Situations mishandled (第三篇 5, 18, 24, 30, 33): 喂,大声一点儿 and 不可能的吧 (also 服务忌语), "

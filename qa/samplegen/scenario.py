@@ -38,6 +38,25 @@ SCENARIO_RULE_IDS = (
 ROLES = ("agent", "customer")
 
 
+def expected_outcomes(situations: bool = False, **fails_and_nas: str) -> dict:
+    """A compliant call's outcomes: every rule passes or does not apply unless named here (dots
+    written as underscores); with `situations`, the call is labelled for the scenario rules too,
+    na unless named."""
+    base = {
+        "answer.rings": "pass", "answer.late_apology": "na", "greeting.opening": "pass",
+        "closing.farewell": "pass", "phrase.forbidden": "pass", "silent_line.procedure": "na",
+        "hold.procedure": "na", "talk.interruption": "pass", "talk.speech_rate": "pass",
+    }
+    if situations:
+        base.update({rule: "na" for rule in SCENARIO_RULE_IDS})
+    for key, outcome in fails_and_nas.items():
+        rule = key.replace("__", ".")
+        if rule not in base:
+            raise KeyError(rule)
+        base[rule] = outcome
+    return base
+
+
 @dataclass(frozen=True)
 class Say:
     role: str

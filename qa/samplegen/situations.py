@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from .generated import COMPANIES, FORMATS, GOODBYE, TOPICS, VOICES, _pick
-from .scenario import SCENARIO_RULE_IDS, CallSpec, Pause, Ring, Say, Voice
+from .scenario import CallSpec, Pause, Ring, Say, Voice, expected_outcomes
 
 A, C = "agent", "customer"
 ASK_MORE = ("请问还有什么可以帮助您?", "请问您还需要其它帮助吗?")
@@ -43,7 +43,8 @@ class Form:
 
 
 def _f(outcome: str, *lines) -> Form:
-    return Form(tuple((r, t, tuple(fb)) for r, t, *rest in lines for fb in (rest[0] if rest else (),)), outcome)
+    """A Form from lines (role, text) or (role, text, forbidden phrases)."""
+    return Form(tuple((role, text, tuple(rest[0]) if rest else ()) for role, text, *rest in lines), outcome)
 
 
 # rule -> {form name: [Form, ...]}; {id} is the agent's 工号.
@@ -134,14 +135,6 @@ MIDDLE = tuple(SITUATIONS)
 FORM_WEIGHTS = {"handled": 0.45, "missed": 0.2, "wrong": 0.2, "other": 0.15}
 
 
-def _expected_base(mono: bool) -> dict:
-    exp = {rule: "na" for rule in SCENARIO_RULE_IDS}
-    exp.update({"answer.rings": "pass", "answer.late_apology": "na", "greeting.opening": "pass",
-                "closing.farewell": "pass", "phrase.forbidden": "pass", "silent_line.procedure": "na",
-                "hold.procedure": "na", "talk.interruption": "na" if mono else "pass", "talk.speech_rate": "pass"})
-    return exp
-
-
 def _form(rng: np.random.Generator, rule: str) -> tuple[str, Form]:
     forms = SITUATIONS[rule]
     names = [n for n in FORM_WEIGHTS if n in forms]
@@ -166,7 +159,7 @@ def _call(call_id: str, rng: np.random.Generator, voices: tuple[str, ...], start
     customer_voice = voices[order[1]]
     customer = Voice(customer_voice, _pick(rng, (1.0, 1.1)), float(rng.uniform(-25, -18)))
     mono = rng.random() < 0.15
-    exp, notes, forbidden = _expected_base(mono), [], []
+    exp, notes, forbidden = expected_outcomes(True, talk__interruption="na" if mono else "pass"), [], []
     long_line, answer, follow_up, answer2 = _pick(rng, TOPICS)
     events: list = [Ring(int(rng.integers(1, 4))), Say(A, GREETING.format(co=company, id=agent_id), ("greeting",))]
     surname = _pick(rng, SURNAMES) if rng.random() < 0.3 else None

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-__all__ = ["HANGUP_WORDS", "KNOWN_COLUMNS", "hangup_party", "Metadata", "MetadataError", "MetadataProblem", "load_metadata", "normalize_call_id"]
+__all__ = ["HANGUP_WORDS", "KNOWN_COLUMNS", "Metadata", "MetadataError", "MetadataProblem", "hangup_party",
+           "load_metadata", "normalize_call_id"]
 
 KNOWN_COLUMNS = ("call_id", "agent_id", "team", "started_at", "direction", "ring_seconds", "hangup_by")
 DIRECTIONS = ("inbound", "outbound")

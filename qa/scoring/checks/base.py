@@ -134,9 +134,18 @@ class CallView:
         return sum(iv.duration_s for iv in self.speech(role))
 
     def last_speech_end(self) -> float:
-        ends = [iv.end_s for ivs in self.timeline.speech.values() for iv in ivs]
-        ends += [u.end_s for u in self.utterances]
-        return max(ends, default=0.0)
+        return self.last_speech_end_of(None) or 0.0
+
+    def last_speech_end_of(self, role: str | None) -> float | None:
+        """When `role` (None: anyone) last spoke, on the signal or in words; None if never."""
+        ends = [iv.end_s for r, ivs in self.timeline.speech.items() if role in (None, r) for iv in ivs]
+        ends += [u.end_s for u in self.utterances if role in (None, u.role)]
+        return max(ends, default=None)
+
+    def utterance_of(self, m: Match) -> Utterance | None:
+        """The utterance a match was found in (a joined run when `matches` read one), if any."""
+        texts = self.utterances + self._joined
+        return texts[m.utterance_idx] if 0 <= m.utterance_idx < len(texts) else None
 
     def first_speech_start(self, role: str) -> float | None:
         starts = [iv.start_s for iv in self.speech(role)]

@@ -3,8 +3,8 @@
 001 第三篇 / 第五篇: 待对方挂机后再放电话, 不可以直接挂机. Who hung up comes from
 the call's metadata when the recorder or the CDR says it (`hangup_by`:
 agent/customer, 坐席/客户). Otherwise the recording shows one case clearly:
-the customer still speaking when it ends (cut off), unless its last words closed the call (`customer_closing`:
-再见, 好的谢谢). An agent's last words
+the customer still speaking when it ends (cut off), unless its last words
+closed the call (`customer_closing`: 再见, 好的谢谢). An agent's last words
 followed by `wait_s` of silence say the agent waited; anything else is na,
 because a customer who hangs up right after 再见 looks the same as an agent
 who does.
@@ -25,14 +25,15 @@ from qa.scoring.checks.kinds import SIMILARITY, Kind, seconds
 from qa.scoring.messages import detail
 from qa.scoring.metadata import hangup_party
 
+
 def check_hangup(rule: Any, call: CallView) -> RuleResult:
     end = call.timeline.duration_s
-    last_agent = _last_end(call, ("agent",))
-    last_customer = _last_end(call, ("customer",))
+    last_agent = call.last_speech_end_of("agent")
+    last_customer = call.last_speech_end_of("customer")
     by = hangup_party((call.metadata or {}).get("hangup_by"))
     if by == "customer":
         return outcome(rule, (), detail("hangup.customer_first", source=detail("hangup.metadata")))
-    procedure = _procedure_end(rule, call)
+    procedure = _procedure_end(rule, call, last_customer)
     if by == "agent":
         if procedure is not None or last_customer is None:
             return outcome(rule, (), detail("hangup.by_procedure", said=procedure or detail("hangup.silent")))
@@ -53,12 +54,6 @@ def check_hangup(rule: Any, call: CallView) -> RuleResult:
     return outcome(rule, (), detail("hangup.unknown"), na=True)
 
 
-def _last_end(call: CallView, roles: tuple[str, ...]) -> float | None:
-    ends = [iv.end_s for r in roles for iv in call.speech(r)]
-    ends += [u.end_s for u in call.utterances if u.role in roles]
-    return max(ends, default=None)
-
-
 def _customer_closed(rule: Any, call: CallView) -> bool:
     """The customer's last words close the call (再见, 好的谢谢): a customer who hangs up
     right after them looks cut off but was not."""
@@ -69,12 +64,12 @@ def _customer_closed(rule: Any, call: CallView) -> bool:
                           min_similarity=rule.params.get("min_similarity")))
 
 
-def _procedure_end(rule: Any, call: CallView) -> str | None:
+def _procedure_end(rule: Any, call: CallView, last_customer: float | None) -> str | None:
     """The procedure line that lets the agent hang up first, when said near the end."""
     if not rule.phrases.get("procedure_end"):
         return None
     # Near the end, and after the customer's last words: a call that went on after it was not ended by it.
-    start = max(call.last_speech_end() - param(rule, "window_s"), _last_end(call, ("customer",)) or 0.0)
+    start = max(call.last_speech_end() - param(rule, "window_s"), last_customer or 0.0)
     hits = [m for m in call.matches(rule, "procedure_end", roles=call.required_roles(rule))
             if m.start_s >= start - 0.3]
     return hits[-1].text if hits else None

@@ -43,13 +43,13 @@ def _across_blips(call: CallView, gaps: list[Interval]) -> list[Interval]:
     return joined
 
 
-def _after_closing_offer(rule: Any, call: CallView, gap: Interval) -> bool:
-    """A silence that opens on the closing's offer of more help (请问还有什么可以帮助您) is the
-    customer's pause before answering, or leaving the line open (scenario.linger): not a hold."""
-    if not rule.phrases.get("closing_offer"):
-        return False
-    return any(abs(m.end_s - gap.start_s) <= EDGE_SLACK_S + 1.0
-               for m in call.matches(rule, "closing_offer", roles=call.required_roles(rule)))
+def _after_closing_offer(rule: Any, call: CallView, gaps: list[Interval]) -> list[Interval]:
+    """`gaps` less those that open on the closing's offer of more help (请问还有什么可以帮助您): the
+    customer's pause before answering, or leaving the line open (scenario.linger), not a hold."""
+    if not gaps or not rule.phrases.get("closing_offer"):
+        return gaps
+    offers = [m.end_s for m in call.matches(rule, "closing_offer", roles=call.required_roles(rule))]
+    return [g for g in gaps if not any(abs(end - g.start_s) <= EDGE_SLACK_S + 1.0 for end in offers)]
 
 
 def check_hold(rule: Any, call: CallView) -> RuleResult:
@@ -57,7 +57,7 @@ def check_hold(rule: Any, call: CallView) -> RuleResult:
         return outcome(rule, (), detail("hold.silent_line"), na=True)
     min_hold_s = param(rule, "min_hold_s")
     window_s = param(rule, "window_s")
-    found = [h for h in holds(call, min_hold_s) if not _after_closing_offer(rule, call, h)]
+    found = _after_closing_offer(rule, call, holds(call, min_hold_s))
     if not found:
         return outcome(rule, (), detail("hold.none", min_hold=min_hold_s), na=True)
     roles = call.required_roles(rule)
@@ -80,7 +80,8 @@ def check_hold(rule: Any, call: CallView) -> RuleResult:
     return outcome(rule, [f for f in findings if f is not None], ", ".join(notes))
 
 
-HOLD = Kind(check_hold, groups=("wait_request", "after_hold"), optional_groups=SILENT_LINE_WORDS + ("closing_offer",), params={
+HOLD = Kind(check_hold, groups=("wait_request", "after_hold"), optional_groups=SILENT_LINE_WORDS + ("closing_offer",),
+            params={
     "min_hold_s": seconds(0, 3600), "window_s": seconds(0, 600), "min_similarity": SIMILARITY,
     "sound_accept": SOUND_SCORE,
     "max_customer_speech_s": Param(float, 0, 600, "seconds of customer speech in a silent line")})

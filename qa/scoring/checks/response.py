@@ -54,7 +54,8 @@ def check_response(rule: Any, call: CallView) -> RuleResult:
         # The agent's own situation line may carry the required wording before its trigger words.
         lo = first.start_s - (within_s if party == "agent" else 0.0)
         # Counted from the end of the trigger's utterance: a customer explains a suggestion after 我有个建议.
-        hi = max(last.end_s, _utterance_end(call, last)) + within_s
+        said_in = call.utterance_of(last)
+        hi = max(last.end_s, said_in.end_s if said_in else last.end_s) + within_s
         trigger_text = _said(call, first)
         bad = [m for m in banned if lo - EDGE_SLACK_S <= m.start_s <= hi]
         given = [m for m in answers if lo - EDGE_SLACK_S <= m.start_s <= hi
@@ -103,7 +104,7 @@ def _held(rule: Any, call: CallView, trigger: Match, party: str) -> bool:
     if call.timeline.duration_s < until:
         return False  # the line closed first: who hung up is the hang-up rule's question
     other = "agent" if party == "customer" else "customer"
-    spoken = [iv for iv in call.speech(other)] + [u for u in call.utterances if u.role in (other, "unknown")]
+    spoken = list(call.speech(other)) + [u for u in call.utterances if u.role in (other, "unknown")]
     return not any(s.end_s > trigger.end_s + EDGE_SLACK_S and s.start_s < until for s in spoken)
 
 
@@ -118,12 +119,8 @@ def _hung_up_at_once(rule: Any, call: CallView, answer: Match) -> float | None:
     return round(measured, 2) if measured + EDGE_SLACK_S < want else None
 
 
-def _utterance_end(call: CallView, m: Match) -> float:
-    return call.utterances[m.utterance_idx].end_s if 0 <= m.utterance_idx < len(call.utterances) else m.end_s
-
-
 def _said(call: CallView, m: Match) -> str:
-    u = call.utterances[m.utterance_idx] if 0 <= m.utterance_idx < len(call.utterances) else None
+    u = call.utterance_of(m)
     return u.text if u is not None else m.text
 
 

@@ -84,8 +84,9 @@ def check_surname(rule: Any, call: CallView) -> RuleResult:
         return outcome(rule, (), detail("surname.used", surname=given.char, address=right[0].utterance.text,
                                         at=right[0].start_s))
     end = max(u.end_s for u in later)
-    return outcome(rule, [finding(rule, given.start_s, end, "surname.unused", anchor_s=given.start_s,
-                                  role="agent", surname=given.char, said=given.utterance.text)], detail("surname.unused_detail", surname=given.char))
+    unused = finding(rule, given.start_s, end, "surname.unused", anchor_s=given.start_s, role="agent",
+                     surname=given.char, said=given.utterance.text)
+    return outcome(rule, [unused], detail("surname.unused_detail", surname=given.char))
 
 
 SURNAME = Kind(check_surname, groups=("given", "address"), optional_groups=("not_surnames",), params={

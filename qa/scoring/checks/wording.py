@@ -159,7 +159,7 @@ def check_forbidden(rule: Any, call: CallView) -> RuleResult:
 
 def _forbidden_finding(rule: Any, call: CallView, m: Any, spec: Any, heard: Any) -> Any:
     severity = getattr(spec, "severity", None) or rule.severity
-    u = call.utterances[m.utterance_idx] if 0 <= m.utterance_idx < len(call.utterances) else None
+    u = call.utterance_of(m)
     said = u.text if u is not None else m.text
     if heard is not None:
         m = replace(m, sound=heard.score)
