@@ -127,9 +127,11 @@ def browser(tmp_path_factory):
 
 
 def _wait(driver, condition, timeout=40):
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout).until(condition)
+    # the page redraws under the test: an element found a moment ago may be gone, so look again
+    return WebDriverWait(driver, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(condition)
 
 
 def _text_present(text):
@@ -214,6 +216,14 @@ def _press(driver, key: str) -> None:
     ActionChains(driver).send_keys(key).perform()
 
 
+def _keys_ready(driver, finding_id: str) -> None:
+    """Wait until the page's shortcuts reach this finding's buttons: a key pressed before the player's
+    script has bound them (a page just opened) would be lost."""
+    _wait(driver, lambda d: d.execute_script(
+        "const b = document.querySelector('.st-key-finding_' + arguments[0] + ' .st-key-queue_confirm button');"
+        "return Boolean(window.callqa && window.callqaKeys && b && !b.disabled)", finding_id))
+
+
 def _shots(driver, url: str, name: str, ready: str, account: str | None = "zhao") -> None:
     """Screenshots at the three widths an inspector's screen has, signed in as `account` (None: the sign-in
     page itself); nothing may spill sideways."""
@@ -256,10 +266,12 @@ def test_inspector_works_the_queue_by_keyboard(server, browser, store):
         assert abs(landed - start_s) <= 0.1
         if not judged:
             _shot(browser, "queue_1440")
+        _keys_ready(browser, finding_id)
         _press(browser, key)
         _wait(browser, lambda d: _judging(d) != finding_id)
         judged.append((finding_id, verdict))
     skipped = _judging(browser)
+    _keys_ready(browser, skipped)
     _press(browser, "n")
     _wait(browser, lambda d: _judging(d) != skipped)
     with reading(store) as con:
@@ -467,6 +479,7 @@ def test_a_sampling_plan_is_drawn_and_worked_from_the_queue(server, browser, sto
         plan=plan_id, who="inspector-plan")))
     for _ in range(min(3, waiting)):
         finding_id = _judging(browser)
+        _keys_ready(browser, finding_id)
         _press(browser, "1")
         _wait(browser, lambda d: zh("Nothing left to judge under these filters.") in d.page_source
               or _judging(d) != finding_id)
