@@ -134,6 +134,25 @@ def _wait(driver, condition, timeout=40):
     return WebDriverWait(driver, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(condition)
 
 
+def _act(driver, find, action) -> None:
+    """Find an element and act on it once the page lets it be used: on a slow machine an expander may
+    still be opening, or a redraw replace the element, when it is first found."""
+    from selenium.common.exceptions import (ElementClickInterceptedException, ElementNotInteractableException,
+                                            NoSuchElementException, StaleElementReferenceException)
+
+    def done(d) -> bool:
+        try:
+            element = find(d)
+        except (StopIteration, NoSuchElementException):
+            return False
+        try:
+            action(element)
+        except (ElementNotInteractableException, ElementClickInterceptedException, StaleElementReferenceException):
+            return False
+        return True
+    _wait(driver, done)
+
+
 def _text_present(text):
     from selenium.webdriver.common.by import By
 
@@ -455,15 +474,18 @@ def test_a_sampling_plan_is_drawn_and_worked_from_the_queue(server, browser, sto
     from qa.scoring.sampling import plan_progress
 
     _open(browser, f"{server}/sampling", "zhao")
-    next(e for e in browser.find_elements(By.CSS_SELECTOR, "summary") if zh("New plan") in e.text).click()
-    name = _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'input[aria-label="{zh("Name")}"]'))[0]
-    name.send_keys("第48周抽检")
-    picker = next(m for m in browser.find_elements(By.CSS_SELECTOR, '[data-testid="stMultiSelect"]')
-                  if zh("Inspectors, in dealing order") in m.text)
-    field = picker.find_element(By.TAG_NAME, "input")
-    field.click()
-    field.send_keys("inspector-plan", Keys.ENTER, Keys.ESCAPE)  # the accounts that may judge are offered
-    next(b for b in browser.find_elements(By.TAG_NAME, "button") if zh("Draw the plan") in b.text).click()
+    _act(browser, lambda d: next(e for e in d.find_elements(By.CSS_SELECTOR, "summary") if zh("New plan") in e.text),
+         lambda e: e.click())
+    _act(browser, lambda d: d.find_element(By.CSS_SELECTOR, f'input[aria-label="{zh("Name")}"]'),
+         lambda e: e.send_keys("第48周抽检"))
+
+    def picker(d):
+        box = next(m for m in d.find_elements(By.CSS_SELECTOR, '[data-testid="stMultiSelect"]')
+                   if zh("Inspectors, in dealing order") in m.text)
+        return box.find_element(By.TAG_NAME, "input")
+    _act(browser, picker, lambda e: (e.click(), e.send_keys("inspector-plan", Keys.ENTER, Keys.ESCAPE)))  # the accounts that may judge are offered
+    _act(browser, lambda d: next(b for b in d.find_elements(By.TAG_NAME, "button") if zh("Draw the plan") in b.text),
+         lambda e: e.click())
     _wait(browser, _text_present(zh("Progress")))
     _idle(browser)
     _shot(browser, "sampling_plan")
