@@ -131,23 +131,19 @@ def _wait(driver, condition, timeout=40):
     from selenium.webdriver.support.ui import WebDriverWait
 
     # the page redraws under the test: an element found a moment ago may be gone, so look again
-    return WebDriverWait(driver, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(condition)
+    redrawn = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, timeout, ignored_exceptions=redrawn).until(condition)
 
 
 def _act(driver, find, action) -> None:
     """Find an element and act on it once the page lets it be used: on a slow machine an expander may
     still be opening, or a redraw replace the element, when it is first found."""
-    from selenium.common.exceptions import (ElementClickInterceptedException, ElementNotInteractableException,
-                                            NoSuchElementException, StaleElementReferenceException)
+    from selenium.common.exceptions import ElementClickInterceptedException, ElementNotInteractableException
 
-    def done(d) -> bool:
+    def done(d) -> bool:  # `_wait` already looks again after a missing or redrawn element
         try:
-            element = find(d)
-        except (StopIteration, NoSuchElementException):
-            return False
-        try:
-            action(element)
-        except (ElementNotInteractableException, ElementClickInterceptedException, StaleElementReferenceException):
+            action(find(d))
+        except (StopIteration, ElementNotInteractableException, ElementClickInterceptedException):
             return False
         return True
     _wait(driver, done)
@@ -229,18 +225,17 @@ def _seeked_to(driver, seconds: float, timeout: float = 20) -> float:
     return min(driver.execute_script("return window.__seeks"), key=lambda t: abs(t - seconds))
 
 
-def _press(driver, key: str) -> None:
+def _press(driver, key: str, finding_id: str) -> None:
+    """Press a shortcut on the page showing `finding_id`, once the page has bound the key to a usable
+    button: a key pressed before the player's script bound it (a page just opened) would be lost."""
     from selenium.webdriver.common.action_chains import ActionChains
 
-    ActionChains(driver).send_keys(key).perform()
-
-
-def _keys_ready(driver, finding_id: str) -> None:
-    """Wait until the page's shortcuts reach this finding's buttons: a key pressed before the player's
-    script has bound them (a page just opened) would be lost."""
     _wait(driver, lambda d: d.execute_script(
-        "const b = document.querySelector('.st-key-finding_' + arguments[0] + ' .st-key-queue_confirm button');"
-        "return Boolean(window.callqa && window.callqaKeys && b && !b.disabled)", finding_id))
+        "const target = window.callqa && (window.callqaKeys || {})[arguments[0]];"
+        "const b = target && document.querySelector('.st-key-' + target + ' button');"
+        "return Boolean(document.querySelector('.st-key-finding_' + arguments[1]) && b && !b.disabled)",
+        key, finding_id))
+    ActionChains(driver).send_keys(key).perform()
 
 
 def _shots(driver, url: str, name: str, ready: str, account: str | None = "zhao") -> None:
@@ -285,13 +280,11 @@ def test_inspector_works_the_queue_by_keyboard(server, browser, store):
         assert abs(landed - start_s) <= 0.1
         if not judged:
             _shot(browser, "queue_1440")
-        _keys_ready(browser, finding_id)
-        _press(browser, key)
+        _press(browser, key, finding_id)
         _wait(browser, lambda d: _judging(d) != finding_id)
         judged.append((finding_id, verdict))
     skipped = _judging(browser)
-    _keys_ready(browser, skipped)
-    _press(browser, "n")
+    _press(browser, "n", skipped)
     _wait(browser, lambda d: _judging(d) != skipped)
     with reading(store) as con:
         rows = con.execute("SELECT finding_id, verdict, reviewer FROM reviews ORDER BY review_id").fetchall()
@@ -483,7 +476,8 @@ def test_a_sampling_plan_is_drawn_and_worked_from_the_queue(server, browser, sto
         box = next(m for m in d.find_elements(By.CSS_SELECTOR, '[data-testid="stMultiSelect"]')
                    if zh("Inspectors, in dealing order") in m.text)
         return box.find_element(By.TAG_NAME, "input")
-    _act(browser, picker, lambda e: (e.click(), e.send_keys("inspector-plan", Keys.ENTER, Keys.ESCAPE)))  # the accounts that may judge are offered
+    # the accounts that may judge are offered
+    _act(browser, picker, lambda e: (e.click(), e.send_keys("inspector-plan", Keys.ENTER, Keys.ESCAPE)))
     _act(browser, lambda d: next(b for b in d.find_elements(By.TAG_NAME, "button") if zh("Draw the plan") in b.text),
          lambda e: e.click())
     _wait(browser, _text_present(zh("Progress")))
@@ -501,8 +495,7 @@ def test_a_sampling_plan_is_drawn_and_worked_from_the_queue(server, browser, sto
         plan=plan_id, who="inspector-plan")))
     for _ in range(min(3, waiting)):
         finding_id = _judging(browser)
-        _keys_ready(browser, finding_id)
-        _press(browser, "1")
+        _press(browser, "1", finding_id)
         _wait(browser, lambda d: zh("Nothing left to judge under these filters.") in d.page_source
               or _judging(d) != finding_id)
     with reading(store) as con:
