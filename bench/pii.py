@@ -11,7 +11,7 @@ number renderings: `dev` (what the detector was written against) and
 baseline is a plain regular expression over the ASCII digits, as a
 text-only redactor would do.
 
-    python -m bench.pii [--n 400] [--seed 5]
+    python -m bench.pii [--n 2000] [--seed 5]
 """
 
 from __future__ import annotations
@@ -215,7 +215,7 @@ def report(name: str, counts: dict[str, tuple[int, int, int]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=400, help="sentences per set")
+    parser.add_argument("--n", type=int, default=2000, help="sentences per set")
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args()
     for split in ("dev", "held-out"):

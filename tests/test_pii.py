@@ -54,3 +54,18 @@ def test_a_number_split_over_two_utterances_of_one_party_is_found_in_both():
 def test_the_other_party_does_not_complete_a_number():
     utts = [Utterance("customer", 1, 0.0, 2.0, "一三八一二"), Utterance("agent", 0, 2.2, 4.0, "三四五六七八")]
     assert find_in_utterances(utts) == []
+
+
+@pytest.mark.parametrize(("text", "digits", "kind"), [
+    ("我身份证52755919509054754", "52755919509054754", "id_card"),  # a digit lost; what stays passes Luhn
+    ("卡号是6206 0708 8517 167 957，建设银行的", "620607088517167957", "bank_card"),  # passes the ID check
+    ("身份证号码是65232 19631006 5957", "65232196310065957", "id_card"),  # 号码 inside 身份证号码 is not a phone
+])
+def test_between_an_id_and_a_card_the_announcing_word_decides(text, digits, kind):
+    assert luhn_ok(digits) or id_check_ok(digits)  # the shape alone would say the other kind
+    assert [s.kind for s in find_in_text(text)] == [kind]
+
+
+def test_a_filler_before_the_pause_does_not_end_a_number():
+    utts = [Utterance("customer", 1, 0.0, 2.0, "座机010 呃 "), Utterance("customer", 1, 2.6, 4.0, " 6097 1024")]
+    assert [(s.index, s.kind) for s in find_in_utterances(utts)] == [(0, "landline"), (1, "landline")]

@@ -23,7 +23,7 @@ DIGIT = {
 }
 # what may stand between the digits of one number (pauses the recognizer wrote down)
 SEPARATORS = set(" \u3000-—–_,，、.。·:：") | {"\n"} | set("呃嗯额啊")  # fillers too
-MAX_GAP = 3  # separator characters in a row inside one number
+MAX_GAP = 3  # separator characters in a row inside one number (a run of spaces counts once)
 MISHEARD_ONE = "要"  # 幺 as the recognizer often writes it; a digit only between digits
 PLACE_VALUES = set("十百千万亿拾佰仟")
 
@@ -60,6 +60,8 @@ def digit_runs(text: str) -> list[DigitRun]:
             digits.append("X")
             positions.append(i)
             gap = 0
+        elif digits and ch.isspace() and text[i - 1].isspace():
+            pass  # one pause: an utterance's trailing space meets the joining one
         elif digits and ch in SEPARATORS and gap < MAX_GAP:
             gap += 1
         else:
