@@ -46,7 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=80, help="samples (sentences, some split over two utterances)")
     parser.add_argument("--seed", type=int, default=9)
-    parser.add_argument("--show-misses", action="store_true", help="print each sample whose number stayed unmasked")
+    parser.add_argument("--show-misses", action="store_true", help="print each sample whose number stayed unmasked or was masked as another kind")
     args = parser.parse_args()
     from qa.samplegen.tts import Kokoro
     from qa.transcribe.model import load_model
@@ -66,8 +66,10 @@ def main() -> None:
         spans = find_in_utterances(heard)
         if truth:
             masked[0 if spans else 1] += 1
-            if not spans and args.show_misses:
-                print(f"  missed {truth}: {' / '.join(u.text for u in heard)}")
+        if args.show_misses and {x.kind for x in spans} != truth:
+            print(f"  {'missed' if truth and not spans else 'wrong kind'} {truth or '{}'} -> "
+                  f"{sorted({x.kind for x in spans})}: {' / '.join(u.text for u in s.utterances)} "
+                  f"heard {' / '.join(u.text for u in heard)}")
         for counts, found in ((ours, {x.kind for x in spans}),
                               (base, {k for _i, k, _a, _b in baseline_spans(type(s)(heard))})):
             for kind in SPOKEN:

@@ -69,3 +69,17 @@ def test_between_an_id_and_a_card_the_announcing_word_decides(text, digits, kind
 def test_a_filler_before_the_pause_does_not_end_a_number():
     utts = [Utterance("customer", 1, 0.0, 2.0, "座机010 呃 "), Utterance("customer", 1, 2.6, 4.0, " 6097 1024")]
     assert [(s.index, s.kind) for s in find_in_utterances(utts)] == [(0, "landline"), (1, "landline")]
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("后马是一般奇28692499", "mobile"),  # 号码 heard as 后马, the mobile's first digits garbled
+    ("政见号5505141954-07-76548", "id_card"),  # 证件号 heard as 政见号, a digit lost
+    ("我的电话是010 6097 1024", "landline"),  # an announced phone that starts with 0
+])
+def test_an_announcing_word_is_known_by_its_sound(text, kind):
+    assert [s.kind for s in find_in_text(text)] == [kind]
+
+
+@pytest.mark.parametrize("text", ["订单号是28692499123", "工单号5505141954", "快递单号码是7531246809"])
+def test_words_that_only_look_like_announcing_ones_mask_nothing(text):
+    assert find_in_text(text) == []

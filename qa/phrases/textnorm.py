@@ -47,10 +47,15 @@ def _code(syllable: str) -> str:
     return code
 
 
-def _near(syllable: str) -> str:
+def near_parts(syllable: str) -> tuple[str, str]:
+    """(initial, final) of a tone-less syllable, near-homophones folded together (zh/z, in/ing...)."""
     initial = next((i for i in _INITIALS if syllable.startswith(i)), "")
     final = syllable[len(initial):]
-    return _INITIAL_FOLD.get(initial, initial) + "-" + _FINAL_FOLD.get(final, final)
+    return _INITIAL_FOLD.get(initial, initial), _FINAL_FOLD.get(final, final)
+
+
+def _near(syllable: str) -> str:
+    return "-".join(near_parts(syllable))
 
 
 @lru_cache(maxsize=None)

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Sequence
 
+from qa.phrases.textnorm import char_codes, near_parts
 from qa.privacy.numbers import DigitRun, digit_runs, sound_alike_digits
 
 __all__ = ["KINDS", "PiiSpan", "find_in_text", "find_in_utterances", "mask_text", "redact"]
@@ -104,22 +106,51 @@ def _announced_otherwise(text: str, start: int, end: int) -> bool:
     return any(w in before for w in NOT_PERSONAL_BEFORE) or after.startswith(NOT_PERSONAL_AFTER)
 
 
-# words that announce a kind: an announced number of the right length is masked even when a
-# misheard digit spoils its check (a leak costs more than a mask too many)
-ANNOUNCING = {"id_card": ("身份证", "身份证号码", "证件号", "证件号码"), "bank_card": ("卡号", "银行卡", "账号", "卡号码"),
-              "mobile": ("手机", "电话", "号码", "联系方式")}
-ANNOUNCED_LENGTHS = {"id_card": (15, 17, 18), "bank_card": tuple(range(15, 20)), "mobile": (10, 11)}
+# Words that announce a kind. An announced run of digits is masked as that kind even when its
+# length or check is spoiled (a leak costs more than a mask too many); over a telephone line the
+# word itself is often misheard (号码 as 后马, 证件号 as 政见号), so it is matched by its sound too.
+ANNOUNCING = {"id_card": ("身份证", "身份证号码", "证件号", "证件号码"),
+              "bank_card": ("卡号", "银行卡", "账号", "卡号码"),
+              "mobile": ("手机", "电话", "号码", "联系方式"),
+              "landline": ("座机", "固话")}
+ANNOUNCED_DIGITS = {"id_card": (7, 20), "bank_card": (7, 21), "mobile": (7, 13), "landline": (7, 13)}
+ANNOUNCED_MIN = 7  # digits: a 工号, 验证码 or amount is shorter
+
+
+@lru_cache(maxsize=4096)
+def _syllable(ch: str) -> tuple[str, str, str]:
+    syllable = char_codes(ch)[2]
+    return (syllable, *near_parts(syllable))
+
+
+def _sound_score(word: str, heard: str) -> float:
+    """How much of `word` `heard` (as long) sounds like: per character 1 for its syllable or a near
+    homophone, 0.5 for the initial alone."""
+    score = 0.0
+    for a, b in zip(word, heard):
+        (sa, ia, fa), (sb, ib, fb) = _syllable(a), _syllable(b)
+        score += 1.0 if sa == sb or (ia, fa) == (ib, fb) else 0.5 if ia and ia == ib else 0.0
+    return score
+
+
+def _sounds_like_word(word: str, heard: str) -> bool:
+    # every syllable but, at most, one that keeps only its initial: 卡号码 is not 裹号码
+    return _sound_score(word, heard) >= len(word) - 0.5
 
 
 def _announced_kind(text: str, start: int, digits: str) -> str | None:
-    """The kind the nearest announcing word before the number names, if the number's length fits it."""
+    """The kind the announcing word nearest before the number names (as written or as it sounds), if
+    the number's length fits it. A phone number that starts with 0 is a landline."""
     before = text[max(0, start - CONTEXT_CHARS):start]
-    said = [(before.rfind(w) + len(w), len(w), kind) for kind, words in ANNOUNCING.items() for w in words
-            if w in before]
+    said = [(at + len(w), len(w), kind) for kind, words in ANNOUNCING.items() for w in words
+            for at in range(len(before) - len(w) + 1) if _sounds_like_word(w, before[at:at + len(w)])]
     if not said:
         return None
     kind = max(said)[2]  # the word ending nearest the number; of 身份证号码 and its 号码, the whole word
-    return kind if len(digits) in ANNOUNCED_LENGTHS[kind] else None
+    low, high = ANNOUNCED_DIGITS[kind]
+    if not low <= len(digits) <= high:
+        return None
+    return "landline" if kind == "mobile" and digits.startswith("0") else kind
 
 
 # An ID number and a card number are both long, and a check passes by chance one time in ten or eleven
@@ -162,7 +193,7 @@ def _run_spans(text: str, run: DigitRun) -> list[PiiSpan]:
 
 
 def _numbers(text: str) -> list[PiiSpan]:
-    return [s for run in digit_runs(text) if len(run.digits) >= LOSSY_MIN for s in _run_spans(text, run)]
+    return [s for run in digit_runs(text) if len(run.digits) >= ANNOUNCED_MIN for s in _run_spans(text, run)]
 
 
 def find_in_text(text: str) -> list[PiiSpan]:
