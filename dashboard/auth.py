@@ -5,6 +5,9 @@ then rides in the session and every query filters by it (`qa.access`).
 Without accounts the dashboard serves only requests from this machine, as
 the machine's user with every right (`callqa dashboard` refuses another
 address then, and this check stops a server started some other way).
+Started with `--oidc`, the sign-in page also offers the centre's identity
+provider (`st.login`); who comes back signed in is matched to an account by
+its identity, and a person without one is turned away and signed out.
 """
 
 from __future__ import annotations
@@ -13,17 +16,21 @@ import getpass
 import ipaddress
 import os
 import threading
+from pathlib import Path
 
 import streamlit as st
 
-from qa.access import accounts
+from qa.access import accounts, oidc
 from qa.access.audit import record
 from qa.access.roles import Viewer
 from qa.scoring.db import StoreBusyError, StoreError, reading, writing
 from ui import _, term
 
 VIEWER_KEY = "viewer"
+VIA_PROVIDER_KEY = "signed_in_via_provider"
+REFUSED_KEY = "provider_identity_refused"
 DB_ENV = "CALLQA_DB"
+OIDC_ENV = "CALLQA_OIDC"  # set by `callqa dashboard --oidc FILE`
 # DuckDB refuses a read-only and a read-write connection to one file in one
 # process; the dashboard writes from this process, so every session takes turns.
 SESSION_LOCK = threading.Lock()
@@ -37,6 +44,13 @@ def db_path() -> str:
 def guard() -> accounts.SignInGuard:
     """Failed sign-ins of every session of this server."""
     return accounts.SignInGuard()
+
+
+@st.cache_resource
+def providers() -> list[str]:
+    """The identity providers the server was started with (`callqa dashboard --oidc`); none: passwords only."""
+    path = os.environ.get(OIDC_ENV)
+    return oidc.providers(Path(path)) if path else []
 
 
 @st.cache_data(ttl=5, show_spinner=False)
@@ -77,6 +91,8 @@ def known() -> Viewer | None:
     viewer = st.session_state.get(VIEWER_KEY)
     if isinstance(viewer, Viewer):
         return viewer
+    if providers() and st.user.is_logged_in:
+        return _provider_viewer()
     if not accounts_exist(db_path()):
         if not _local_request():
             st.error(_("This dashboard has no accounts yet, so it only answers on this machine. "
@@ -84,6 +100,40 @@ def known() -> Viewer | None:
             st.stop()
         return Viewer(getpass.getuser() or "local", "admin")
     return None
+
+
+def _provider_viewer() -> Viewer:
+    """The account of whom the identity provider signed in; someone without one is told so, and stops here."""
+    identities = oidc.identities(st.user.to_dict())
+    try:
+        with SESSION_LOCK, reading(db_path(), timeout_s=10.0) as con:
+            viewer = accounts.sign_in_identity(con, identities)
+    except StoreError as exc:
+        st.error(_("Cannot read the database: {problem}").format(problem=exc))
+        st.stop()
+    if viewer is None:
+        _refuse_identity(identities)
+    st.session_state[VIEWER_KEY] = viewer
+    st.session_state[VIA_PROVIDER_KEY] = True
+    audit(viewer, "sign_in", detail="identity provider")
+    return viewer
+
+
+def _refuse_identity(identities: list[str]) -> None:
+    """No enabled account has this identity: say so, offer to sign out of the provider, stop."""
+    if not st.session_state.get(REFUSED_KEY):  # one audit line per session, not per rerun
+        st.session_state[REFUSED_KEY] = True
+        audit((identities[0] if identities else "-")[:64], "sign_in_failed", detail="identity provider")
+    _left, middle, _right = st.columns([1, 2, 1])
+    with middle:
+        st.title(_("Sign in to callqa"))
+        st.error(_("The identity provider signed you in as {identity}, but no enabled callqa account has that "
+                   "identity. Ask an administrator to link one (`callqa users identity`).").format(
+            identity=identities[0] if identities else "-"))
+        if st.button(_("Sign out of the identity provider"), key="provider_sign_out"):
+            st.session_state.pop(REFUSED_KEY, None)
+            st.logout()
+    st.stop()
 
 
 def current() -> Viewer:
@@ -108,6 +158,13 @@ def _sign_in_form() -> None:
 
 def _sign_in_fields() -> None:
     st.title(_("Sign in to callqa"))
+    for provider in providers():
+        label = (_("Sign in with the centre's account") if provider == oidc.DEFAULT
+                 else _("Sign in with {provider}").format(provider=provider))
+        if st.button(label, key=f"sign_in_provider_{provider}", type="primary", width="stretch"):
+            st.login(provider)
+    if providers():
+        st.caption(_("Or with a callqa password:"))
     with st.form("sign_in", clear_on_submit=True):  # a failed password is not left in the page
         name = st.text_input(_("Account name"), key="sign_in_name")
         password = st.text_input(_("Password"), type="password", key="sign_in_password")
@@ -144,4 +201,6 @@ def signed_in_box(viewer: Viewer) -> None:
     if st.button(_("Sign out"), key="sign_out"):
         audit(viewer, "sign_out")
         del st.session_state[VIEWER_KEY]
+        if st.session_state.pop(VIA_PROVIDER_KEY, False):
+            st.logout()  # the provider's cookie too, or the next page would sign straight back in
         st.rerun()

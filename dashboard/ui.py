@@ -42,7 +42,7 @@ TERMS = (
     _p("audit", "sign_in"), _p("audit", "sign_in_failed"), _p("audit", "sign_out"), _p("audit", "open_call"),
     _p("audit", "play_clip"), _p("audit", "export_clips"), _p("audit", "export_scorecard"), _p("audit", "verdict"),
     _p("audit", "make_plan"), _p("audit", "account_added"), _p("audit", "account_disabled"),
-    _p("audit", "account_enabled"), _p("audit", "password_changed"),
+    _p("audit", "account_enabled"), _p("audit", "password_changed"), _p("audit", "identity_changed"),
 )
 
 

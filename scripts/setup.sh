@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv with the locked dependencies and callqa itself (editable).
-# Usage: scripts/setup.sh [test] [ray] [samples]   extra lock sets to add
+# Usage: scripts/setup.sh [test] [ray] [oidc] [samples]   extra lock sets to add
 # Each requirements/<extra>.lock is compiled against base.lock, so any mix agrees.
 set -euo pipefail
 cd "$(dirname "$0")/.."

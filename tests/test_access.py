@@ -166,7 +166,7 @@ def test_users_command_and_serving_beyond_localhost_needs_an_account(tmp_path):
     assert short.returncode != 0 and "at least" in short.stderr
     assert _cli("users", "disable", "admin1", "--db", str(db)).returncode == 0
     listed = _cli("users", "list", "--db", str(db))
-    assert listed.stdout.split() == ["admin1", "admin", "-", "disabled"]
+    assert listed.stdout.split() == ["admin1", "admin", "-", "-", "disabled"]
     with reading(db) as con:
         assert [r[0] for r in con.execute("SELECT action FROM audit_log ORDER BY event_id").fetchall()] == [
             "account_added", "account_disabled"]

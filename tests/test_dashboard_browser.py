@@ -15,11 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import quote
 
@@ -27,31 +23,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 sys.path.insert(0, str(ROOT))
+
+from browsing import NO_CHROMIUM, chromium, dashboard, idle, text_present, wait  # noqa: E402
 
 from qa.access.roles import Viewer  # noqa: E402
 from qa.i18n import translations  # noqa: E402
 
 SUPERVISOR = Viewer("zhao", "supervisor")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (apt-get install chromium chromium-driver)"),
-]
+pytestmark = [pytest.mark.browser, NO_CHROMIUM]
 
 
 PASSWORD = "browser test password"
 TEAM = "北区一组"
 ACCOUNTS = {"zhao": ("supervisor", None), "li": ("inspector", None), "inspector-plan": ("inspector", None),
             "lead-wang": ("team_lead", TEAM), "sun": ("trainer", None), "root": ("admin", None)}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -80,59 +67,14 @@ def store(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(store):
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from qa.cli import main; main()", "dashboard", "--db", str(store), "--port", str(port)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"callqa dashboard exited: {proc.stdout.read()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-                if reply.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.terminate()
-        pytest.fail("callqa dashboard did not answer within 60 s")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with dashboard(store) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--autoplay-policy=no-user-gesture-required", "--window-size=1500,1100",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(flag)
-    service = Service(str(CHROMEDRIVER)) if CHROMEDRIVER.exists() else Service()
-    driver = webdriver.Chrome(options=options, service=service)
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
-
-
-def _wait(driver, condition, timeout=40):
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    # the page redraws under the test: an element found a moment ago may be gone, so look again
-    redrawn = (NoSuchElementException, StaleElementReferenceException)
-    return WebDriverWait(driver, timeout, ignored_exceptions=redrawn).until(condition)
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as driver:
+        yield driver
 
 
 def _act(driver, find, action) -> None:
@@ -140,29 +82,13 @@ def _act(driver, find, action) -> None:
     still be opening, or a redraw replace the element, when it is first found."""
     from selenium.common.exceptions import ElementClickInterceptedException, ElementNotInteractableException
 
-    def done(d) -> bool:  # `_wait` already looks again after a missing or redrawn element
+    def done(d) -> bool:  # `wait` already looks again after a missing or redrawn element
         try:
             action(find(d))
         except (StopIteration, ElementNotInteractableException, ElementClickInterceptedException):
             return False
         return True
-    _wait(driver, done)
-
-
-def _text_present(text):
-    from selenium.webdriver.common.by import By
-
-    def check(driver):
-        return text in driver.find_element(By.TAG_NAME, "body").text
-    return check
-
-
-def _idle(driver, timeout=40):
-    """Streamlit shows a running indicator while a script reruns; wait until it is gone."""
-    from selenium.webdriver.common.by import By
-
-    time.sleep(0.5)
-    _wait(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]'), timeout)
+    wait(driver, done)
 
 
 def _shot(driver, name: str) -> Path:
@@ -187,11 +113,11 @@ def _sign_in(driver, name: str, password: str = PASSWORD) -> None:
         buttons = [b for b in d.find_elements(By.CSS_SELECTOR, '[data-testid="stForm"] button') if b.text == zh("Sign in")]
         return (fields[0][0], fields[1][0], buttons[0]) if all(fields) and buttons else None
 
-    box, secret, button = _wait(driver, form)
+    box, secret, button = wait(driver, form)
     box.send_keys(name)
     secret.send_keys(password)
     button.click()
-    _idle(driver)
+    idle(driver)
 
 
 def _open(driver, url: str, account: str = "zhao") -> None:
@@ -201,16 +127,16 @@ def _open(driver, url: str, account: str = "zhao") -> None:
 
     driver.get(url)
     _sign_in(driver, account)
-    _wait(driver, _text_present(zh("Signed in as {name} ({role})").split("{")[0] + account))
+    wait(driver, text_present(zh("Signed in as {name} ({role})").split("{")[0] + account))
     driver.execute_script(SEEKS)
     ActionChains(driver).send_keys(Keys.ESCAPE).perform()  # out of any field: from here on, keys are shortcuts
-    _idle(driver)
+    idle(driver)
 
 
 def _judging(driver) -> str:
     """The finding the page shows first (cards are keyed by finding id)."""
     # read in one script: the page redraws while a verdict is saved, and an element fetched first may be gone
-    classes = _wait(driver, lambda d: d.execute_script(
+    classes = wait(driver, lambda d: d.execute_script(
         "const e = document.querySelector('[class*=\"st-key-finding_\"]'); return e ? e.className : null"))
     return next(c for c in classes.split() if c.startswith("st-key-finding_"))[15:]
 
@@ -218,7 +144,7 @@ def _judging(driver) -> str:
 def _seeked_to(driver, seconds: float, timeout: float = 20) -> float:
     """Wait for the player to seek to `seconds`; returns where it landed."""
     try:
-        _wait(driver, lambda d: any(abs(t - seconds) <= 0.1 for t in d.execute_script("return window.__seeks")), timeout)
+        wait(driver, lambda d: any(abs(t - seconds) <= 0.1 for t in d.execute_script("return window.__seeks")), timeout)
     except Exception:
         state = driver.execute_script("const a = document.querySelector('.st-key-callqa_player audio'); return [window.__seeks, a.currentTime, a.duration, a.readyState, a.paused, a.src, a.error && a.error.message]")
         raise AssertionError(f"no seek to {seconds}: {state}") from None
@@ -230,7 +156,7 @@ def _press(driver, key: str, finding_id: str) -> None:
     button: a key pressed before the player's script bound it (a page just opened) would be lost."""
     from selenium.webdriver.common.action_chains import ActionChains
 
-    _wait(driver, lambda d: d.execute_script(
+    wait(driver, lambda d: d.execute_script(
         "const target = window.callqa && (window.callqaKeys || {})[arguments[0]];"
         "const b = target && document.querySelector('.st-key-' + target + ' button');"
         "return Boolean(document.querySelector('.st-key-finding_' + arguments[1]) && b && !b.disabled)",
@@ -248,8 +174,8 @@ def _shots(driver, url: str, name: str, ready: str, account: str | None = "zhao"
         driver.get(url)
         if account:
             _sign_in(driver, account)
-        _wait(driver, _text_present(ready))
-        _idle(driver)
+        wait(driver, text_present(ready))
+        idle(driver)
         _shot(driver, f"{name}_{width}x{height}")
         assert "Page not found" not in driver.find_element(By.TAG_NAME, "body").text
         overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
@@ -270,7 +196,7 @@ def test_inspector_works_the_queue_by_keyboard(server, browser, store):
     from qa.scoring.db import reading
 
     _open(browser, f"{server}/queue")
-    _wait(browser, _text_present(zh("Confirm violation")))
+    wait(browser, text_present(zh("Confirm violation")))
     judged = []
     keys = [("1", "confirmed"), ("2", "false_positive"), ("c", "confirmed"), ("f", "false_positive")] * 5
     for key, verdict in keys:  # 20 findings, none by mouse
@@ -281,11 +207,11 @@ def test_inspector_works_the_queue_by_keyboard(server, browser, store):
         if not judged:
             _shot(browser, "queue_1440")
         _press(browser, key, finding_id)
-        _wait(browser, lambda d: _judging(d) != finding_id)
+        wait(browser, lambda d: _judging(d) != finding_id)
         judged.append((finding_id, verdict))
     skipped = _judging(browser)
     _press(browser, "n", skipped)
-    _wait(browser, lambda d: _judging(d) != skipped)
+    wait(browser, lambda d: _judging(d) != skipped)
     with reading(store) as con:
         rows = con.execute("SELECT finding_id, verdict, reviewer FROM reviews ORDER BY review_id").fetchall()
     assert rows == [(f, v, "zhao") for f, v in judged]  # the skipped one has none
@@ -296,13 +222,13 @@ def test_inspector_works_the_queue_by_keyboard(server, browser, store):
             "SELECT count(*) FILTER (WHERE verdict = 'confirmed'), count(*) FILTER (WHERE verdict = 'false_positive') "
             "FROM reviews JOIN findings USING (finding_id) WHERE findings.rule_id = ?", [rule_id]).fetchone()
     _open(browser, server)  # the overview is the default page
-    _wait(browser, _text_present(zh("Rule precision from inspectors' verdicts")))
-    _idle(browser)
+    wait(browser, text_present(zh("Rule precision from inspectors' verdicts")))
+    idle(browser)
     # the grid draws on a canvas; its accessible copy holds the cells of the rows in view
     heading = next(h for h in browser.find_elements(By.TAG_NAME, "h3")
                    if zh("Rule precision from inspectors' verdicts") in h.text)
     browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", heading)
-    _wait(browser, lambda d: f"n={confirmed + false_positive})" in d.page_source)
+    wait(browser, lambda d: f"n={confirmed + false_positive})" in d.page_source)
 
 
 def test_a_finding_plays_from_its_moment_and_stops_at_its_end(server, browser, store):
@@ -315,7 +241,7 @@ def test_a_finding_plays_from_its_moment_and_stops_at_its_end(server, browser, s
             "SELECT call_id, finding_id, start_s, end_s FROM findings WHERE start_s > 5 AND end_s - start_s BETWEEN 0.5 "
             "AND 4 ORDER BY call_id LIMIT 1").fetchone()
     _open(browser, f"{server}/call?call_id={quote(call_id)}")
-    card = _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f".st-key-finding_{finding_id} a.callqa-seek"))[0]
+    card = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f".st-key-finding_{finding_id} a.callqa-seek"))[0]
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", card)
     card.click()
     landed = _seeked_to(browser, start_s)
@@ -323,7 +249,7 @@ def test_a_finding_plays_from_its_moment_and_stops_at_its_end(server, browser, s
     player_top = browser.execute_script("return document.querySelector('.st-key-callqa_player').getBoundingClientRect().top")
     assert 0 <= player_top < 120  # scrolled to the finding, the player is still in view
     audio = "document.querySelector('.st-key-callqa_player audio')"
-    _wait(browser, lambda d: d.execute_script(f"return {audio}.paused"), timeout=end_s - start_s + 10)
+    wait(browser, lambda d: d.execute_script(f"return {audio}.paused"), timeout=end_s - start_s + 10)
     stopped = browser.execute_script(f"return {audio}.currentTime")
     assert end_s - 0.05 <= stopped <= end_s + 0.15  # stops at the finding's end
     _shot(browser, "call_detail_playing")
@@ -338,8 +264,8 @@ def test_the_call_page_speaks_chinese_and_shows_no_rule_id(server, browser, stor
     with reading(store) as con:
         call_id = con.execute("SELECT call_id FROM findings GROUP BY call_id ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
     _open(browser, f"{server}/call?call_id={quote(call_id)}")
-    _wait(browser, _text_present(zh("Findings ({n})").split("(")[0]))
-    _idle(browser)
+    wait(browser, text_present(zh("Findings ({n})").split("(")[0]))
+    idle(browser)
     body = browser.find_element(By.TAG_NAME, "body").text
     book = load_rulebook()
     assert not [r for r in book.rules if r in body]
@@ -353,11 +279,11 @@ def test_a_trainers_second_search_exports_only_its_own_hits(server, browser):
     from selenium.webdriver.common.keys import Keys
 
     def search(phrase: str) -> int:
-        box = _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'input[aria-label="{zh("Phrase")}"]'))[0]
+        box = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'input[aria-label="{zh("Phrase")}"]'))[0]
         box.send_keys(Keys.CONTROL, "a")
         box.send_keys(phrase, Keys.ENTER)
-        _wait(browser, _text_present("条命中"))
-        _idle(browser)
+        wait(browser, text_present("条命中"))
+        idle(browser)
         caption = next(e.text for e in browser.find_elements(By.CSS_SELECTOR, '[data-testid="stCaptionContainer"]')
                        if "条命中" in e.text)
         return int(caption.split("共")[1].split("条")[0])
@@ -369,12 +295,12 @@ def test_a_trainers_second_search_exports_only_its_own_hits(server, browser):
         toggle = next(t for t in browser.find_elements(By.CSS_SELECTOR, '[data-testid="stCheckbox"]')
                       if zh("Select all") in t.text)
         toggle.click()
-        _idle(browser)
-        prepare = _wait(browser, lambda d: d.execute_script(  # in one script: the page redraws meanwhile
+        idle(browser)
+        prepare = wait(browser, lambda d: d.execute_script(  # in one script: the page redraws meanwhile
             "return [...document.querySelectorAll('button')].find(b => b.innerText.includes('生成'))"))
         prepare.click()
-        _wait(browser, lambda d: zh("Download clips.zip") in downloads())
-        _idle(browser)
+        wait(browser, lambda d: zh("Download clips.zip") in downloads())
+        idle(browser)
 
     _open(browser, f"{server}/phrases", "sun")
     first = search("您好")
@@ -403,17 +329,17 @@ def _sign_in_as(driver, name: str) -> None:
     """Sign out and sign `name` in, in the same session (the page and its address stay)."""
     _click_key(driver, "sign_out")
     _sign_in(driver, name)
-    _wait(driver, _text_present(zh("Signed in as {name} ({role})").split("{")[0] + name))
+    wait(driver, text_present(zh("Signed in as {name} ({role})").split("{")[0] + name))
 
 
 def _click_key(driver, key: str) -> None:
     """Click the Streamlit button with this key."""
     from selenium.webdriver.common.by import By
 
-    button = _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, f".st-key-{key} button"))[0]
+    button = wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, f".st-key-{key} button"))[0]
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
     button.click()
-    _idle(driver)
+    idle(driver)
 
 
 def test_an_appeal_is_overturned_and_the_score_restored(server, browser, store):
@@ -442,16 +368,16 @@ def test_an_appeal_is_overturned_and_the_score_restored(server, browser, store):
     _sign_in_as(browser, "lead-wang")
     card = browser.find_element(By.CSS_SELECTOR, f".st-key-finding_{finding_id}")
     next(e for e in card.find_elements(By.CSS_SELECTOR, "summary") if zh("Appeal (申诉)") in e.text).click()
-    reason = _wait(browser, lambda d: [e for e in d.find_elements(
+    reason = wait(browser, lambda d: [e for e in d.find_elements(
         By.CSS_SELECTOR, f".st-key-appeal_reason_{finding_id} input") if e.is_displayed() and e.is_enabled()])[0]
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", reason)
     reason.send_keys("客户先说的, 坐席在复述", Keys.ENTER)
-    _idle(browser)
+    idle(browser)
     _click_key(browser, f"appeal_{finding_id}")
-    _wait(browser, _text_present("客户先说的, 坐席在复述"))
+    wait(browser, text_present("客户先说的, 坐席在复述"))
     _sign_in_as(browser, "zhao")
     _click_key(browser, f"overturn_{finding_id}")
-    _wait(browser, lambda d: float(reviewed_score()) > before)
+    wait(browser, lambda d: float(reviewed_score()) > before)
     _shot(browser, "appeal_overturned")
     with reading(store) as con:
         trail = con.execute("SELECT verdict, reviewer FROM reviews WHERE finding_id = ? ORDER BY review_id",
@@ -480,8 +406,8 @@ def test_a_sampling_plan_is_drawn_and_worked_from_the_queue(server, browser, sto
     _act(browser, picker, lambda e: (e.click(), e.send_keys("inspector-plan", Keys.ENTER, Keys.ESCAPE)))
     _act(browser, lambda d: next(b for b in d.find_elements(By.TAG_NAME, "button") if zh("Draw the plan") in b.text),
          lambda e: e.click())
-    _wait(browser, _text_present(zh("Progress")))
-    _idle(browser)
+    wait(browser, text_present(zh("Progress")))
+    idle(browser)
     _shot(browser, "sampling_plan")
     with reading(store) as con:
         plan_id = con.execute("SELECT max(plan_id) FROM sampling_plans").fetchone()[0]
@@ -489,14 +415,14 @@ def test_a_sampling_plan_is_drawn_and_worked_from_the_queue(server, browser, sto
                                                                                           "findings_waiting"])
     assert waiting > 0
     _sign_in_as(browser, "inspector-plan")  # the plan's inspector sees it, with the link to their calls
-    _wait(browser, lambda d: [a for a in d.find_elements(By.CSS_SELECTOR, '[data-testid="stPageLink"] a')
+    wait(browser, lambda d: [a for a in d.find_elements(By.CSS_SELECTOR, '[data-testid="stPageLink"] a')
                               if zh("Review my calls of this plan") in a.text])[0].click()
-    _wait(browser, _text_present(zh("Sampling plan {plan}: only the calls it gave you ({who}), judged by you.").format(
+    wait(browser, text_present(zh("Sampling plan {plan}: only the calls it gave you ({who}), judged by you.").format(
         plan=plan_id, who="inspector-plan")))
     for _ in range(min(3, waiting)):
         finding_id = _judging(browser)
         _press(browser, "1", finding_id)
-        _wait(browser, lambda d: zh("Nothing left to judge under these filters.") in d.page_source
+        wait(browser, lambda d: zh("Nothing left to judge under these filters.") in d.page_source
               or _judging(d) != finding_id)
     with reading(store) as con:
         after = int(plan_progress(con, SUPERVISOR, plan_id).set_index("inspector").loc["inspector-plan",
@@ -531,55 +457,55 @@ def test_each_role_opens_what_the_matrix_gives_it_and_no_more(server, browser, s
         team_calls = con.execute("SELECT count(*) FROM calls WHERE team = ?", [TEAM]).fetchone()[0]
 
     browser.get(f"{server}/calls")  # not signed in: the form, and nothing of the store
-    _wait(browser, _text_present(zh("Sign in to callqa")))
+    wait(browser, text_present(zh("Sign in to callqa")))
     assert theirs not in browser.page_source and not _nav(browser)
     _sign_in(browser, "zhao", "not the password")
-    _wait(browser, _text_present(zh("Wrong name or password.")))
+    wait(browser, text_present(zh("Wrong name or password.")))
     _sign_in(browser, "nobody", PASSWORD)  # the same words for an unknown name
-    _wait(browser, _text_present(zh("Wrong name or password.")))
+    wait(browser, text_present(zh("Wrong name or password.")))
 
     refused = zh("No call {call!r} that you may open.")
     # the team lead: the team's calls only, no verdict buttons
     _open(browser, f"{server}/calls", "lead-wang")
     assert zh("Review queue") not in _nav(browser) and zh("Calls") in _nav(browser)
-    _wait(browser, _text_present(f"共{team_calls}通符合"))
+    wait(browser, text_present(f"共{team_calls}通符合"))
     assert theirs not in browser.page_source
     # a page reached by its address is checked by the queries, not by the navigation
     browser.get(f"{server}/call?call_id={quote(theirs)}")
     _sign_in(browser, "lead-wang")
-    _wait(browser, _text_present(refused.format(call=theirs)))
+    wait(browser, text_present(refused.format(call=theirs)))
     assert zh("Confirm violation") not in _body(browser)
 
     # the inspector: no call is dealt to them yet
     _open(browser, f"{server}/calls", "li")
-    _wait(browser, _text_present("共0通符合"))
+    wait(browser, text_present("共0通符合"))
     browser.get(f"{server}/call?call_id={quote(mine)}")
     _sign_in(browser, "li")
-    _wait(browser, _text_present(refused.format(call=mine)))
+    wait(browser, text_present(refused.format(call=mine)))
 
     # the trainer: the phrase library with masks, no calls, no personal number anywhere
     _open(browser, f"{server}/phrases", "sun")
     nav = _nav(browser)
     assert zh("Phrase library") in nav and not nav & {zh("Calls"), zh("Call detail"), zh("Review queue"),
                                                       zh("Overview"), zh("Audit log")}
-    box = _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'input[aria-label="{zh("Phrase")}"]'))[0]
+    box = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'input[aria-label="{zh("Phrase")}"]'))[0]
     box.send_keys("不清楚您打", Keys.ENTER)  # only the agent line of the call with the number
-    _wait(browser, _text_present("条命中"))
-    _idle(browser)
-    _wait(browser, _text_present("【手机号】"))
+    wait(browser, text_present("条命中"))
+    idle(browser)
+    wait(browser, text_present("【手机号】"))
     assert MOBILE not in browser.page_source and "幺三八" not in browser.page_source
     assert not browser.find_elements(By.PARTIAL_LINK_TEXT, zh("Open the call here"))
     _shot(browser, "trainer_phrase_library")
     browser.get(f"{server}/call?call_id={quote('客户来电/手机号')}")
     _sign_in(browser, "sun")
-    _idle(browser)
+    idle(browser)
     assert MOBILE not in browser.page_source and zh("Call {call}").format(call="客户来电/手机号") not in _body(browser)
 
     # the supervisor reads what was said; the admin sees it all in the audit log
     _open(browser, f"{server}/call?call_id={quote('客户来电/手机号')}", "zhao")
-    _wait(browser, _text_present(MOBILE))
+    wait(browser, text_present(MOBILE))
     _open(browser, f"{server}/audit", "root")
-    _wait(browser, _text_present(zh("The newest {n} events; the log is only ever appended to.").split("{")[0]))
+    wait(browser, text_present(zh("The newest {n} events; the log is only ever appended to.").split("{")[0]))
     with reading(store) as con:
         events = con.execute("SELECT actor, action, call_id FROM audit_log").fetchall()
     assert ("sun", "play_clip", "客户来电/手机号") in events and ("zhao", "open_call", "客户来电/手机号") in events

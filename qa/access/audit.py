@@ -18,6 +18,7 @@ __all__ = ["ACTIONS", "audit_log", "record"]
 ACTIONS = (
     "sign_in", "sign_in_failed", "sign_out", "open_call", "play_clip", "export_clips", "export_scorecard",
     "verdict", "make_plan", "account_added", "account_disabled", "account_enabled", "password_changed",
+    "identity_changed",
 )
 
 

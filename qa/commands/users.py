@@ -1,4 +1,4 @@
-"""`callqa users add|list|disable|enable|passwd`: the dashboard's accounts."""
+"""`callqa users add|list|disable|enable|passwd|identity`: the dashboard's accounts."""
 
 from __future__ import annotations
 
@@ -45,12 +45,28 @@ def users() -> None:
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(list(ROLES)), help="What the account may see and do.")
 @click.option("--team", help="A team lead's team (as in the metadata's team column).")
+@click.option("--identity", help="The e-mail (or subject id) the identity provider signs NAME in as (dashboard --oidc).")
+@click.option("--no-password", is_flag=True, help="Sign in only through the identity provider (needs --identity).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
-def add(db: Path, name: str, role: str, team: str | None, password_stdin: bool) -> None:
+def add(db: Path, name: str, role: str, team: str | None, identity: str | None, no_password: bool,
+        password_stdin: bool) -> None:
     """Add account NAME."""
-    password = _new_password(password_stdin)
-    _change(db, lambda con: acc.add_account(con, name, role, password, team), "account_added", name)
-    click.echo(f"added {name} ({role}{', team ' + team if team else ''})")
+    if no_password and not identity:
+        raise click.UsageError("--no-password needs --identity: the account could not sign in at all")
+    password = None if no_password else _new_password(password_stdin)
+    _change(db, lambda con: acc.add_account(con, name, role, password, team, identity), "account_added", name)
+    click.echo(f"added {name} ({role}{', team ' + team if team else ''}{', identity ' + identity if identity else ''})")
+
+
+@users.command("identity")
+@DB_OPTION
+@click.argument("name")
+@click.argument("identity", required=False)
+def identity_(db: Path, name: str, identity: str | None) -> None:
+    """Link NAME to the identity provider's IDENTITY (an e-mail or subject id); without IDENTITY, unlink."""
+    _change(db, lambda con: acc.set_identity(con, name, identity), "identity_changed", name)
+    click.echo(f"{name} signs in through the identity provider as {identity}" if identity
+               else f"{name} no longer signs in through the identity provider")
 
 
 @users.command("passwd")
@@ -89,7 +105,7 @@ def _set_disabled(db: Path, name: str, disabled: bool) -> None:
 @users.command("list")
 @DB_OPTION
 def list_(db: Path) -> None:
-    """Every account, its role and team."""
+    """Every account: name, role, team, identity, state."""
     if not db.exists():
         raise click.ClickException(f"{db}: no such database")
     try:
@@ -100,7 +116,7 @@ def list_(db: Path) -> None:
     if rows.empty:
         click.echo("no accounts: the dashboard serves localhost only, without sign-in")
     for r in rows.itertuples(index=False):
-        click.echo(f"{r.name}\t{r.role}\t{r.team or '-'}\t{'disabled' if r.disabled else 'enabled'}")
+        click.echo(f"{r.name}\t{r.role}\t{r.team or '-'}\t{r.identity or '-'}\t{'disabled' if r.disabled else 'enabled'}")
 
 
 COMMANDS = [users]

@@ -21,7 +21,7 @@ import duckdb
 
 log = logging.getLogger("callqa.db")
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 DEFAULT_TIMEOUT_S = 30.0
 
 
@@ -98,7 +98,7 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
 
 
 # Each entry upgrades the schema from version N-1 to N. Version 1 is the base schema.
-MIGRATIONS: dict[int, str] = {2: "schema_v2.sql", 3: "schema_v3.sql", 4: "schema_v4.sql", 5: "schema_v5.sql"}
+MIGRATIONS: dict[int, str] = {version: f"schema_v{version}.sql" for version in range(2, SCHEMA_VERSION + 1)}
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> None:
