@@ -398,3 +398,18 @@ def test_decode_buffer_grows_and_trims_in_place(capacity):
     out = buf.finish()
     np.testing.assert_array_equal(out, np.concatenate(blocks, axis=1))
     assert out.flags.c_contiguous and out.flags.owndata
+
+
+@pytest.mark.parametrize("rate", [8000, 11025, 22050, 44100, 48000])
+def test_a_channel_resampled_piece_by_piece_equals_the_whole_call_resampled(rate):
+    from qa.transcribe.audio import Resampled, resample
+
+    x = np.random.default_rng(rate).standard_normal(rate * 5).astype(np.float32)
+    whole, lazy = resample(x, rate, 16_000), Resampled(x, rate, 16_000)
+    assert len(lazy) == len(whole)
+    n = len(whole)
+    for a, b in ((0, 160), (7, 16_000), (33_333, 48_001), (n - 500, n), (n - 10, n + 10), (5, 5)):
+        assert np.allclose(lazy[a:b], whole[a:b], atol=1e-6), (a, b)
+    assert np.allclose(np.asarray(lazy), whole, atol=1e-6)
+    with pytest.raises(TypeError):
+        lazy[::2]

@@ -206,12 +206,13 @@ class Recognizer:
         stamps = []
         for c in clips:
             stamps += [c.start_s, c.end_s]
-        segments, _ = self.model.transcribe(signal, clip_timestamps=stamps, vad_filter=False, **self._common_kwargs())
+        segments, _ = self.model.transcribe(np.asarray(signal, np.float32), clip_timestamps=stamps, vad_filter=False,
+                                            **self._common_kwargs())
         return segments
 
     def transcribe_plain(self, signal: np.ndarray, vad: bool = True) -> list[AsrSegment]:
         """Whole-signal sequential decoding with Silero VAD: the reference pipeline."""
-        segments, _ = self.model.transcribe(signal, vad_filter=vad, **self._common_kwargs())
+        segments, _ = self.model.transcribe(np.asarray(signal, np.float32), vad_filter=vad, **self._common_kwargs())
         return [_to_segment(s, 0.0) for s in segments]
 
 

@@ -66,12 +66,52 @@ class Audio:
         x = self.samples[idx]
         return x if rate in (None, self.sample_rate) else resample(x, self.sample_rate, rate)
 
+    def channel_at(self, idx: int, rate: int) -> np.ndarray | Resampled:
+        """One channel at `rate` for reading piece by piece: the samples themselves, or a view resampling
+        each piece when it is read (a whole long call at 16 kHz would be twice an 8 kHz call's size)."""
+        x = self.samples[idx]
+        return x if rate == self.sample_rate else Resampled(x, self.sample_rate, rate)
+
 
 def resample(x: np.ndarray, rate_from: int, rate_to: int) -> np.ndarray:
     if rate_from == rate_to:
         return x.astype(np.float32, copy=False)
     g = gcd(rate_from, rate_to)
     return resample_poly(x, rate_to // g, rate_from // g).astype(np.float32)
+
+
+class Resampled:
+    """`x` at another rate, resampled only where it is sliced.
+
+    Each slice is resampled from its own stretch of `x` plus a margin wider
+    than the polyphase filter's reach, starting where input and output samples
+    line up, so it equals the same slice of `resample(x, ...)` to float
+    rounding."""
+
+    def __init__(self, x: np.ndarray, rate_from: int, rate_to: int):
+        g = gcd(rate_from, rate_to)
+        self.x, self.up, self.down = x, rate_to // g, rate_from // g
+        self.margin = 10 * max(self.up, self.down) // self.up + 2 * self.down + 16  # input samples
+        self.length = -(-len(x) * self.up // self.down)  # resample_poly's output length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        if not isinstance(key, slice) or key.step not in (None, 1):
+            raise TypeError("a resampled channel is read by contiguous slices")
+        start, stop, _ = key.indices(self.length)
+        if stop <= start:
+            return np.zeros(0, np.float32)
+        first = max(0, start * self.down // self.up - self.margin) // self.down * self.down  # aligned
+        last = min(len(self.x), -(-stop * self.down // self.up) + self.margin)
+        piece = resample_poly(self.x[first:last], self.up, self.down)
+        offset = first * self.up // self.down
+        return piece[start - offset:stop - offset].astype(np.float32)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        whole = self[:]
+        return whole if dtype is None else whole.astype(dtype)
 
 
 def load_audio(

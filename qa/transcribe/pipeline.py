@@ -112,7 +112,7 @@ class Transcriber:
 
     def _decode(self, audio: Audio, timeline: Timeline, roles: tuple[str, ...]) -> list[list[AsrSegment]]:
         """Whisper over each channel's speech regions (mono: all speech)."""
-        signals = [audio.channel(i, ASR_RATE) for i in range(audio.channels)]
+        signals = [audio.channel_at(i, ASR_RATE) for i in range(audio.channels)]  # resampled clip by clip
         if roles == (MIXED,):
             regions = [sorted((iv for ivs in timeline.speech.values() for iv in ivs), key=lambda iv: iv.start_s)]
         else:

@@ -127,12 +127,9 @@ def hear(verifier: AcousticVerifier, audio, readings: Sequence, model_sha256: st
     spans: dict[tuple, list] = {}
     for r in readings:
         spans.setdefault((r.channel, r.start_s, r.end_s), []).append(r)
-    signals: dict[int, np.ndarray] = {}  # each channel resampled once, not once per span
     out = []
     for (channel, start_s, end_s), group in spans.items():
-        if channel not in signals:
-            signals[channel] = audio.channel(channel, ASR_RATE)
-        signal = signals[channel]
+        signal = audio.channel_at(channel, ASR_RATE)  # resamples only the span it is cut to
         scored = verifier.score_span(signal, start_s, end_s, [r.wording for r in group])
         out += [Heard(r, score, scored.hypothesis, said, model_sha256, ratio, scored.cohort)
                 for r, score, said, ratio in zip(group, scored.scores, scored.readings, scored.ratios)]
