@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for bench.make_db
 
+from commandline import callqa  # noqa: E402
 from bench.make_db import make_db  # noqa: E402
 from qa.access import accounts as acc  # noqa: E402
 from qa.access.audit import audit_log  # noqa: E402
@@ -150,22 +150,17 @@ def test_verdicts_and_plans_are_in_the_audit_log_which_only_an_admin_reads(tmp_p
     assert (log.iloc[1]["actor"], log.iloc[1]["call_id"], log.iloc[1]["finding_id"]) == ("zhao", call, finding)
 
 
-def _cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "qa", *args], input=stdin, capture_output=True, text=True, cwd=ROOT,
-                          timeout=120)
-
-
 def test_users_command_and_serving_beyond_localhost_needs_an_account(tmp_path):
     db = tmp_path / "cli.duckdb"
     make_db(db, n_calls=3, findings_per_call=1, seed=1, nights=1)
-    refused = _cli("dashboard", "--db", str(db), "--host", "0.0.0.0", "--port", "8799")
+    refused = callqa("dashboard", "--db", str(db), "--host", "0.0.0.0", "--port", "8799")
     assert refused.returncode != 0 and "no account" in refused.stderr and "callqa users add" in refused.stderr
-    added = _cli("users", "add", "admin1", "--role", "admin", "--db", str(db), "--password-stdin", stdin=PASSWORD + "\n")
+    added = callqa("users", "add", "admin1", "--role", "admin", "--db", str(db), "--password-stdin", stdin=PASSWORD + "\n")
     assert added.returncode == 0, added.stderr
-    short = _cli("users", "add", "li", "--role", "inspector", "--db", str(db), "--password-stdin", stdin="x\n")
+    short = callqa("users", "add", "li", "--role", "inspector", "--db", str(db), "--password-stdin", stdin="x\n")
     assert short.returncode != 0 and "at least" in short.stderr
-    assert _cli("users", "disable", "admin1", "--db", str(db)).returncode == 0
-    listed = _cli("users", "list", "--db", str(db))
+    assert callqa("users", "disable", "admin1", "--db", str(db)).returncode == 0
+    listed = callqa("users", "list", "--db", str(db))
     assert listed.stdout.split() == ["admin1", "admin", "-", "-", "disabled"]
     with reading(db) as con:
         assert [r[0] for r in con.execute("SELECT action FROM audit_log ORDER BY event_id").fetchall()] == [

@@ -4,7 +4,6 @@ whole OpenID Connect round trip in a real browser against a small provider of th
 from __future__ import annotations
 
 import stat
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from browsing import NO_CHROMIUM, chromium, dashboard, idle, text_present, wait  # noqa: E402
+from commandline import callqa  # noqa: E402
 from oidc_provider import CLIENT_ID, CLIENT_SECRET, FakeProvider  # noqa: E402
 
 from bench.make_db import make_db  # noqa: E402
@@ -99,30 +99,25 @@ def test_an_identity_signs_in_its_enabled_account_and_nothing_else(tmp_path):
         assert list(acc.accounts(con)["identity"].fillna("-")) == ["-", "zhao@example.com"]
 
 
-def _cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "qa", *args], input=stdin, capture_output=True, text=True, cwd=ROOT,
-                          timeout=120)
-
-
 def test_the_users_command_links_identities_and_the_dashboard_refuses_broken_settings(tmp_path):
     db = tmp_path / "cli.duckdb"
     make_db(db, n_calls=2, findings_per_call=1, seed=1, nights=1)
-    lonely = _cli("users", "add", "zhao", "--role", "supervisor", "--no-password", "--db", str(db))
+    lonely = callqa("users", "add", "zhao", "--role", "supervisor", "--no-password", "--db", str(db))
     assert lonely.returncode != 0 and "--no-password needs --identity" in lonely.stderr
-    added = _cli("users", "add", "zhao", "--role", "supervisor", "--no-password", "--identity", "zhao@example.com",
+    added = callqa("users", "add", "zhao", "--role", "supervisor", "--no-password", "--identity", "zhao@example.com",
                  "--db", str(db))
     assert added.returncode == 0, added.stderr
-    assert _cli("users", "identity", "zhao", "zhao@corp.example.com", "--db", str(db)).returncode == 0
-    listed = _cli("users", "list", "--db", str(db))
+    assert callqa("users", "identity", "zhao", "zhao@corp.example.com", "--db", str(db)).returncode == 0
+    listed = callqa("users", "list", "--db", str(db))
     assert listed.stdout.split() == ["zhao", "supervisor", "-", "zhao@corp.example.com", "enabled"]
     with reading(db) as con:
         assert [r[0] for r in con.execute("SELECT action FROM audit_log ORDER BY event_id").fetchall()] == [
             "account_added", "identity_changed"]
-    missing = _cli("dashboard", "--db", str(db), "--oidc", str(tmp_path / "absent.toml"))
+    missing = callqa("dashboard", "--db", str(db), "--oidc", str(tmp_path / "absent.toml"))
     assert missing.returncode != 0 and f"{tmp_path / 'absent.toml'}: no such file" in missing.stderr
     loose = _settings(tmp_path / "loose.toml", redirect_uri="http://127.0.0.1:8501/")
     loose.chmod(0o644)
-    refused = _cli("dashboard", "--db", str(db), "--oidc", str(loose))
+    refused = callqa("dashboard", "--db", str(db), "--oidc", str(loose))
     assert refused.returncode != 0 and "must end with /oauth2callback" in refused.stderr
 
 
