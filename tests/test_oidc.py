@@ -153,7 +153,8 @@ def test_the_centres_provider_signs_in_a_linked_account_and_turns_away_anyone_el
             def sign_in_with_provider():
                 driver.get(url)
                 provider_button = button("Sign in with the centre's account")
-                assert driver.find_elements(By.CSS_SELECTOR, f'input[aria-label="{zh("Password")}"]')  # still offered
+                wait(driver, lambda d: d.find_elements(  # the password form is still offered
+                    By.CSS_SELECTOR, f'input[aria-label="{zh("Password")}"]'))
                 provider_button.click()
 
             provider.person = {"sub": "u-zhou", "email": "zhou@example.com", "email_verified": True}
