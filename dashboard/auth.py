@@ -23,14 +23,13 @@ import streamlit as st
 from qa.access import accounts, oidc
 from qa.access.audit import record
 from qa.access.roles import Viewer
+from qa.commands.dashboard import DB_ENV, OIDC_ENV  # what `callqa dashboard` hands the app
 from qa.scoring.db import StoreBusyError, StoreError, reading, writing
 from ui import _, term
 
 VIEWER_KEY = "viewer"
 VIA_PROVIDER_KEY = "signed_in_via_provider"
 REFUSED_KEY = "provider_identity_refused"
-DB_ENV = "CALLQA_DB"
-OIDC_ENV = "CALLQA_OIDC"  # set by `callqa dashboard --oidc FILE`
 # DuckDB refuses a read-only and a read-write connection to one file in one
 # process; the dashboard writes from this process, so every session takes turns.
 SESSION_LOCK = threading.Lock()
@@ -121,15 +120,15 @@ def _provider_viewer() -> Viewer:
 
 def _refuse_identity(identities: list[str]) -> None:
     """No enabled account has this identity: say so, offer to sign out of the provider, stop."""
+    who = identities[0] if identities else "-"
     if not st.session_state.get(REFUSED_KEY):  # one audit line per session, not per rerun
         st.session_state[REFUSED_KEY] = True
-        audit((identities[0] if identities else "-")[:64], "sign_in_failed", detail="identity provider")
+        audit(who[:64], "sign_in_failed", detail="identity provider")
     _left, middle, _right = st.columns([1, 2, 1])
     with middle:
         st.title(_("Sign in to callqa"))
         st.error(_("The identity provider signed you in as {identity}, but no enabled callqa account has that "
-                   "identity. Ask an administrator to link one (`callqa users identity`).").format(
-            identity=identities[0] if identities else "-"))
+                   "identity. Ask an administrator to link one (`callqa users identity`).").format(identity=who))
         if st.button(_("Sign out of the identity provider"), key="provider_sign_out"):
             st.session_state.pop(REFUSED_KEY, None)
             st.logout()
