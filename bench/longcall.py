@@ -1,8 +1,9 @@
 """Cost of a long call against a short one: real-time factor and peak memory.
 
-A sample call is tiled to each length (stereo, its own rate) and transcribed
-by the whole pipeline (timeline, ASR, word checks) in a fresh process, so each
-length's peak RSS is its own. Printed: seconds per audio second, peak RSS,
+A sample call is tiled to each length (stereo, its own rate, 16-bit PCM) by
+this process, block by block, and transcribed by the whole pipeline (timeline,
+ASR, word checks) in a fresh process that does nothing else, so each length's
+peak RSS is the pipeline's own. Printed: seconds per audio second, peak RSS,
 and both as ratios to the shortest length, measured in the same run. The
 issue's targets: a 60-minute call's RTF within 1.15x of a 1-minute one, and
 its peak within the 1-minute peak + 300 MB.
@@ -19,26 +20,21 @@ import sys
 import tempfile
 from pathlib import Path
 
+import soundfile as sf
+
 SAMPLES = Path(__file__).resolve().parents[1] / "recordings_sample"
 
 CHILD = """
 import json, resource, sys, time
-import numpy as np, soundfile as sf
 from qa.records import TranscribeOptions
-from qa.transcribe.audio import load_audio
 from qa.transcribe.pipeline import Transcriber
 
-source, minutes, out = sys.argv[1], float(sys.argv[2]), sys.argv[3]
-base = load_audio(source)
-reps = int(np.ceil(minutes * 60 / base.duration_s))
-samples = np.tile(base.samples, (1, reps))[:, : int(minutes * 60 * base.sample_rate)]
-sf.write(out, samples.T, base.sample_rate, subtype="PCM_16")
-del base, samples
+path = sys.argv[1]
 transcriber = Transcriber(TranscribeOptions())
 transcriber.recognizer.model  # loaded before the clock starts, as in a batch worker
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t0 = time.perf_counter()
-t = transcriber.transcribe_file(out)
+t = transcriber.transcribe_file(path)
 wall = time.perf_counter() - t0
 print(json.dumps({"audio_s": t.duration_s, "wall_s": wall, "utterances": len(t.utterances),
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -46,9 +42,21 @@ print(json.dumps({"audio_s": t.duration_s, "wall_s": wall, "utterances": len(t.u
 """
 
 
+def tile(source: Path, minutes: float, out: Path) -> Path:
+    """`source` repeated to `minutes`, written a copy of it at a time (never the whole call in memory)."""
+    base, rate = sf.read(str(source), dtype="int16", always_2d=True)
+    left = int(minutes * 60 * rate)
+    with sf.SoundFile(str(out), "w", rate, base.shape[1], subtype="PCM_16") as f:
+        while left > 0:
+            f.write(base[:left])
+            left -= min(left, len(base))
+    return out
+
+
 def measure(source: Path, minutes: float, tmp: Path) -> dict:
-    done = subprocess.run([sys.executable, "-c", CHILD, str(source), str(minutes), str(tmp / f"{minutes}.wav")],
-                          capture_output=True, text=True, check=True)
+    path = tile(source, minutes, tmp / f"{minutes}.wav")
+    done = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True, check=True)
+    path.unlink()
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

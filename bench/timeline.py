@@ -4,7 +4,10 @@
 
 1. A generated sweep (0-8 rings, China and North American ringback, SNR
    10-40 dB, +-10 Hz drift, cadence jitter): ring-count accuracy and answer
-   onset error, against the onset without the weak-syllable search.
+   onset error, against the onset without the weak-syllable search; then the
+   same sweep with trunk-side openings (an IVR prompt, the caller's key press,
+   a transfer prompt and queue music before the rings): ring counts, onsets
+   and key presses, against the onset without the opening's chain.
 2. The labelled sample calls: ring count, onset error, frame F1 of speech
    activity per role against the script times, the share of the other
    party's speech found in each channel's activity (crosstalk), and the same
@@ -38,17 +41,20 @@ from tests.signals import RATE, make_call
 STANDARDS = {"cn": ((450.0,), 1.0, 4.0), "na": ((440.0, 480.0), 2.0, 4.0)}
 
 
-def sweep(cases: int, seed: int = 2024) -> dict:
+def sweep(cases: int, seed: int = 2024, trunk: bool = False) -> dict:
     """Ring counts and answer onsets over generated calls.
 
     The onset is measured twice in the same run: as the timeline reports it and,
     as the baseline, without the weak-syllable search (`onset_lookback_s=0`: the
-    first agent speech as band-energy activity finds it).
+    first agent speech as band-energy activity finds it). With `trunk`, every call
+    opens with an IVR prompt, a key press and queue music (`trunk_opening`), and the
+    baseline is the timeline without the opening's chain (`opening_gap_s=0`: the
+    first agent-side speech is the answer); key presses found are counted too.
     """
     rng = np.random.default_rng(seed)
     exact, errors, base_errors, cpu, audio_s = 0, [], [], 0.0, 0.0
-    misses = []
-    baseline = SignalOptions(onset_lookback_s=0.0)
+    misses, keys_right = [], 0
+    baseline = SignalOptions(opening_gap_s=0.0) if trunk else SignalOptions(onset_lookback_s=0.0)
     for k in range(cases):
         std = ("cn", "na")[k % 2]
         rings = k // 2 % 9
@@ -56,7 +62,7 @@ def sweep(cases: int, seed: int = 2024) -> dict:
         drift = float(rng.uniform(-10, 10))
         jitter = float(rng.uniform(0, 0.15))
         samples, truth = make_call(rng, *STANDARDS[std], rings=rings, snr_db=snr, drift_hz=drift, jitter=jitter,
-                                   turns=2)
+                                   turns=2, trunk=trunk)
         audio = Audio("sweep.wav", samples, RATE)
         t0 = time.process_time()
         tl = build_timeline(audio)
@@ -64,6 +70,8 @@ def sweep(cases: int, seed: int = 2024) -> dict:
         audio_s += samples.shape[1] / RATE
         ok = tl.ring_count == len(truth["rings"])
         exact += ok
+        if trunk:
+            keys_right += _keys_match(tl, truth["opening"]["keys"])
         err = tl.answer_onset_s - truth["answer_s"] if tl.answer_onset_s is not None else float("inf")
         errors.append(err)
         base = build_timeline(audio, options=baseline).answer_onset_s
@@ -78,7 +86,13 @@ def sweep(cases: int, seed: int = 2024) -> dict:
             "onset_within_0.3": float(np.mean(errors <= 0.3)), "onset_early_0.1": int(np.sum(signed < -0.1)),
             "base_mean_s": float(np.mean(base_errors)), "base_max_s": float(np.max(base_errors)),
             "base_within_0.3": float(np.mean(base_errors <= 0.3)), "base_early_0.1": int(np.sum(base_signed < -0.1)),
-            "rtf_inv": audio_s / cpu, "misses": misses}
+            "rtf_inv": audio_s / cpu, "misses": misses, "keys_right": keys_right}
+
+
+def _keys_match(tl, keys) -> bool:
+    """The timeline's key presses are the call's, each within 0.1 s."""
+    found = [c for c in tl.cues if c.kind == "dtmf"]
+    return len(found) == len(keys) and all(abs(c.start_s - k[0]) <= 0.1 for c, k in zip(found, keys))
 
 
 def frame_f1(found, truth, duration_s: float, hop: float = 0.01):
@@ -258,11 +272,19 @@ def main() -> None:
             print(f"{name}: named {(right + wrong) / total:.3f} of labelled speech; right role {right / total:.3f}, "
                   f"wrong role {wrong / total:.3f}")
 
-    s = sweep(args.cases, args.seed)
-    print(f"== generated sweep ({s['cases']} cases, seed {s['seed']}: 0-8 rings, cn/na, SNR 10-40 dB, "
-          f"drift +-10 Hz, jitter <=15%)")
+    for trunk in (False, True):
+        print_sweep(sweep(args.cases, args.seed, trunk=trunk), trunk)
+
+
+def print_sweep(s: dict, trunk: bool) -> None:
+    opening = "IVR prompt, key press and queue music before the rings; " if trunk else ""
+    print(f"== generated sweep{' (trunk-side openings)' if trunk else ''} ({s['cases']} cases, seed {s['seed']}: "
+          f"{opening}0-8 rings, cn/na, SNR 10-40 dB, drift +-10 Hz, jitter <=15%)")
     print(f"ring count exact {s['ring_exact']:.3f}; throughput {s['rtf_inv']:.0f} audio s per CPU s")
-    for name, key in (("timeline", "onset"), ("without weak-syllable search (baseline)", "base")):
+    if trunk:
+        print(f"key presses found exactly: {s['keys_right'] / s['cases']:.3f}")
+    base = "without the opening's chain (baseline)" if trunk else "without weak-syllable search (baseline)"
+    for name, key in (("timeline", "onset"), (base, "base")):
         print(f"answer onset, {name}: within 0.3 s {s[key + '_within_0.3']:.3f}; error mean "
               f"{s[key + '_mean_s']:.3f}s max {s[key + '_max_s']:.3f}s; early by > 0.1 s: {s[key + '_early_0.1']}")
     print(f"onset misses (> 0.3 s): {1 - s['onset_within_0.3']:.3f} vs {1 - s['base_within_0.3']:.3f} baseline")

@@ -54,6 +54,19 @@ class Overlap:
 
 
 @dataclass(frozen=True)
+class Cue:
+    """A sound of the line that is nobody's speech: an IVR prompt, a DTMF key press, queue music.
+
+    `label`: the key pressed (dtmf). `channel`: where it was heard (0 on mono)."""
+
+    start_s: float
+    end_s: float
+    kind: Literal["ivr", "dtmf", "music"]
+    label: str = ""
+    channel: int = 0
+
+
+@dataclass(frozen=True)
 class Timeline:
     """Who speaks when, measured from the signal (never from ASR times)."""
 
@@ -66,6 +79,8 @@ class Timeline:
     answer_onset_s: float | None = None
     ring_source: Literal["detected", "metadata", "none"] = "none"
     stereo: bool = True
+    # Key presses and music anywhere; IVR prompts before the answer (qa.transcribe.opening).
+    cues: tuple[Cue, ...] = ()
 
 
 @dataclass(frozen=True)

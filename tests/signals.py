@@ -156,17 +156,52 @@ def place(total: np.ndarray, x: np.ndarray, at_s: float, rate: int = RATE) -> np
     return total
 
 
+def trunk_opening(rng, speech_dbfs=-20.0):
+    """What a trunk-side recorder hears before the agent: an IVR prompt (a voice unlike the agents'),
+    the caller's key, a transfer prompt, then queue music, all on the agent's side but the key.
+
+    Returns (agent-side signal, customer-side signal, seconds, truth: prompts, keys, music spans)."""
+    from qa.samplegen.telephone import dtmf_tone, queue_music
+
+    pitch = rng.uniform(190.0, 260.0)
+    prompt, _ = speech_like(rng.uniform(3.0, 8.0), rng, RATE, pitch_hz=pitch, formant_shift=1.2,
+                            level_dbfs=speech_dbfs)
+    transfer, _ = speech_like(rng.uniform(1.5, 3.0), rng, RATE, pitch_hz=pitch, formant_shift=1.2,
+                              level_dbfs=speech_dbfs)
+    key = dtmf_tone(str(rng.integers(10)), rng.uniform(0.06, 0.15), speech_dbfs + rng.uniform(-4, 4))
+    t = rng.uniform(0.3, 1.0)
+    prompts = [(t, t + len(prompt) / RATE)]
+    key_at = prompts[0][1] + rng.uniform(0.5, 2.0)
+    t = key_at + len(key) / RATE + rng.uniform(0.3, 0.8)
+    prompts.append((t, t + len(transfer) / RATE))
+    music_at = prompts[1][1] + rng.uniform(0.2, 0.6)
+    music = queue_music(rng.uniform(3.0, 12.0), rng, speech_dbfs - rng.uniform(0, 4))
+    end = music_at + len(music) / RATE
+    agent, customer = np.zeros(int(end * RATE) + 1), np.zeros(int(end * RATE) + 1)
+    place(agent, prompt, prompts[0][0])
+    place(agent, transfer, prompts[1][0])
+    place(agent, music, music_at)
+    place(customer, key, key_at)
+    return agent, customer, end, {"prompts": prompts, "keys": [(key_at, key_at + len(key) / RATE)],
+                                  "music": [(music_at, end)]}
+
+
 def make_call(rng, spec_freqs=(450.0,), on_s=1.0, off_s=4.0, rings=3, snr_db=30.0, drift_hz=0.0, jitter=0.0,
-              answer_gap_s=None, bleed_db=-25.0, turns=4, speech_dbfs=-20.0):
+              answer_gap_s=None, bleed_db=-25.0, turns=4, speech_dbfs=-20.0, trunk=False):
     """A stereo call through the telephone path: ringback on the customer channel, then turns.
 
-    Returns (samples (2, n) float32, truth dict with rings, answer_s, agent/customer syllable spans).
+    `trunk`: the recording starts on the trunk, with an IVR, a key press and queue music before the
+    ringback (`trunk_opening`). Returns (samples (2, n) float32, truth dict with rings, answer_s,
+    agent/customer syllable spans, and the opening's spans under "opening").
     """
+    opening = trunk_opening(rng, speech_dbfs) if trunk else None
+    lead = opening[2] if opening else 0.0
     ring, bursts = ringback(spec_freqs, on_s, off_s, rings, rng, RATE, drift_hz, jitter, speech_dbfs - 2)
+    bursts = [(a + lead, b + lead) for a, b in bursts]
     if rings:
         answer = bursts[-1][1] + (answer_gap_s if answer_gap_s is not None else rng.uniform(0.4, off_s * 0.8))
     else:
-        answer = 0.5 + rng.uniform(0, 1.0)
+        answer = lead + 0.5 + rng.uniform(0, 1.0)
     t = answer
     agent_parts, customer_parts = [], []
     for k in range(turns):
@@ -180,7 +215,10 @@ def make_call(rng, spec_freqs=(450.0,), on_s=1.0, off_s=4.0, rings=3, snr_db=30.
     total = int((t + 1.0) * RATE)
     agent = np.zeros(total)
     customer = np.zeros(total)
-    place(customer, ring, 0.0, RATE)
+    place(customer, ring, lead, RATE)
+    if opening:
+        place(agent, opening[0], 0.0)
+        place(customer, opening[1], 0.0)
     for at, x, _ in agent_parts:
         place(agent, x, at, RATE)
     for at, x, _ in customer_parts:
@@ -196,5 +234,6 @@ def make_call(rng, spec_freqs=(450.0,), on_s=1.0, off_s=4.0, rings=3, snr_db=30.
         "answer_s": answer,
         "agent": [s for _, _, spans in agent_parts for s in spans],
         "customer": [s for _, _, spans in customer_parts for s in spans],
+        "opening": opening[3] if opening else None,
     }
     return np.stack(chans).astype(np.float32), truth

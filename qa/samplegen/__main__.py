@@ -1,4 +1,4 @@
-"""python -m qa.samplegen --out DIR [--set samples|generated|hard|situations|situations-hard] [--count N]
+"""python -m qa.samplegen --out DIR [--set samples|generated|trunk|hard|situations|situations-hard] [--count N]
 [--seed S] [--corrupt N]
 [--real-speech DIR]"""
 
@@ -19,8 +19,8 @@ from .tts import TTSUnavailable
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder to write the calls, labels and metadata.csv into.")
 @click.option("--set", "which", type=click.Choice(SETS), default="samples",
-              show_default=True, help="The committed samples, a larger generated set, the held-out "
-              "hard set (new and accented voices, fast agents, recorded customers), or calls built around "
+              show_default=True, help="The committed samples, a larger generated set, generated calls recorded on the "
+              "trunk (IVR, key press and queue music before the agent), the held-out hard set (new and accented voices, fast agents, recorded customers), or calls built around "
               "the scenario rules' situations (situations-hard: spoken by the hard set's voices).")
 @click.option("--count", type=click.IntRange(1, 10000), default=60, show_default=True,
               help="Number of calls in a generated set.")

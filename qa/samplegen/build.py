@@ -74,13 +74,14 @@ def _render_in_worker(spec: CallSpec, out: Path, seed: int) -> dict:
     return _render_one(spec, out, seed, _worker_tts)
 
 
-SETS = ("samples", "generated", "hard", "situations", "situations-hard")
+SETS = ("samples", "generated", "trunk", "hard", "situations", "situations-hard")
 
 
 def build_set(out: Path, which: str = "samples", count: int = 60, seed: int = 7,
               corrupt: int = 0, jobs: int = 1, tts=None, real_speech: Path | None = None) -> list[dict]:
-    """Build the `samples` set (fixed seed), or a `generated`, `hard`, `situations` or
-    `situations-hard` set of `count` calls.
+    """Build the `samples` set (fixed seed), or a `generated`, `trunk`, `hard`, `situations` or
+    `situations-hard` set of `count` calls (`trunk`: generated calls recorded on the trunk,
+    opening with the IVR, a key press and queue music).
 
     The hard set splices recorded customer turns from `real_speech` when it holds clips.
     The situation sets are calls built around the scenario rules' situations,
@@ -97,6 +98,10 @@ def build_set(out: Path, which: str = "samples", count: int = 60, seed: int = 7,
         from .generated import generated_specs
 
         labels = build_calls(generated_specs(count, seed), out, seed, tts, jobs)
+    elif which == "trunk":
+        from .generated import trunk_specs
+
+        labels = build_calls(trunk_specs(count, seed), out, seed, tts, jobs)
     elif which == "hard":
         from .hard import hard_specs
 

@@ -8,12 +8,12 @@ bring their own cast to the same call logic.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import numpy as np
 
-from .scenario import CallSpec, Hold, Pause, Ring, Say, Voice, expected_outcomes
+from .scenario import CallSpec, Hold, Pause, Ring, Say, Trunk, Voice, call_rng, expected_outcomes
 
 A, C = "agent", "customer"
 # Not the samples' voices; zf_xiaoni is left out: Whisper understands it poorly (CER ~0.45).
@@ -104,6 +104,36 @@ class Cast:
 
 def generated_specs(count: int, seed: int) -> list[CallSpec]:
     return cast_specs(Cast(), count, seed)
+
+
+# The IVR of a trunk-side recording: its welcome and menu, the key pressed, its transfer prompt.
+IVR_MENUS = (("您好,欢迎致电{co}。普通话服务请按1,English service please press 2。", "1"),
+             ("欢迎致电{co},本次通话可能会被录音。查询业务请按1,人工服务请按0。", "0"),
+             ("您好,这里是{co}。咨询请按1,投诉建议请按2,返回上级菜单请按星号键。", "2"))
+IVR_TRANSFERS = ("正在为您转接人工服务,请稍候。", "坐席正忙,请您耐心等待。")
+IVR_VOICE = "zf_xiaoni"  # a voice no agent or customer of these sets speaks with
+
+
+def trunk_specs(count: int, seed: int) -> list[CallSpec]:
+    """Generated calls recorded on the trunk: each opens with the IVR, a key press and queue
+    music, then ringback (in most) before the agent answers. Their own RNG stream and ids."""
+    return [trunk_opening(spec, seed) for spec in cast_specs(Cast(id_prefix="trunk", stream=3), count, seed)]
+
+
+def trunk_opening(spec: CallSpec, seed: int) -> CallSpec:
+    """`spec` with the IVR in front; without ringback after the queue the rings are unknown (na)."""
+    rng = call_rng(seed + 2, spec.call_id)
+    company = next((co for co, _ in COMPANIES if any(isinstance(e, Say) and co in e.text for e in spec.events)),
+                   COMPANIES[0][0])
+    menu, key = _pick(rng, IVR_MENUS)
+    opening = Trunk(menu.format(co=company), key, _pick(rng, IVR_TRANSFERS), float(rng.uniform(4.0, 15.0)),
+                    IVR_VOICE)
+    events, expected, notes = list(spec.events), dict(spec.expected), [spec.notes, "trunk-side: IVR, key, music"]
+    if rng.random() < 0.3 and isinstance(events[0], Ring):
+        events.pop(0)
+        expected.update({"answer.rings": "na", "answer.late_apology": "na"})
+        notes.append("no ringback")
+    return replace(spec, events=(opening, *events), expected=expected, notes="; ".join(notes))
 
 
 def cast_specs(cast: Cast, count: int, seed: int) -> list[CallSpec]:

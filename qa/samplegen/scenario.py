@@ -77,6 +77,19 @@ class Ring:
 
 
 @dataclass(frozen=True)
+class Trunk:
+    """A trunk-side recording's start, before any ringing: the IVR's welcome and menu, the
+    caller's key press, the transfer prompt, then queue music. All of it is the line's, not
+    the agent's: the IVR voice and the music are heard on the agent's side, the key on the caller's."""
+
+    menu: str
+    key: str
+    transfer: str
+    music_s: float
+    voice: str  # the IVR's recorded voice
+
+
+@dataclass(frozen=True)
 class Pause:
     seconds: float
 
@@ -133,6 +146,7 @@ def assemble(spec: CallSpec, tts, seed: int) -> Assembled:
     rate = tel.LINE_RATE
     placed: list[tuple[str, float, np.ndarray]] = []  # (track, start_s, signal)
     script, holds, forbidden = [], [], []
+    opening: dict = {}
     ringback, ring_count = None, 0
     cursor = float(rng.uniform(0.3, 0.8))
     prev_end = cursor
@@ -147,6 +161,9 @@ def assemble(spec: CallSpec, tts, seed: int) -> Assembled:
                     placed.append((f"tone:{side}", cursor + k * period, burst))
             on = len(burst) / rate
             cursor += (event.count - 1) * period + on + float(rng.uniform(0.8, 2.0))
+            prev_end = cursor
+        elif isinstance(event, Trunk):
+            cursor, opening = _trunk_opening(event, tts, rng, cursor, placed)
             prev_end = cursor
         elif isinstance(event, Pause):
             cursor += event.seconds
@@ -201,10 +218,37 @@ def assemble(spec: CallSpec, tts, seed: int) -> Assembled:
         "holds": holds,
         "silent_line": not any(s["role"] == "customer" for s in script),
         "forbidden": forbidden,
+        **({"opening": opening} if opening else {}),
         "expected": {rule: spec.expected[rule] for rule in RULE_IDS + SCENARIO_RULE_IDS if rule in spec.expected},
         "notes": spec.notes,
     }
     return Assembled(tracks=tracks, ring_tracks=ring_tracks, labels=labels)
+
+
+def _trunk_opening(event: Trunk, tts, rng: np.random.Generator, cursor: float, placed: list) -> tuple[float, dict]:
+    """Places the IVR prompts and music (agent side) and the key (caller side) from `cursor`;
+    returns where the opening ends and its labels."""
+    rate = tel.LINE_RATE
+    spans: dict = {"ivr": [], "dtmf": [], "music": []}
+
+    def prompt(text: str, at: float) -> float:
+        speech = tel.trim_silence(tel.to_line_rate(tts.synthesize(text, event.voice, 1.0), 24000), rate)
+        speech = tel.set_speech_level(speech, float(rng.uniform(-22.0, -18.0)))
+        placed.append(("tone:agent", at, speech))
+        end = at + len(speech) / rate
+        spans["ivr"].append({"start_s": round(at, 3), "end_s": round(end, 3), "text": text})
+        return end
+
+    end = prompt(event.menu, cursor)
+    at = end + float(rng.uniform(0.6, 2.5))
+    key = tel.dtmf_tone(event.key, float(rng.uniform(0.06, 0.15)), float(rng.uniform(-14.0, -6.0)))
+    placed.append(("tone:customer", at, key))
+    spans["dtmf"].append({"start_s": round(at, 3), "end_s": round(at + len(key) / rate, 3), "key": event.key})
+    end = prompt(event.transfer, at + len(key) / rate + float(rng.uniform(0.4, 1.0)))
+    at = end + float(rng.uniform(0.2, 0.6))
+    placed.append(("tone:agent", at, tel.queue_music(event.music_s, rng)))
+    spans["music"].append({"start_s": round(at, 3), "end_s": round(at + event.music_s, 3)})
+    return at + event.music_s, spans
 
 
 def _dry_speech(event: Say, voice: Voice, tts) -> np.ndarray:

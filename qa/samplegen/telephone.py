@@ -1,4 +1,4 @@
-"""The telephone line: call-progress tones, hold music, band limit, G.711 mu-law.
+"""The telephone line: call-progress tones, DTMF, hold and queue music, band limit, G.711 mu-law.
 
 Everything is built at 8 kHz, the rate of a narrowband call; a 16 kHz file is
 that 8 kHz line upsampled, as call recorders do.
@@ -55,6 +55,45 @@ def hold_music(seconds: float, rng: np.random.Generator, level_db: float = -24.0
     out = np.concatenate(notes)[: int(seconds * LINE_RATE)]
     rms = np.sqrt(np.mean(out**2)) or 1.0
     return (out / rms * db_to_gain(level_db)).astype(np.float32)
+
+
+# Chords of the queue loop (Hz of each note): C, G, Am, F.
+_QUEUE_CHORDS = ((261.6, 329.6, 392.0), (196.0, 246.9, 392.0), (220.0, 261.6, 329.6), (174.6, 220.0, 349.2))
+
+
+def queue_music(seconds: float, rng: np.random.Generator, level_db: float = -22.0) -> np.ndarray:
+    """The queue's music loop: a bass note and a broken chord per beat over a soft pad, a chord a second.
+
+    Several notes at once with harmonics and decays, unlike the single-note hold melody."""
+    beat = int(0.25 * LINE_RATE)
+    t = np.arange(beat) / LINE_RATE
+    pluck = np.exp(-6.0 * t) * np.minimum(1.0, t / 0.01)
+    start = int(rng.integers(len(_QUEUE_CHORDS)))
+    pieces = []
+    for k in range(int(np.ceil(seconds / 0.25))):
+        chord = _QUEUE_CHORDS[(start + k // 4) % len(_QUEUE_CHORDS)]
+        note = chord[k % 3] * 2
+        x = sum((0.5 ** h) * np.sin(2 * np.pi * note * (h + 1) * t) for h in range(3)) * pluck
+        x += 0.6 * np.sin(2 * np.pi * chord[0] / 2 * t) * pluck  # bass
+        x += 0.25 * sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi)) for f in chord)  # pad
+        pieces.append(x)
+    out = np.concatenate(pieces)[: int(seconds * LINE_RATE)]
+    rms = np.sqrt(np.mean(out**2)) or 1.0
+    return (out / rms * db_to_gain(level_db)).astype(np.float32)
+
+
+_DTMF_ROWS = (697.0, 770.0, 852.0, 941.0)
+_DTMF_COLUMNS = (1209.0, 1336.0, 1477.0, 1633.0)
+_DTMF_KEYS = ("123A", "456B", "789C", "*0#D")
+
+
+def dtmf_tone(key: str, seconds: float = 0.1, level_db: float = -10.0) -> np.ndarray:
+    """One DTMF key press: its row and column tones, column 2 dB louder (standard pre-emphasis)."""
+    row = next(r for r, keys in enumerate(_DTMF_KEYS) if key in keys)
+    col = _DTMF_KEYS[row].index(key)
+    t = np.arange(int(round(seconds * LINE_RATE))) / LINE_RATE
+    x = np.sin(2 * np.pi * _DTMF_ROWS[row] * t) + db_to_gain(2.0) * np.sin(2 * np.pi * _DTMF_COLUMNS[col] * t)
+    return (x / np.sqrt(np.mean(x**2)) * db_to_gain(level_db)).astype(np.float32)
 
 
 def to_line_rate(x: np.ndarray, rate: int) -> np.ndarray:

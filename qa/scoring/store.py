@@ -26,8 +26,8 @@ import duckdb
 from qa.access.roles import Viewer
 from qa.privacy.masking import CallPii
 from qa.privacy.pii import mask_text
-from qa.records import (CallResult, Heard, Interval, Reading, Overlap, Provenance, RoleAssignment, RuleResult, Timeline,
-                        TranscribeOptions, Transcript, Utterance)
+from qa.records import (CallResult, Cue, Heard, Interval, Reading, Overlap, Provenance, RoleAssignment, RuleResult,
+                        Timeline, TranscribeOptions, Transcript, Utterance)
 from qa.scoring.db import reading, writing
 from qa.scoring.verdicts import Carried, FindingKey, assign_ids, detached_verdicts, kept_verdicts, previous_findings
 from qa.transcribe.normalize import pinyin_key
@@ -128,6 +128,7 @@ def timeline_to_json(tl: Timeline | None) -> str | None:
         "answer_onset_s": tl.answer_onset_s,
         "ring_source": tl.ring_source,
         "stereo": tl.stereo,
+        "cues": [[c.start_s, c.end_s, c.kind, c.label, c.channel] for c in tl.cues],
     }, ensure_ascii=False)
 
 
@@ -144,6 +145,7 @@ def timeline_from_json(text: str) -> Timeline:
         answer_onset_s=d.get("answer_onset_s"),
         ring_source=d.get("ring_source", "none"),
         stereo=bool(d.get("stereo", True)),
+        cues=tuple(Cue(float(s), float(e), kind, label, int(ch)) for s, e, kind, label, ch in d.get("cues", [])),
     )
 
 

@@ -16,7 +16,7 @@ Silero runs only on the tone-like regions, so it never decides alone: on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,7 @@ from scipy.ndimage import label, median_filter, minimum_filter1d
 
 from qa.records import Interval
 from qa.transcribe.audio import resample
+from qa.transcribe.dtmf import DtmfOptions
 from qa.transcribe.ringback import RingbackSpec
 
 ANALYSIS_RATE = 8000
@@ -68,6 +69,12 @@ class SignalOptions:
     onset_reference_s: float = 6.0  # the noise spectrum comes from this much audio before it
     onset_score: float = 0.2  # mean log-likelihood ratio above the noise's own that marks a syllable
     onset_gap_s: float = 0.6  # longest pause between those syllables
+    # What comes before the agent on a trunk-side recording (opening): music, keys, and how close they follow.
+    music_window_s: float = 2.0
+    music_tone_share: float = 0.45  # of tone-like frames within the window
+    music_min_s: float = 2.0
+    opening_gap_s: float = 20.0  # the longest IVR prompt between two of the opening's events
+    dtmf: DtmfOptions = field(default_factory=DtmfOptions)
 
 
 @dataclass(frozen=True)

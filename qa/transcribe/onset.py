@@ -25,6 +25,7 @@ import numpy as np
 from scipy.ndimage import binary_dilation, uniform_filter1d
 
 from qa.records import Interval
+from qa.transcribe.masks import mask_runs
 from qa.transcribe.activity import (
     _SILENT_DB,
     ANALYSIS_RATE,
@@ -113,7 +114,7 @@ def earlier_onset(
     floor_idx = lo - ref_lo
     gap = int(round(options.onset_gap_s / hop))
     min_run = int(round(_MIN_SYLLABLE_S / hop))
-    for a, b in reversed(_runs(weak[:onset])):
+    for a, b in reversed(mask_runs(weak[:onset])):
         if b < reach - gap or b <= floor_idx:
             break
         a = max(a, floor_idx)
@@ -126,8 +127,3 @@ def earlier_onset(
         return start_s
     return round(first * hop + half - hop / 2, 3)
 
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    padded = np.concatenate(([False], mask, [False])).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))

@@ -24,6 +24,7 @@ from scipy.ndimage import binary_closing, binary_opening
 
 from qa.records import Interval
 from qa.transcribe.audio import resample
+from qa.transcribe.masks import mask_runs
 
 ANALYSIS_RATE = 8000
 _N_FFT = 1024  # 7.8 Hz bins at 8 kHz: resolves 440 from 480 Hz
@@ -96,7 +97,7 @@ def tone_bursts(x: np.ndarray, rate: int, spec: RingbackSpec, present: np.ndarra
     present = binary_closing(present, structure=np.ones(max(1, round(0.2 / hop_s)), bool))
     present = binary_opening(present, structure=np.ones(max(1, round(0.2 / hop_s)), bool))
     bursts = []
-    for start, end in _runs(present):
+    for start, end in mask_runs(present):
         # Frame i covers [i*hop, i*hop + n_fft]; its centre marks the tone.
         bursts.append(Interval(round(start * hop_s + 0.5 * _N_FFT / ANALYSIS_RATE - hop_s / 2, 3),
                                round(end * hop_s + 0.5 * _N_FFT / ANALYSIS_RATE - hop_s / 2, 3)))
@@ -214,8 +215,3 @@ def _tones_resolved(power: np.ndarray, freqs: np.ndarray, spec: RingbackSpec, di
         ok &= weaker >= between * 10 ** (dip_db / 10)
     return ok
 
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    padded = np.concatenate(([False], mask, [False])).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    return list(zip(edges[::2], edges[1::2]))

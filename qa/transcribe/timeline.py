@@ -18,7 +18,9 @@ from qa.transcribe.activity import (
     to_analysis_rate,
 )
 from qa.transcribe.audio import Audio
+from qa.transcribe.dtmf import key_presses
 from qa.transcribe.onset import earlier_onset
+from qa.transcribe.opening import key_cues, music_cues, music_runs, opening_end, split_prompts
 from qa.transcribe.ringback import (
     CHINA,
     RingbackSpec,
@@ -53,27 +55,37 @@ def build_timeline(
     else:
         signals = [to_analysis_rate(audio.samples[i], audio.sample_rate) for i in range(audio.channels)]
     frames = [channel_frames(x, options) for x in signals]
+    keys = [key_presses(x, ANALYSIS_RATE, options.dtmf) for x in signals]
+    music = [music_runs(fr, options) for fr in frames]
 
     spec, bursts_by_channel, chain = _find_ringback(signals, options)
     all_chain = tuple(chain)
     activity, blockers = [], []
     for i, (x, fr) in enumerate(zip(signals, frames)):
         other_db = None if mono else frames[1 - i].level_db if len(frames) == 2 else None
-        exclude = tuple(b for b in bursts_by_channel[i] if _ringing(b, spec, chain)) + all_chain
+        # Ringing, music and key presses are never anyone's speech.
+        exclude = (tuple(b for b in bursts_by_channel[i] if _ringing(b, spec, chain)) + all_chain
+                   + tuple(music[i]) + tuple(Interval(k.start_s, k.end_s) for k in keys[i]))
         blockers.append({"exclude": exclude, "other_db": other_db})
         activity.append(activity_from_frames(fr, x, options, exclude=exclude, other_db=other_db))
 
-    # The answer is the first agent speech (mono: the first speech after ringing began).
+    # The answer is the first agent speech (mono: the first speech) after what the line
+    # played before it (IVR, keys, queue music, ringing); speech before that is the IVR's.
     idx = 0 if mono else channel_roles.index("agent") if "agent" in channel_roles else 0
-    first = next((k for k, iv in enumerate(activity[idx]) if not mono or not chain or iv.start_s > chain[0].start_s),
-                 None)
+    key_list, music_list = key_cues(keys, frames), music_cues(music, frames)
+    customer = None if mono or "customer" not in channel_roles else channel_roles.index("customer")
+    customer_start = activity[customer][0].start_s if customer is not None and activity[customer] else None
+    machine_end = opening_end(list(all_chain) + key_list + music_list, options, customer_start)
+    prompts, activity[idx] = split_prompts(activity[idx], machine_end, idx)
     answer = None
-    if first is not None:
-        iv = activity[idx][first]
+    if activity[idx]:
+        iv = activity[idx][0]
         # Weak first syllables (low SNR) lead into the detected speech: they are part of it.
+        not_before = max([machine_end or 0.0] + [p.end_s for p in prompts])
         answer = earlier_onset(signals[idx], frames[idx], iv.start_s, options, **blockers[idx],
-                               not_before_s=activity[idx][first - 1].end_s if first else 0.0)
-        activity[idx][first] = Interval(answer, iv.end_s)
+                               not_before_s=not_before)
+        activity[idx][0] = Interval(answer, iv.end_s)
+    cues = tuple(sorted(prompts + music_list + key_list, key=lambda c: (c.start_s, c.channel)))
 
     rings: tuple[Interval, ...] = ()
     if spec is not None:
@@ -100,6 +112,7 @@ def build_timeline(
         answer_onset_s=answer,
         ring_source=source,
         stereo=not mono,
+        cues=cues,
     )
 
 
