@@ -137,7 +137,7 @@ def samples(folder: Path) -> tuple[list[str], dict]:
         truth = {r: [Interval(s["start_s"], s["end_s"]) for s in label["script"] if s["role"] == r]
                  for r in ("agent", "customer")}
         t0 = time.process_time()
-        base = [silero_intervals(audio.samples[i], audio.sample_rate) for i in range(audio.channels)]
+        base = [silero_intervals(audio.channel(i), audio.sample_rate) for i in range(audio.channels)]
         totals["cpu_silero"] += time.process_time() - t0
         ring_ok = tl.ring_count == label["ring_count"]
         err = abs(tl.answer_onset_s - label["answer_onset_s"]) if tl.answer_onset_s is not None else float("inf")
@@ -217,7 +217,8 @@ def mono_attribution(folders: list[Path]) -> tuple[list[str], dict]:
             if "script" not in label:
                 continue
             audio = load_audio(folder / label["audio"])
-            mixed = Audio(audio.path, audio.samples.mean(axis=0, keepdims=True), audio.sample_rate)
+            mixed = Audio(audio.path, np.mean([audio.channel(i) for i in range(audio.channels)], axis=0,
+                                              keepdims=True, dtype=np.float32), audio.sample_rate)
             tl = build_timeline(mixed, ("mixed",), ring_seconds=label.get("ring_seconds"))
             found = sorted((iv for ivs in tl.speech.values() for iv in ivs), key=lambda v: v.start_s)
             x = mixed.channel(0, rate=RATE)

@@ -28,7 +28,7 @@ STOP_KEY = "callqa_stop_at_end"
 WIDTH = 1000  # the timeline's drawing units; the SVG scales to the page
 HOLD_MARK_S = 6.0  # silences drawn as holds when the call's rulebook has no hold rule
 LANE_COLOURS = {"agent": "#1f77b4", "customer": "#d62728", "unknown": "#777", "ring": "#f08c00",
-                "hold": "#868e96", "overlap": "#9c36b5", "finding": "#e03131"}
+                "hold": "#868e96", "overlap": "#9c36b5", "finding": "#e03131", "cue": "#2b8a3e"}
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,8 @@ def _envelope_path(levels: tuple[float, ...], top: float, height: float) -> str:
 
 def timeline_svg(duration_s: float, marks: Iterable[Mark], env: Envelope | None,
                  channel_roles: list[str]) -> str:
-    """The call drawn as lanes: each channel's level with its speech, then rings, holds, overlaps and findings."""
+    """The call drawn as lanes: each channel's level with its speech, then rings, the line's own sounds
+    (IVR prompts, queue music, key presses), holds, overlaps and findings."""
     duration_s = max(duration_s, 0.1)
     x = lambda t: max(0.0, min(WIDTH, t / duration_s * WIDTH))  # noqa: E731
     lanes = _lanes(env.levels, channel_roles) if env else [(r, ()) for r in channel_roles]
@@ -88,7 +89,7 @@ def timeline_svg(duration_s: float, marks: Iterable[Mark], env: Envelope | None,
                     f'{html.escape(term("role", role))}</text>')
     top = len(lanes) * (lane_h + gap)
     for m in marks:
-        if m.lane in ("ring", "hold", "overlap", "finding"):
+        if m.lane in ("ring", "cue", "hold", "overlap", "finding"):
             row = top + (events_h if m.lane == "finding" else 0)
             rows.append(_mark_rect(m, x, row, events_h - 2, LANE_COLOURS[m.lane], 0.85))
     height = top + 2 * events_h + 12
@@ -263,11 +264,13 @@ def player(path: str | None, duration_s: float, marks: list[Mark], channel_roles
 
 
 def call_marks(timeline: dict | None, utterances, findings, titles: dict[str, str], hold_min_s: float) -> list[Mark]:
-    """The marks of one call: speech per party, rings, holds (mutual silences of `hold_min_s` or more),
-    overlaps and findings (labelled with their rule titles)."""
+    """The marks of one call: speech per party, rings, the line's cues (IVR, music, keys), holds (mutual
+    silences of `hold_min_s` or more), overlaps and findings (labelled with their rule titles)."""
     marks = [Mark(u.role, float(u.start_s), float(u.end_s), u.text[:40]) for u in utterances.itertuples(index=False)]
     timeline = timeline or {}
     marks += [Mark("ring", float(a), float(b), _("Ring")) for a, b in timeline.get("rings", [])]
+    marks += [Mark("cue", float(a), float(b), cue_label(kind, label))
+              for a, b, kind, label, _channel in timeline.get("cues", [])]
     marks += [Mark("hold", float(a), float(b), _("Hold / silence")) for a, b in timeline.get("mutual_silence", [])
               if float(b) - float(a) >= hold_min_s]
     for overlap in timeline.get("overlaps", []):
@@ -276,6 +279,13 @@ def call_marks(timeline: dict | None, utterances, findings, titles: dict[str, st
     marks += [Mark("finding", float(f.start_s), float(f.end_s), titles.get(f.rule_id, f.rule_id))
               for f in findings.itertuples(index=False)]
     return marks
+
+
+def cue_label(kind: str, label: str) -> str:
+    """What the line played or the caller pressed, in words."""
+    if kind == "dtmf":
+        return _("Key pressed: {key}").format(key=label)
+    return _("IVR prompt") if kind == "ivr" else _("Music")
 
 
 def hold_mark_s(book) -> float:

@@ -33,6 +33,15 @@ def test_legs_join_into_stereo_and_the_shorter_is_padded():
     assert not joined.samples[1, customer.samples.shape[1]:].any()
 
 
+def test_pcm_legs_are_joined_as_pcm():
+    pcm = (tone(3.0) * 32767).astype(np.int16)[None]
+    joined = join_legs(Audio("a.wav", pcm, 8000), Audio("b.wav", pcm[:, :20000], 8000))
+    assert joined.samples.dtype == np.int16 and np.array_equal(joined.samples[0], pcm[0])
+    mixed = join_legs(Audio("a.wav", pcm, 8000), Audio("b.wav", tone(3.0)[None], 8000))
+    assert mixed.samples.dtype == np.float32
+    np.testing.assert_allclose(mixed.samples[0], mixed.samples[1], atol=1e-4)
+
+
 def test_legs_at_different_rates_meet_at_the_higher():
     joined = join_legs(Audio("a.wav", tone(4.0, 8000)[None], 8000), Audio("b.wav", tone(4.0, 16000)[None], 16000))
     assert joined.sample_rate == 16000 and joined.samples.shape == (2, 64000)
@@ -99,8 +108,9 @@ def test_a_sample_split_into_legs_scores_as_the_stereo_call(tmp_path):
     legs_dir.mkdir()
     whole_dir.mkdir()
     for i, role in enumerate(("agent", "customer")):
-        sf.write(legs_dir / f"call01_{role}.wav", stereo.samples[i], stereo.sample_rate, subtype="FLOAT")
-    sf.write(whole_dir / "call01.wav", stereo.samples.T, stereo.sample_rate, subtype="FLOAT")
+        sf.write(legs_dir / f"call01_{role}.wav", stereo.channel(i), stereo.sample_rate, subtype="FLOAT")
+    sf.write(whole_dir / "call01.wav", np.stack([stereo.channel(0), stereo.channel(1)], axis=1),
+             stereo.sample_rate, subtype="FLOAT")
     book = load_rulebook()
     for folder in (legs_dir, whole_dir):
         summary = run_batch(folder, tmp_path / f"{folder.name}.duckdb", rulebook=book, workers=1)

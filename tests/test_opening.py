@@ -84,6 +84,15 @@ def test_trunk_opening_answer_rings_and_prompts(seed):
     assert not tl.mutual_silence or tl.mutual_silence[0].start_s >= tl.answer_onset_s
 
 
+@pytest.mark.parametrize("seed", [1, 6])
+def test_trunk_opening_on_mono(seed):
+    rng = np.random.default_rng(seed)
+    samples, truth = make_call(rng, rings=seed % 4, trunk=True)
+    tl = build_timeline(Audio("mono.wav", samples.mean(axis=0, keepdims=True), RATE), ("mixed",))
+    assert abs(tl.answer_onset_s - truth["answer_s"]) < 0.3 and tl.ring_count == seed % 4
+    assert all(iv.start_s >= tl.answer_onset_s for ivs in tl.speech.values() for iv in ivs)
+
+
 def test_without_the_opening_chain_the_first_prompt_would_be_the_answer():
     rng = np.random.default_rng(3)
     samples, truth = make_call(rng, rings=2, trunk=True)

@@ -74,7 +74,8 @@ def _levels(audio: Audio, buckets: int) -> Envelope:
     frames = audio.samples.shape[1]
     per = max(1, int(np.ceil(frames / max(1, buckets))))
     padded = np.zeros((audio.channels, per * int(np.ceil(frames / per))), dtype=np.float32)
-    padded[:, :frames] = np.abs(audio.samples)
+    for ch in range(audio.channels):
+        padded[ch, :frames] = np.abs(audio.channel(ch))
     peaks = padded.reshape(audio.channels, -1, per).max(axis=2)
     db = 20 * np.log10(np.maximum(peaks, 1e-6))
     scaled = np.clip((db - FLOOR_DB) / -FLOOR_DB, 0.0, 1.0)

@@ -24,7 +24,7 @@ import scipy.fft
 from scipy.ndimage import label, median_filter, minimum_filter1d
 
 from qa.records import Interval
-from qa.transcribe.audio import resample
+from qa.transcribe.audio import Resampled, resample
 from qa.transcribe.dtmf import DtmfOptions
 from qa.transcribe.ringback import RingbackSpec
 
@@ -89,8 +89,19 @@ class ChannelFrames:
         return np.asarray(idx) * self.hop_s
 
 
-def to_analysis_rate(x: np.ndarray, rate: int) -> np.ndarray:
-    return resample(np.asarray(x, dtype=np.float32), rate, ANALYSIS_RATE)
+def to_analysis_rate(x, rate: int):
+    """`x` (an array or a sliced view, qa.transcribe.audio) at ANALYSIS_RATE, as float32 read by slices.
+
+    At that rate already it is returned as it is: a long call is not copied. Else it is
+    resampled a minute at a time into one array (each piece as the whole would be)."""
+    if rate == ANALYSIS_RATE:
+        return x if not isinstance(x, np.ndarray) else x.astype(np.float32, copy=False)
+    view = Resampled(x, rate, ANALYSIS_RATE)
+    out = np.empty(len(view), np.float32)
+    step = 60 * ANALYSIS_RATE
+    for start in range(0, len(out), step):
+        out[start:start + step] = view[start:start + step]
+    return out
 
 
 # Frames analysed at a time: the spectra of a whole long call would take several

@@ -15,37 +15,39 @@ def capacity(frames: int | float | None, limit: int | None) -> int:
 
 
 class Buffer:
-    """A (channels, frames) float32 array filled block by block.
+    """A (channels, frames) float32 (or int16) array filled block by block.
 
     Preallocated from the expected length and grown by half when a file runs
     longer, so a long call is not copied once per block. `finish` drops the
     unused tail in place (rows moved down, then one realloc), not by a copy.
     """
 
-    def __init__(self, channels: int, capacity: int):
-        self._data = np.empty((channels, max(capacity, 1)), dtype=np.float32)
+    def __init__(self, channels: int, capacity: int, dtype=np.float32):
+        self._data = np.empty((channels, max(capacity, 1)), dtype=dtype)
         self.frames = 0
 
     def append(self, block: np.ndarray) -> None:
         n = block.shape[1]
         if self.frames + n > self._data.shape[1]:
-            grown = np.empty((self._data.shape[0], max(self.frames + n, self._data.shape[1] * 3 // 2)), np.float32)
+            grown = np.empty((self._data.shape[0], max(self.frames + n, self._data.shape[1] * 3 // 2)),
+                             self._data.dtype)
             grown[:, : self.frames] = self._data[:, : self.frames]
             self._data = grown
         out = self._data[:, self.frames : self.frames + n]
         out[...] = block
-        np.nan_to_num(out, copy=False)
-        np.clip(out, -1.0, 1.0, out=out)  # lossy decoders overshoot a clipped input
+        if out.dtype == np.float32:
+            np.nan_to_num(out, copy=False)
+            np.clip(out, -1.0, 1.0, out=out)  # lossy decoders overshoot a clipped input
         self.frames += n
 
     def append_silence(self, n: int) -> None:
         if n > 0:
-            self.append(np.zeros((self._data.shape[0], n), dtype=np.float32))
+            self.append(np.zeros((self._data.shape[0], n), dtype=self._data.dtype))
 
     def finish(self) -> np.ndarray:
         data, n = self._data, self.frames
         channels, capacity = data.shape
-        self._data = np.empty((channels, 0), np.float32)
+        self._data = np.empty((channels, 0), data.dtype)
         if n == capacity:
             return data
         flat = data.reshape(-1)  # a view: rows move down to lie back to back

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.transcribe.audio import Audio, load_audio, resample
+from qa.transcribe.audio import Audio, load_audio
 from qa.transcribe.errors import AudioError, ChannelError
 
 __all__ = ["LEG_ROLES", "LegMismatchError", "Legs", "MAX_MISMATCH_S", "join_legs", "load_legs"]
@@ -39,24 +39,27 @@ class Legs:
         return f"{self.agent} + {self.customer}"
 
 
-def _mono(audio: Audio) -> np.ndarray:
+def _mono(audio: Audio, rate: int, dtype) -> np.ndarray:
+    """The leg's one channel at `rate`: its own samples when they fit, else float32."""
     if audio.channels != 1:
         raise ChannelError(audio.path, f"a call leg must be mono, this one has {audio.channels} channels")
-    return audio.samples[0]
+    return audio.samples[0] if dtype == np.int16 else audio.channel(0, rate)
 
 
 def join_legs(agent: Audio, customer: Audio, max_mismatch_s: float = MAX_MISMATCH_S) -> Audio:
-    """One stereo Audio (left: agent, right: customer), named after the agent leg."""
+    """One stereo Audio (left: agent, right: customer), named after the agent leg; int16 when both legs are
+    int16 at one rate, else float32."""
     rate = max(agent.sample_rate, customer.sample_rate)
-    left = resample(_mono(agent), agent.sample_rate, rate)
-    right = resample(_mono(customer), customer.sample_rate, rate)
+    same = agent.sample_rate == customer.sample_rate and agent.samples.dtype == customer.samples.dtype == np.int16
+    dtype = np.int16 if same else np.float32
+    left, right = _mono(agent, rate, dtype), _mono(customer, rate, dtype)
     gap_s = abs(len(left) - len(right)) / rate
     if gap_s > max_mismatch_s:
         raise LegMismatchError(agent.path, f"agent leg {agent.duration_s:.1f} s, customer leg {customer.path} "
                                            f"{customer.duration_s:.1f} s: {gap_s:.1f} s apart, more than "
                                            f"{max_mismatch_s:g} s")
     frames = max(len(left), len(right))
-    samples = np.zeros((2, frames), dtype=np.float32)
+    samples = np.zeros((2, frames), dtype=dtype)
     samples[0, : len(left)] = left
     samples[1, : len(right)] = right
     return Audio(agent.path, samples, rate)

@@ -130,7 +130,8 @@ class Transcriber:
         else:
             # Each channel's band level (and the bleed coupling between them) is measured once
             # per call, not once per segment: that kept a long call's cost growing with its square.
-            levels = [ChannelLevel(audio.samples[ch], audio.sample_rate) for ch in range(audio.channels)]
+            levels = [ChannelLevel(audio.channel_at(ch, audio.sample_rate), audio.sample_rate)
+                      for ch in range(audio.channels)]
             for ch, (role, segments) in enumerate(zip(roles, decoded)):
                 own = levels[ch]
                 other = levels[1 - ch] if audio.channels == 2 else None

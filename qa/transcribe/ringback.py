@@ -159,14 +159,15 @@ def tone_presence(x: np.ndarray, rate: int, specs: tuple[RingbackSpec, ...],
                   chunk_frames: int = CHUNK_FRAMES) -> list[np.ndarray]:
     """Per spec, the frames where its tones are present; the spectrogram is taken a chunk at a time
     (each frame is judged on its own spectrum)."""
-    x = resample(np.asarray(x, dtype=np.float32), rate, ANALYSIS_RATE)
+    if rate != ANALYSIS_RATE:
+        x = resample(np.asarray(x, dtype=np.float32), rate, ANALYSIS_RATE)
     if len(x) < _N_FFT:
         x = np.pad(x, (0, _N_FFT - len(x)))
     count = 1 + (len(x) - _N_FFT) // _HOP
     present = [np.empty(count, dtype=bool) for _ in specs]
     for start in range(0, count, chunk_frames):
         stop = min(count, start + chunk_frames)
-        power = ring_power(x[start * _HOP:(stop - 1) * _HOP + _N_FFT])
+        power = ring_power(np.asarray(x[start * _HOP:(stop - 1) * _HOP + _N_FFT], np.float32))
         for out, spec in zip(present, specs):
             out[start:stop] = _tone_frames(power, spec)
     return present

@@ -9,6 +9,8 @@ before it count. Ring seconds from metadata override the detected count.
 
 from __future__ import annotations
 
+import numpy as np
+
 from qa.records import Interval, Overlap, Timeline
 from qa.transcribe.activity import (
     ANALYSIS_RATE,
@@ -49,11 +51,12 @@ def build_timeline(
     mono = channel_roles == ("mixed",) or len(channel_roles) == 1 or audio.channels == 1
     if not mono and len(channel_roles) != audio.channels:
         raise TimelineError(f"{audio.path}: {audio.channels} channels but roles {channel_roles}")
-    if mono:
-        mixed = audio.samples.mean(axis=0) if audio.channels > 1 else audio.samples[0]
+    if mono and audio.channels > 1:  # a stereo file scored as one mixed channel
+        mixed = np.mean([audio.channel(i) for i in range(audio.channels)], axis=0, dtype=np.float32)
         signals = [to_analysis_rate(mixed, audio.sample_rate)]
     else:
-        signals = [to_analysis_rate(audio.samples[i], audio.sample_rate) for i in range(audio.channels)]
+        signals = [to_analysis_rate(audio.channel_at(i, audio.sample_rate), audio.sample_rate)
+                   for i in range(1 if mono else audio.channels)]
     frames = [channel_frames(x, options) for x in signals]
     keys = [key_presses(x, ANALYSIS_RATE, options.dtmf) for x in signals]
     music = [music_runs(fr, options) for fr in frames]
