@@ -41,7 +41,7 @@ from qa.records import Transcript, Utterance
 from qa.samplegen.scenario import SCENARIO_RULE_IDS
 from qa.scoring import store
 from qa.scoring.batch import run_batch
-from qa.scoring.checks.base import NEAR_MISS_MARK
+from qa.scoring.messages import NEAR_MISS_MARK
 from qa.scoring.db import reading
 from qa.scoring.metadata import load_metadata
 from qa.scoring.score import apply_rules

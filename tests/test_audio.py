@@ -419,3 +419,19 @@ def test_a_channel_resampled_piece_by_piece_equals_the_whole_call_resampled(rate
     assert np.allclose(np.asarray(lazy), whole, atol=1e-6)
     with pytest.raises(TypeError):
         lazy[::2]
+
+
+def test_pcm_is_read_as_float_piece_by_piece_and_resampled_like_the_whole():
+    from qa.transcribe.audio import Audio, Pcm, resample
+
+    pcm = (np.random.default_rng(1).standard_normal((2, 8000 * 3)) * 5000).astype(np.int16)
+    audio = Audio("pcm.wav", pcm, 8000)
+    as_float = pcm.astype(np.float32) / 32768
+    view = audio.channel_at(1, 8000)
+    assert isinstance(view, Pcm) and len(view) == pcm.shape[1]
+    np.testing.assert_array_equal(view[100:900], as_float[1, 100:900])
+    np.testing.assert_array_equal(audio.channel(1), as_float[1])
+    up = audio.channel_at(0, 16000)  # resampled from the float reading, a piece at a time
+    assert np.allclose(up[1000:5000], resample(as_float[0], 8000, 16000)[1000:5000], atol=1e-6)
+    with pytest.raises(TypeError):
+        view[::2]

@@ -143,7 +143,7 @@ def test_rescore_lists_verdicts_that_no_longer_match_a_finding(scored_db, tmp_pa
     same = invoke("rescore", "--db", scored_db)
     assert "verdicts: 1 still on their findings, 0 match no finding now" in same.output
     rules = tmp_path / "rules.toml"  # the phrase is no longer forbidden: its finding goes, the verdict stays
-    rules.write_text(f'[rules."phrase.forbidden".phrases.forbidden]\nextend = false\nitems = ["你真罗嗦"]\n',
+    rules.write_text('[rules."phrase.forbidden".phrases.forbidden]\nextend = false\nitems = ["你真罗嗦"]\n',
                      encoding="utf-8")
     gone = invoke("rescore", "--db", scored_db, "--rulebook", rules)
     assert "0 still on their findings, 1 match no finding now" in gone.output

@@ -26,7 +26,7 @@ import pytest
 
 from qa.phrases.rulebook import load_rulebook
 from qa.records import TranscribeOptions
-from qa.scoring.batch import LocalEngine, ScoreTask, run_batch
+from qa.scoring.batch import ScoreTask, run_batch
 from qa.scoring.metadata import load_metadata
 from qa.scoring.sources import SourceError, discover_urls, is_url, local_copy, sha256_of
 

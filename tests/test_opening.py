@@ -93,6 +93,28 @@ def test_trunk_opening_on_mono(seed):
     assert all(iv.start_s >= tl.answer_onset_s for ivs in tl.speech.values() for iv in ivs)
 
 
+def test_hold_music_early_in_a_mono_call_is_not_its_opening():
+    """Rings, the greeting and a reply, then music within opening_gap_s: the call's hold, not a queue."""
+    rng = np.random.default_rng(2)
+    samples, truth = make_call(rng, rings=2, turns=3)
+    x = np.concatenate([samples.mean(axis=0), np.zeros(RATE * 10, np.float32)])
+    place(x, telephone_band(tel.queue_music(8.0, rng), RATE), len(samples[0]) / RATE + 0.5)
+    assert len(x) / RATE - truth["answer_s"] < SignalOptions().opening_gap_s + 10
+    tl = build_timeline(Audio("mono.wav", x[None], RATE), ("mixed",))
+    assert abs(tl.answer_onset_s - truth["answer_s"]) < 0.3 and tl.ring_count == 2
+    assert not [c for c in tl.cues if c.kind == "ivr"]
+    assert [c.kind for c in tl.cues] == ["music"]
+
+
+def test_music_after_the_rings_is_the_calls_own():
+    options = SignalOptions()
+    rings = [Interval(0.5, 1.5), Interval(5.5, 6.5)]
+    assert opening_end(rings + [Cue(9.0, 20.0, "music")], options) == 6.5
+    # Mono: music after the first speech opens the call only once the IVR's menu was answered.
+    assert opening_end([Cue(9.0, 20.0, "music")], options, speech_start_s=1.0) is None
+    assert opening_end([Cue(6.0, 6.1, "dtmf", "1"), Cue(9.0, 20.0, "music")], options, speech_start_s=1.0) == 20.0
+
+
 def test_without_the_opening_chain_the_first_prompt_would_be_the_answer():
     rng = np.random.default_rng(3)
     samples, truth = make_call(rng, rings=2, trunk=True)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from built_calls import conversation, rule, utt
 from qa.phrases.rulebook import PhraseSpec
 from qa.records import Heard

@@ -11,7 +11,6 @@ another finding.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest

@@ -97,18 +97,29 @@ def _level(frames: ChannelFrames, cue: Cue) -> float:
 
 
 def opening_end(events: Iterable[Interval | Cue], options: SignalOptions,
-                customer_start_s: float | None = None) -> float | None:
+                customer_start_s: float | None = None, speech_start_s: float | None = None) -> float | None:
     """Where the machine part of the call ends: the end of its chain of non-speech events.
 
-    None when the recording does not open with such a chain (it starts at pick-up,
-    or with the agent). `customer_start_s`: the customer's first speech (stereo);
-    an event after it belongs to the call (hold music, a key typed for the agent)."""
-    end = None
+    `events`: ring bursts (Interval) and key and music cues. None when the recording
+    does not open with such a chain (it starts at pick-up, or with the agent).
+    - Ringback is the last of it: once the agent's phone rings, only more rings follow.
+    - `customer_start_s` (stereo): the customer's first speech; an event after it
+      belongs to the call (hold music, a key typed for the agent).
+    - `speech_start_s` (mono): the first speech. Without a customer channel, music
+      after speech is taken as queue music only after a key press (the IVR's menu
+      answered); else it is the call's own hold music."""
+    end, rung, keyed = None, False, False
     for ev in sorted(events, key=lambda e: e.start_s):
+        kind = ev.kind if isinstance(ev, Cue) else "ring"
         if customer_start_s is not None and ev.start_s >= customer_start_s:
             break
         if ev.start_s - (end if end is not None else 0.0) > options.opening_gap_s:
             break
+        if rung and kind != "ring":
+            break
+        if kind == "music" and speech_start_s is not None and speech_start_s < ev.start_s and not keyed:
+            break
+        rung, keyed = rung or kind == "ring", keyed or kind == "dtmf"
         end = ev.end_s if end is None else max(end, ev.end_s)
     return end
 

@@ -78,7 +78,8 @@ def build_timeline(
     key_list, music_list = key_cues(keys, frames), music_cues(music, frames)
     customer = None if mono or "customer" not in channel_roles else channel_roles.index("customer")
     customer_start = activity[customer][0].start_s if customer is not None and activity[customer] else None
-    machine_end = opening_end(list(all_chain) + key_list + music_list, options, customer_start)
+    speech_start = activity[0][0].start_s if mono and activity[0] else None
+    machine_end = opening_end(list(all_chain) + key_list + music_list, options, customer_start, speech_start)
     prompts, activity[idx] = split_prompts(activity[idx], machine_end, idx)
     answer = None
     if activity[idx]:

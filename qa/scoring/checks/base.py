@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from qa.records import Finding, Heard, Interval, Match, Reading, RuleResult, Timeline, Utterance
 from qa.scoring.checks import sound
-from qa.scoring.messages import NEAR_MISS_MARK, detail, evidence
+from qa.scoring.messages import detail, evidence
 
 FindFn = Callable[..., list[Match]]
 # Below a rule's floor, a wording this close is reported beside a missing line.
