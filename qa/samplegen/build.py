@@ -18,7 +18,7 @@ log = logging.getLogger("qa.samplegen")
 SAMPLES_SEED = 2024
 LABEL_ORDER = (
     "call_id", "audio", "sample_rate", "channels", "channel_roles", "ringback", "ring_count",
-    "answer_onset_s", "duration_s", "script", "holds", "silent_line", "forbidden",
+    "answer_onset_s", "duration_s", "script", "holds", "silent_line", "forbidden", "opening",
     "expected", "notes",
 )
 
@@ -49,7 +49,7 @@ def _render_one(spec: CallSpec, out: Path, seed: int, tts) -> dict:
     writer.write_audio(out / name, samples, spec.sample_rate, spec.audio_format)
     labels = dict(assembled.labels, audio=name, sample_rate=spec.sample_rate,
                   duration_s=round(samples.shape[1] / spec.sample_rate, 3))
-    labels = {key: labels[key] for key in LABEL_ORDER}
+    labels = {key: labels[key] for key in LABEL_ORDER if key in labels}  # "opening": trunk-side calls only
     writer.write_labels(out / f"{spec.call_id}.json", labels)
     log.info("wrote %s (%.1f s)", name, labels["duration_s"])
     return labels

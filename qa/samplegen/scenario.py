@@ -248,7 +248,8 @@ def _trunk_opening(event: Trunk, tts, rng: np.random.Generator, cursor: float, p
     at = end + float(rng.uniform(0.2, 0.6))
     placed.append(("tone:agent", at, tel.queue_music(event.music_s, rng)))
     spans["music"].append({"start_s": round(at, 3), "end_s": round(at + event.music_s, 3)})
-    return at + event.music_s, spans
+    # The queue hands the call over: a moment of line before the agent's phone rings.
+    return at + event.music_s + float(rng.uniform(0.3, 1.0)), spans
 
 
 def _dry_speech(event: Say, voice: Voice, tts) -> np.ndarray:
