@@ -442,3 +442,20 @@ def test_the_scorecard_page_offers_its_workbook(store, monkeypatch):
     assert button.proto.url  # the workbook is served
     at.radio(key="coach_who").set_value("team").run()
     assert not at.exception
+
+
+def test_the_call_timeline_marks_the_lines_own_sounds():
+    """IVR prompts, music and key presses of a stored timeline are drawn in the events row, named."""
+    import pandas as pd
+    from player import call_marks, timeline_svg
+
+    timeline = {"rings": [[20.0, 21.0]], "cues": [[0.5, 6.0, "ivr", "", 0], [7.0, 7.1, "dtmf", "1", 1],
+                                                   [8.0, 18.0, "music", "", 0]]}
+    empty = pd.DataFrame(columns=["role", "start_s", "end_s", "text", "rule_id"])
+    marks = call_marks(timeline, empty, empty, {}, hold_min_s=6.0)
+    cues = [m for m in marks if m.lane == "cue"]
+    zh = translations("zh_CN").gettext  # the interface's default language
+    key = zh("Key pressed: {key}").format(key="1")
+    assert [(m.start_s, m.label) for m in cues] == [(0.5, zh("IVR prompt")), (7.0, key), (8.0, zh("Music"))]
+    svg = timeline_svg(30.0, marks, None, ["agent", "customer"])
+    assert svg.count('data-seek="0.500"') == 1 and key in svg
