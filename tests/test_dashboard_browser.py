@@ -366,8 +366,9 @@ def test_an_appeal_is_overturned_and_the_score_restored(server, browser, store):
     _click_key(browser, f"confirm_{finding_id}")
     before = float(reviewed_score())
     _sign_in_as(browser, "lead-wang")
-    card = browser.find_element(By.CSS_SELECTOR, f".st-key-finding_{finding_id}")
-    next(e for e in card.find_elements(By.CSS_SELECTOR, "summary") if zh("Appeal (申诉)") in e.text).click()
+    # The lead's page draws its finding cards a moment after the sign-in: act once the appeal form is there.
+    _act(browser, lambda d: next(e for e in d.find_elements(By.CSS_SELECTOR, f".st-key-finding_{finding_id} summary")
+                                 if zh("Appeal (申诉)") in e.text), lambda e: e.click())
     reason = wait(browser, lambda d: [e for e in d.find_elements(
         By.CSS_SELECTOR, f".st-key-appeal_reason_{finding_id} input") if e.is_displayed() and e.is_enabled()])[0]
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", reason)
