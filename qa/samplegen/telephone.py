@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import butter, resample_poly, sosfilt
 
+from qa.transcribe.dtmf import COLUMNS, KEYS, ROWS
+
 LINE_RATE = 8000
 
 # (frequencies Hz, seconds on, seconds off) as the caller hears them.
@@ -82,17 +84,12 @@ def queue_music(seconds: float, rng: np.random.Generator, level_db: float = -22.
     return (out / rms * db_to_gain(level_db)).astype(np.float32)
 
 
-_DTMF_ROWS = (697.0, 770.0, 852.0, 941.0)
-_DTMF_COLUMNS = (1209.0, 1336.0, 1477.0, 1633.0)
-_DTMF_KEYS = ("123A", "456B", "789C", "*0#D")
-
-
 def dtmf_tone(key: str, seconds: float = 0.1, level_db: float = -10.0) -> np.ndarray:
     """One DTMF key press: its row and column tones, column 2 dB louder (standard pre-emphasis)."""
-    row = next(r for r, keys in enumerate(_DTMF_KEYS) if key in keys)
-    col = _DTMF_KEYS[row].index(key)
+    row = next(r for r, keys in enumerate(KEYS) if key in keys)
+    col = KEYS[row].index(key)
     t = np.arange(int(round(seconds * LINE_RATE))) / LINE_RATE
-    x = np.sin(2 * np.pi * _DTMF_ROWS[row] * t) + db_to_gain(2.0) * np.sin(2 * np.pi * _DTMF_COLUMNS[col] * t)
+    x = np.sin(2 * np.pi * ROWS[row] * t) + db_to_gain(2.0) * np.sin(2 * np.pi * COLUMNS[col] * t)
     return (x / np.sqrt(np.mean(x**2)) * db_to_gain(level_db)).astype(np.float32)
 
 
