@@ -14,11 +14,7 @@
    F1 for plain Silero VAD (faster-whisper defaults) as the baseline.
 3. Throughput in audio seconds per CPU second, for the timeline and for the
    Silero baseline, measured in this run.
-4. Mono speaker attribution: every labelled call (stereo ones mixed down to
-   mono) of the sample folder and of any `--mono-sets` folders (e.g. made by
-   `python -m qa.samplegen --out DIR --set generated --count 30 --seed 11`):
-   share of labelled one-speaker time given a role, the right role, the wrong
-   role, for the current `attribute_mono` and the previous one (baseline).
+Mono speaker attribution has its own bench: `bench/speakers.py`.
 """
 
 from __future__ import annotations
@@ -35,7 +31,6 @@ from qa.transcribe.activity import SignalOptions, silero_probs
 from qa.transcribe.audio import Audio, load_audio
 from qa.transcribe.crosstalk import overlap_s
 from qa.transcribe.timeline import build_timeline
-from qa.transcribe.speakers import attribute_mono
 from tests.signals import RATE, make_call
 
 STANDARDS = {"cn": ((450.0,), 1.0, 4.0), "na": ((440.0, 480.0), 2.0, 4.0)}
@@ -194,56 +189,11 @@ def _minus(a, b):
     return sorted(out, key=lambda v: v.start_s)
 
 
-def alternate_turns(x, intervals, rate=RATE, min_pause_s=0.5):
-    """Naive baseline: the first talker is the agent, the talker changes at every pause."""
-    roles: dict[str, list[Interval]] = {"agent": [], "customer": [], "unknown": []}
-    who, last_end = "agent", None
-    for iv in sorted(intervals, key=lambda v: v.start_s):
-        if last_end is not None and iv.start_s - last_end >= min_pause_s:
-            who = "customer" if who == "agent" else "agent"
-        roles[who].append(iv)
-        last_end = iv.end_s
-    return {k: tuple(v) for k, v in roles.items()}
-
-
-def mono_attribution(folders: list[Path]) -> tuple[list[str], dict]:
-    """Right/wrong/labelled one-speaker frames per attribution, over every labelled call mixed to mono."""
-    methods = {"callqa": attribute_mono, "alternating turns": alternate_turns}
-    totals = {k: np.zeros(3) for k in methods}
-    rows = []
-    for folder in folders:
-        for label_path in sorted(folder.glob("*.json")):
-            label = json.loads(label_path.read_text(encoding="utf-8"))
-            if "script" not in label:
-                continue
-            audio = load_audio(folder / label["audio"])
-            mixed = Audio(audio.path, np.mean([audio.channel(i) for i in range(audio.channels)], axis=0,
-                                              keepdims=True, dtype=np.float32), audio.sample_rate)
-            tl = build_timeline(mixed, ("mixed",), ring_seconds=label.get("ring_seconds"))
-            found = sorted((iv for ivs in tl.speech.values() for iv in ivs), key=lambda v: v.start_s)
-            x = mixed.channel(0, rate=RATE)
-            truth = {r: _mask([Interval(s["start_s"], s["end_s"]) for s in label["script"] if s["role"] == r],
-                              audio.duration_s, 0.01) for r in ("agent", "customer")}
-            one = truth["agent"] ^ truth["customer"]
-            parts = []
-            for name, fn in methods.items():
-                roles = fn(x, found, rate=RATE)
-                got = {r: _mask(roles[r], audio.duration_s, 0.01) for r in ("agent", "customer")}
-                right = sum((got[r] & truth[r] & one).sum() for r in got)
-                wrong = ((got["agent"] & truth["customer"]) | (got["customer"] & truth["agent"]))[one].sum()
-                totals[name] += (right, wrong, one.sum())
-                parts.append(f"{name} named {(right + wrong) / one.sum():.2f} right {right / one.sum():.2f} "
-                             f"wrong {wrong / one.sum():.2f}")
-            rows.append(f"{label['call_id'][:30]:30s} " + " | ".join(parts))
-    return rows, totals
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=int, default=240)
     ap.add_argument("--seed", type=int, default=2024, help="generated sweep seed (another seed: held-out calls)")
     ap.add_argument("--samples", default="recordings_sample")
-    ap.add_argument("--mono-sets", nargs="*", default=[], help="more labelled call folders for section 4")
     args = ap.parse_args()
 
     folder = Path(args.samples)
@@ -262,16 +212,6 @@ def main() -> None:
         rtf, rtf_b = t["audio_s"] / t["cpu"], t["audio_s"] / t["cpu_silero"]
         print(f"throughput {rtf:.0f} audio s per CPU s (timeline, all channels) vs {rtf_b:.0f} (plain Silero, "
               f"all channels): {rtf / rtf_b:.1f}x; a 2-minute call takes {120 / rtf:.2f} CPU s")
-
-    mono_folders = [f for f in [folder, *map(Path, args.mono_sets)] if f.is_dir()]
-    if mono_folders:
-        rows, totals = mono_attribution(mono_folders)
-        print(f"== mono attribution ({len(rows)} calls mixed to mono from {', '.join(map(str, mono_folders))})")
-        for row in rows:
-            print(row)
-        for name, (right, wrong, total) in totals.items():
-            print(f"{name}: named {(right + wrong) / total:.3f} of labelled speech; right role {right / total:.3f}, "
-                  f"wrong role {wrong / total:.3f}")
 
     for trunk in (False, True):
         print_sweep(sweep(args.cases, args.seed, trunk=trunk), trunk)
