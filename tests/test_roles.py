@@ -51,3 +51,20 @@ def test_with_no_service_line_the_polite_party_who_picks_up_is_the_agent():
             line(0, 9.0, "你自己查一下不行吗")]
     decision = decide_agent_channel(utts)
     assert decision.agent_channel == 1 and decision.evidence[1] > decision.evidence[0]
+
+
+@pytest.mark.parametrize("agent_channel", [0, 1])
+def test_what_only_callers_say_finds_an_agent_who_says_no_service_line(agent_channel):
+    """No greeting, no 您, no closing from the agent: the caller's reason for calling and 你们 still tell."""
+    caller = 1 - agent_channel
+    utts = [line(agent_channel, 1.0, "嗯,你说吧"), line(caller, 3.0, "我想咨询一下你们的流量套餐"),
+            line(agent_channel, 9.0, "有一个每月一百元的"), line(caller, 12.0, "好")]
+    decision = decide_agent_channel(utts)
+    assert decision.agent_channel == agent_channel and decision.evidence[caller] == 0.0
+
+
+def test_an_agent_thanking_the_caller_is_no_caller_marker():
+    """谢谢您 is heard as 谢谢你 by a fuzzy match: neither counts as a caller's words."""
+    from qa.transcribe.roles import _marker_weights, CUSTOMER_MARKERS
+
+    assert _marker_weights(CUSTOMER_MARKERS, [line(0, 1.0, "谢谢您的耐心等待"), line(0, 3.0, "谢谢你")], 2) == [0, 0]

@@ -98,3 +98,15 @@ def test_a_long_call_decoded_a_group_of_batches_at_a_time_gives_the_same_words(t
     monkeypatch.setattr(asr.Recognizer.transcribe_clips, "__defaults__", (1,))  # groups of one batch
     grouped = transcriber.transcribe_file(path)
     assert len(whole.utterances) > 4 and grouped.utterances == whole.utterances
+
+
+def test_a_call_read_from_its_file_scores_as_the_held_call(transcriber):
+    """Long PCM calls are read from the file where each stage slices them: the same call either way."""
+    from qa.transcribe.audio import load_audio
+    from qa.transcribe.filesamples import FileSamples
+
+    path = SAMPLES / "call01_compliant_billing.wav"
+    held, backed = load_audio(path, hold_max_s=1e9), load_audio(path, hold_max_s=10)
+    assert isinstance(backed.samples, FileSamples)
+    a, b = transcriber.transcribe_audio(held), transcriber.transcribe_audio(backed)
+    assert len(a.utterances) > 4 and b.utterances == a.utterances and b.timeline == a.timeline

@@ -14,7 +14,9 @@ Either way the signal is decoded block by block into one preallocated buffer
 (buffer), never by concatenation, so an hours-long call is held once (plus a block).
 A source of 16 bits or fewer (PCM, A-law, mu-law, GSM, ADPCM) is held as its
 int16 samples, half the size of float32, and read as float32 a piece at a time
-(`channel_at`); an hour of stereo 8 kHz is then 115 MB.
+(`channel_at`); an hour of stereo 8 kHz is then 115 MB. A call longer than
+`hold_max_s` (10 minutes) in WAV or AIFF PCM, A-law or mu-law is not held at
+all: its pieces are read from the file as they are sliced (filesamples).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from qa.transcribe.errors import (
     TruncatedAudioError,
     first_line,
 )
+from qa.transcribe.filesamples import FileSamples, file_backed
 
 __all__ = [
     "MAX_RATE", "MIN_RATE", "Audio", "AudioError", "ChannelError", "EmptyAudioError", "NotAudioError",
@@ -56,14 +59,18 @@ _INT16_SUBTYPES = frozenset({
     "G721_32", "G723_24", "G723_40", "DWVW_12", "DWVW_16", "NMS_ADPCM_16", "NMS_ADPCM_24", "NMS_ADPCM_32",
 })
 _INT16_SCALE = np.float32(1 / 32768)
+# Seekable PCM calls longer than this are read from their file piece by piece instead of held;
+# shorter ones are held (one read, and plain arrays for everything that looks at them).
+HOLD_MAX_S = 600.0
 
 
 @dataclass(frozen=True)
 class Audio:
     path: str
-    # shape (channels, frames): int16 as decoded (full scale 32768), or float32 in [-1, 1].
+    # shape (channels, frames): int16 as decoded (full scale 32768), or float32 in [-1, 1]; a long
+    # PCM call's int16 samples stay in the file (FileSamples).
     # Read it through `channel` / `channel_at`, which give float32 either way.
-    samples: np.ndarray
+    samples: np.ndarray | FileSamples
     sample_rate: int
 
     @property
@@ -154,8 +161,10 @@ def load_audio(
     *,
     max_duration_s: float | None = None,
     channel_pick: tuple[int, ...] | None = None,
+    hold_max_s: float = HOLD_MAX_S,
 ) -> Audio:
-    """Read `path`; `channel_pick` keeps only those channel indexes."""
+    """Read `path`; `channel_pick` keeps only those channel indexes; a seekable PCM call longer than
+    `hold_max_s` is read from the file where it is sliced instead of held."""
     path = Path(path)
     if not path.is_file():
         raise AudioError(path, "file not found")
@@ -172,7 +181,7 @@ def load_audio(
         from qa.transcribe.decode_av import load_with_av
 
         return load_with_av(path, container, first_line(exc), max_duration_s, channel_pick)
-    return _load_with_soundfile(path, info, container, max_duration_s, channel_pick)
+    return _load_with_soundfile(path, info, container, max_duration_s, channel_pick, hold_max_s)
 
 
 # Block of frames read from libsndfile at a time (about 1.4 s at 48 kHz).
@@ -180,7 +189,8 @@ _BLOCK = 1 << 16
 
 
 def _load_with_soundfile(
-    path: Path, info, container: str | None, max_duration_s: float | None, channel_pick: tuple[int, ...] | None
+    path: Path, info, container: str | None, max_duration_s: float | None, channel_pick: tuple[int, ...] | None,
+    hold_max_s: float = HOLD_MAX_S,
 ) -> Audio:
     rate = int(info.samplerate)
     keep = check_layout(path, rate, info.channels, channel_pick)
@@ -189,6 +199,9 @@ def _load_with_soundfile(
     check_complete(path, container)
     if info.format == "RAW" and info.subtype == "GSM610":
         check_gsm_frames(path)
+    if file_backed(info) and info.frames / rate > hold_max_s:
+        _check_last_frame(path, info.frames)
+        return Audio(path=str(path), samples=FileSamples(path, keep, info.frames), sample_rate=rate)
 
     limit = None if max_duration_s is None else int(max_duration_s * rate) + 1
     dtype = np.int16 if info.subtype in _INT16_SUBTYPES else np.float32
@@ -216,6 +229,18 @@ def _load_with_soundfile(
     if info.frames > 0 and buf.frames < info.frames * 0.99:
         raise TruncatedAudioError(path, f"read {buf.frames} of {info.frames} frames")
     return Audio(path=str(path), samples=buf.finish(), sample_rate=rate)
+
+
+def _check_last_frame(path: Path, frames: int) -> None:
+    """A file read from later must hold every frame its header promises: its last one is read now."""
+    try:
+        with sf.SoundFile(str(path)) as f:
+            f.seek(frames - 1)
+            whole = len(f.read(1, dtype="int16")) == 1
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise TruncatedAudioError(path, first_line(exc)) from exc
+    if not whole:
+        raise TruncatedAudioError(path, f"the header promises {frames} frames, the file ends before")
 
 
 def check_layout(path: Path, rate: int, channels: int, channel_pick: tuple[int, ...] | None) -> list[int]:

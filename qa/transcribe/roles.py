@@ -6,8 +6,10 @@ to help, the closing thanks, the hold requests. Each channel's utterances are
 searched for these markers with the fuzzy phrase matcher; a marker heard in
 the channel's first seconds of speech counts more (the agent opens the call).
 Two weaker cues add to them: the polite 您, which the service standards ask of
-the agent (customers mostly say 你), and who speaks first after pick-up (on a
-service line, the agent). The channel with clearly more is the agent; when
+the agent (customers mostly say 你), who speaks first after pick-up (on a
+service line, the agent), and what only callers say: the reason for calling
+(我想咨询, 我想问), 你们 for the company (谢谢你 would be heard in 谢谢您). A caller's words count for the
+other channel, so even a rude agent who greets no one is found. The channel with clearly more is the agent; when
 neither clearly has more, the configured default stays and the decision says
 it was unsure.
 
@@ -22,7 +24,7 @@ from typing import Sequence
 
 from qa.records import Utterance
 
-__all__ = ["AGENT_MARKERS", "RoleDecision", "decide_agent_channel"]
+__all__ = ["AGENT_MARKERS", "CUSTOMER_MARKERS", "RoleDecision", "decide_agent_channel"]
 
 # (marker, weight): words a customer says as well (您好, 再见) weigh less.
 AGENT_MARKERS: tuple[tuple[str, float], ...] = (
@@ -31,6 +33,11 @@ AGENT_MARKERS: tuple[tuple[str, float], ...] = (
     ("您还需要什么帮助吗", 1.5), ("感谢您的来电", 2.0), ("请您稍等", 1.0), ("让您久等了", 1.0),
     ("感谢您的耐心等待", 1.5), ("您好", 0.5),
 )
+# (marker, weight): what callers say and agents do not; each counts for the *other* channel.
+CUSTOMER_MARKERS: tuple[tuple[str, float], ...] = (
+    ("我想咨询", 1.5), ("我想问", 1.5), ("我想办", 1.0), ("我想查", 1.0), ("我要投诉", 1.5), ("你们", 1.0),
+)
+CUSTOMER_CAP = 3.0  # at most this much per channel: a long complaint is not stronger proof
 OPENING_S = 15.0  # markers this early in the channel's speech count double: the agent opens the call
 POLITE = "您"
 POLITE_WEIGHT, POLITE_CAP = 0.5, 3.0  # per 您 heard (outside the markers), at most this much per channel
@@ -69,9 +76,26 @@ def _weights(utterances: Sequence[Utterance], channels: int) -> list[float]:
             polite[u.channel] += POLITE_WEIGHT * outside
     for channel in range(channels):
         totals[channel] += min(POLITE_CAP, polite[channel])
+    caller = _marker_weights(CUSTOMER_MARKERS, utterances, channels)
+    for channel in range(channels):
+        for other in range(channels):
+            if other != channel:
+                totals[channel] += min(CUSTOMER_CAP, caller[other])
     opener = min(utterances, key=lambda u: u.start_s, default=None)
     if opener is not None and 0 <= opener.channel < channels:
         totals[opener.channel] += FIRST_SPEAKER_WEIGHT
+    return totals
+
+
+def _marker_weights(markers, utterances: Sequence[Utterance], channels: int) -> list[float]:
+    from qa.phrases import PhraseSpec, find
+
+    weight = dict(markers)
+    totals = [0.0] * channels
+    for m in find(tuple(PhraseSpec(text) for text, _ in markers), utterances):
+        channel = utterances[m.utterance_idx].channel
+        if 0 <= channel < channels:
+            totals[channel] += weight[m.phrase]
     return totals
 
 
