@@ -103,6 +103,29 @@ def test_a_forbidden_near_miss_counts_only_when_the_audio_prefers_it_to_its_inno
     assert tied.outcome == "pass", "a homophone the ear cannot tell apart is not a finding"
 
 
+SLOW = rule("response", phrases={"trigger": [PhraseSpec("等了半天", exclusions=("等了半天才到",))],
+                                  "answer": ["让您久等了"]})
+
+
+def test_a_garbled_trigger_counts_when_the_audio_says_it_and_not_its_innocent_context():
+    utts = [utt("customer", 1, 3, "等了办台了"), utt("agent", 4, 6, "好的,我看一下。")]  # 0.75: under the floor
+    asked = []
+    assert _check(SLOW, utts, asked=asked).outcome == "na"
+    by_wording = {r.wording: r for r in asked}
+    assert set(by_wording) == {"等了半天", "等了半天才到"}  # the garbled trigger and its innocent context
+    said, innocent = by_wording["等了半天"], by_wording["等了半天才到"]
+    heard = _check(SLOW, utts, heard=[Heard(said, 3.5, "等了办台了"), Heard(innocent, 1.0, "")])
+    assert heard.outcome == "fail", "the trigger heard by sound, and no answer"
+    assert "录音核实为“等了半天”" in heard.findings[0].evidence
+    low = _check(SLOW, utts, heard=[Heard(said, 2.0, ""), Heard(innocent, 1.0, "")])
+    assert low.outcome == "na", "a reading under trigger_sound_accept is no trigger"
+    context = _check(SLOW, utts, heard=[Heard(said, 3.5, ""), Heard(innocent, 3.6, "")])
+    assert context.outcome == "na", "the innocent context explains the sound as well"
+    answered = _check(SLOW, utts[:1] + [utt("agent", 4, 6, "对不起,让您久等了。")],
+                      heard=[Heard(said, 3.5, ""), Heard(innocent, 1.0, "")])
+    assert answered.outcome == "pass" and "录音核实" in answered.detail
+
+
 def test_apply_rules_asks_hears_and_records_what_it_could_not_hear():
     from built_calls import rulebook
     from qa.scoring.score import apply_rules

@@ -44,6 +44,7 @@ EVIDENCE: dict[str, str] = {
     # scenario rules (kind response): the trigger, then the answer or its absence
     "response.no_answer": "{at:.1f}秒 对方说“{trigger}”, 坐席{within:g}秒内没有按规范回应: {said}",
     "response.not_allowed": "{at:.1f}秒 对方说“{trigger}”, 坐席回应了不可以说的话: {said}",
+    "response.trigger_by_sound": "{said}(录音核实为“{wording}”, 得分{score:+.2f})",
     "response.hung_up_at_once": "{at:.1f}秒 “{trigger}”之后, 坐席说完即挂机(停顿{measured:.1f}秒, 应至少{limit:g}秒)",
     # addressing by surname, hang-up order
     "surname.unused": "客户说了姓氏“{surname}”(“{said}”), 之后坐席没有称呼{surname}先生/女士",

@@ -15,6 +15,11 @@ answers not allowed there.
   before it counts as missing), or the line was hung up without the pause;
 - pass otherwise. Each finding spans the trigger and the answer window.
 
+A trigger the recognizer garbled (a near miss under the rule's floor, from
+`trigger_sound_floor` up) is asked of the audio: it counts when its reading
+scores `trigger_sound_accept` and beats each of the phrase's exclusions (its
+innocent contexts, 不好意思,请问) read over the same span.
+
 A customer's trigger is only the customer's words: the agent saying 谢谢 or
 对不起 never fires it, and neither does speech on mono the voices left
 unattributed (it is as often the agent's). An agent's trigger (its own words
@@ -25,10 +30,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from qa.records import Match, RuleResult
+from dataclasses import replace
+
+from qa.phrases.textnorm import keyed
+from qa.records import Match, Reading, RuleResult
 from qa.scoring.checks.base import CallView, finding, missing_line, outcome, param
 from qa.scoring.checks.kinds import SIMILARITY, SOUND_SCORE, Kind, Param, seconds
-from qa.scoring.messages import detail
+from qa.scoring.messages import detail, evidence
 
 PARTIES = ("customer", "agent")
 # Speech-activity edges and word times disagree by a few hundred ms.
@@ -46,6 +54,7 @@ def check_response(rule: Any, call: CallView) -> RuleResult:
         # The agent's rude form of its own situation line is that situation too (喂,听懂了吧 heard
         # while its trigger words 听懂了吧 were garbled).
         triggers += [m for m in banned if m.role == party]
+    triggers += _triggers_by_sound(rule, call, party, triggers)
     triggers = [t for t in triggers if _held(rule, call, t, party)]
     if not triggers:
         return outcome(rule, (), detail("response.no_trigger"), na=True)
@@ -66,7 +75,7 @@ def check_response(rule: Any, call: CallView) -> RuleResult:
                                     anchor_s=first.start_s, match=m, role=m.role, trigger=trigger_text,
                                     at=first.start_s, said=_said(call, m)))
         elif given:
-            notes.append(detail("response.answered", trigger=first.text, at=first.start_s,
+            notes.append(detail("response.answered", trigger=_said(call, first) if first.sound is not None else first.text, at=first.start_s,
                                 answer=given[0].text, after=max(0.0, given[0].start_s - last.end_s)))
             hung = _hung_up_at_once(rule, call, given[-1])
             if hung is not None:
@@ -81,6 +90,37 @@ def check_response(rule: Any, call: CallView) -> RuleResult:
             if f is not None:
                 findings.append(f)
     return outcome(rule, findings, "; ".join(notes) or detail("response.count", count=len(findings)))
+
+
+def _triggers_by_sound(rule: Any, call: CallView, party: str, taken: list[Match]) -> list[Match]:
+    """Trigger phrases heard under the rule's floor (from `trigger_sound_floor`), away from the
+    text's triggers: the closest per utterance, kept when the audio says it (see the module doc)."""
+    floor, lowest = param(rule, "min_similarity"), param(rule, "trigger_sound_floor")
+    specs = {p.text: p for p in rule.phrases["trigger"]
+             if len(keyed(p.text).key) >= int(rule.params["trigger_sound_min_chars"])}
+    if lowest >= floor or not specs:
+        return []
+    near: dict[int, Match] = {}
+    for m in call.find(tuple(specs.values()), call.utterances, roles=(party,), slots=call.slots or None,
+                       min_similarity=lowest):
+        if m.similarity >= floor or any(t.utterance_idx == m.utterance_idx and t.span[0] < m.span[1]
+                                        and m.span[0] < t.span[1] for t in taken):
+            continue
+        if m.utterance_idx not in near or m.similarity > near[m.utterance_idx].similarity:
+            near[m.utterance_idx] = m
+    out = []
+    for idx in sorted(near):
+        m, u = near[idx], call.utterances[idx]
+        wordings = [m.phrase] + list(specs[m.phrase].exclusions) + list(specs[m.phrase].innocent)
+        heard = {h.reading.wording: h for h in call.hear([Reading(u.channel, u.start_s, u.end_s, w)
+                                                          for w in wordings])}
+        said = heard.get(m.phrase)
+        if said is None or said.score < param(rule, "trigger_sound_accept"):
+            continue
+        if any(heard[w].score >= said.score for w in wordings[1:] if w in heard):
+            continue  # the innocent context explains the sound as well
+        out.append(replace(m, sound=said.score))
+    return out
 
 
 def _episodes(triggers: list[Match], within_s: float) -> list[tuple[Match, Match]]:
@@ -120,8 +160,12 @@ def _hung_up_at_once(rule: Any, call: CallView, answer: Match) -> float | None:
 
 
 def _said(call: CallView, m: Match) -> str:
+    """The trigger's utterance as recognized; for a trigger heard by sound, with what the audio said."""
     u = call.utterance_of(m)
-    return u.text if u is not None else m.text
+    text = u.text if u is not None else m.text
+    if m.sound is None:
+        return text
+    return evidence("response.trigger_by_sound", said=text, wording=m.phrase, score=m.sound)
 
 
 RESPONSE = Kind(check_response, groups=("trigger", "answer"), optional_groups=("not_allowed",), params={
@@ -129,4 +173,7 @@ RESPONSE = Kind(check_response, groups=("trigger", "answer"), optional_groups=("
     "within_s": seconds(0, 600),
     "trigger_silence_s": Param(float, 0, 600, "seconds of silence from the other side after the trigger (0: none)"),
     "end_silence_s": Param(float, 0, 600, "seconds of pause after the answer before the line closes (0: none)"),
-    "min_similarity": SIMILARITY, "sound_accept": SOUND_SCORE})
+    "min_similarity": SIMILARITY, "sound_accept": SOUND_SCORE,
+    "trigger_sound_floor": Param(float, 0, 1, "similarity from which a garbled trigger is asked of the audio"),
+    "trigger_sound_accept": SOUND_SCORE,
+    "trigger_sound_min_chars": Param(int, 1, 100, "characters of a trigger phrase asked of the audio")})
