@@ -68,6 +68,18 @@ def test_an_agents_trigger_on_mono_is_only_the_agents_words():
     assert res["scenario.speak_up"].outcome == "na"
 
 
+def test_unattributed_mono_speech_fires_a_customers_trigger_only_in_a_wording_no_agent_says():
+    complaint = results(utt("unknown", 5.0, 8.0, "你们的服务态度太差了,我要投诉。"),
+                        utt("unknown", 8.5, 10.0, "好的,我帮您看一下。"), stereo=False)
+    assert complaint["scenario.complaint"].outcome == "fail"
+    answered = results(utt("unknown", 5.0, 8.0, "你们的服务态度太差了,我要投诉。"),
+                       utt("unknown", 8.5, 11.0, "对不起,由于我们服务不周给您添麻烦了。"), stereo=False)
+    assert answered["scenario.complaint"].outcome == "pass"
+    # 谢谢 and 太慢了 are the agent's words as often (谢谢您的耐心, 今天系统太慢了)
+    both = results(utt("unknown", 5.0, 9.0, "谢谢您的耐心,今天系统太慢了,我马上帮您查到。"), stereo=False)
+    assert both["scenario.thanks"].outcome == "na" and both["scenario.slow"].outcome == "na"
+
+
 def test_a_customer_silent_on_the_line_is_told_before_the_agent_hangs_up():
     offer = utt("agent", 5.0, 7.0, "请问还有什么可以帮助您?")
     announce = utt("agent", 11.0, 13.5, "对不起,我挂线了。")

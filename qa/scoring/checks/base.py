@@ -107,14 +107,15 @@ class CallView:
             return None
         found = self.find(phrases, self.utterances, roles=tuple(roles), slots=self.slots or None,
                           min_similarity=NEAR_MISS_SIMILARITY)
-        near = [m for m in found if m.end_s >= start_s and m.start_s <= end_s]
-        # Words that are another phrase of the rulebook, heard well (请问您需要什么帮助 of
-        # the greeting, 感谢您的耐心等待 of a hold), are that phrase, not this one misheard.
-        said = [m for rule_id, m in self._rulebook_hits if rule_id != rule.rule_id] if near else ()
-        near = [m for m in near if not any(
-            o.utterance_idx == m.utterance_idx and o.span[0] < m.span[1] and m.span[0] < o.span[1]
-            and o.similarity > m.similarity for o in said)]
+        near = [m for m in found if m.end_s >= start_s and m.start_s <= end_s and not self.another_phrase(rule, m)]
         return max(near, key=lambda m: m.similarity, default=None)
+
+    def another_phrase(self, rule: Any, m: Match) -> bool:
+        """True when the words of a near miss `m` are another rule's phrase heard better
+        (请问您需要什么帮助 of the greeting, 感谢您的耐心等待 of a hold, 还有什么可以帮助您 of
+        the closing): that phrase, not this one misheard."""
+        return any(rule_id != rule.rule_id and o.utterance_idx == m.utterance_idx and o.span[0] < m.span[1]
+                   and m.span[0] < o.span[1] and o.similarity > m.similarity for rule_id, o in self._rulebook_hits)
 
     @cached_property
     def _rulebook_hits(self) -> tuple[tuple[str, Match], ...]:

@@ -16,13 +16,15 @@ answers not allowed there.
 - pass otherwise. Each finding spans the trigger and the answer window.
 
 A trigger the recognizer garbled (a near miss under the rule's floor, from
-`trigger_sound_floor` up) is asked of the audio: it counts when its reading
+`trigger_sound_floor` up, and not another rule's phrase heard better: 可以帮助您
+of the closing is no garbled 不能帮助您) is asked of the audio: it counts when its reading
 scores `trigger_sound_accept` and beats each of the phrase's exclusions (its
 innocent contexts, 不好意思,请问) read over the same span.
 
 A customer's trigger is only the customer's words: the agent saying 谢谢 or
 对不起 never fires it, and neither does speech on mono the voices left
-unattributed (it is as often the agent's). An agent's trigger (its own words
+unattributed (it is as often the agent's), except in a wording no agent says
+(我要投诉, 交个朋友): such a phrase carries roles = ["customer", "unknown"]. An agent's trigger (its own words
 in the situation: 听不清, 再说一遍) is the agent's words alone, for the same reason.
 """
 
@@ -104,7 +106,7 @@ def _triggers_by_sound(rule: Any, call: CallView, party: str, taken: list[Match]
     for m in call.find(tuple(specs.values()), call.utterances, roles=(party,), slots=call.slots or None,
                        min_similarity=lowest):
         if m.similarity >= floor or any(t.utterance_idx == m.utterance_idx and t.span[0] < m.span[1]
-                                        and m.span[0] < t.span[1] for t in taken):
+                                        and m.span[0] < t.span[1] for t in taken) or call.another_phrase(rule, m):
             continue
         if m.utterance_idx not in near or m.similarity > near[m.utterance_idx].similarity:
             near[m.utterance_idx] = m
