@@ -126,6 +126,22 @@ def test_a_garbled_trigger_counts_when_the_audio_says_it_and_not_its_innocent_co
     assert answered.outcome == "pass" and "录音核实" in answered.detail
 
 
+def test_a_garbled_address_by_surname_is_asked_of_the_audio():
+    surname = rule("surname", phrases={"given": ["我姓{surname}"], "address": ["{surname}先生", "{surname}女士"],
+                                       "not_surnames": []})
+    utts = [utt("customer", 1, 4, "你好,我姓赵,我想改一下套餐。"), utt("agent", 5, 11, "照你是,我们有一个每月一百元的套餐。"),
+            utt("agent", 12, 20, "还有一个每月五十元的套餐,流量少一点。"), utt("agent", 21, 28, "您看哪个合适?")]
+    asked = []
+    assert _check(surname, utts, asked=asked).outcome == "fail"
+    assert {(r.start_s, r.wording) for r in asked} == {(s, w) for s in (5, 12) for w in ("赵先生", "赵女士")}, \
+        "the agent's first two utterances after the surname, each title"
+    said = next(r for r in asked if r.start_s == 5 and r.wording == "赵女士")
+    heard = _check(surname, utts, heard=[Heard(said, 3.4, "照你是")])
+    assert heard.outcome == "pass" and "录音核实" in heard.detail
+    rejected = _check(surname, utts, heard=[Heard(said, 1.0, "照你是")])
+    assert rejected.outcome == "fail" and "未采纳" in rejected.findings[0].evidence
+
+
 def test_apply_rules_asks_hears_and_records_what_it_could_not_hear():
     from built_calls import rulebook
     from qa.scoring.score import apply_rules

@@ -13,6 +13,11 @@ its homophones (王/汪, 姓/性), so 汪先生 addresses a 王.
   after it (no chance to use it);
 - fail: the agent never used the surname afterwards;
 - pass otherwise.
+
+An address the recognizer garbled (赵女士 heard as 照你是: agents address the
+customer first thing in a turn, where a recognizer is least sure) is asked of
+the audio before the rule fails: the surname with each title over the agent's
+first `sound_utterances` utterances after it, accepted at `sound_accept`.
 """
 
 from __future__ import annotations
@@ -21,9 +26,10 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from qa.phrases.textnorm import keyed
-from qa.records import RuleResult, Utterance
-from qa.scoring.checks.base import CallView, finding, outcome, param
-from qa.scoring.checks.kinds import Kind, Param
+from qa.records import Reading, RuleResult, Utterance
+from qa.scoring.checks import sound
+from qa.scoring.checks.base import CallView, by_sound, finding, outcome, param
+from qa.scoring.checks.kinds import SOUND_SCORE, Kind, Param
 from qa.scoring.messages import detail
 
 SLOT = "{surname}"
@@ -83,12 +89,24 @@ def check_surname(rule: Any, call: CallView) -> RuleResult:
     if right:
         return outcome(rule, (), detail("surname.used", surname=given.char, address=right[0].utterance.text,
                                         at=right[0].start_s))
+    heard = _address_by_sound(rule, call, given, later)
+    if sound.accepted(rule, heard):
+        return outcome(rule, (), by_sound(rule, "address", heard))
     end = max(u.end_s for u in later)
     unused = finding(rule, given.start_s, end, "surname.unused", anchor_s=given.start_s, role="agent",
-                     surname=given.char, said=given.utterance.text)
+                     surname=given.char, said=given.utterance.text, sound=heard)
     return outcome(rule, [unused], detail("surname.unused_detail", surname=given.char))
 
 
+def _address_by_sound(rule: Any, call: CallView, given: Said, later: list[Utterance]) -> Any:
+    """The best reading of the surname with a title over the agent's first utterances after it."""
+    spans = later[:int(rule.params["sound_utterances"])]
+    wordings = [form.replace(SLOT, given.char) for form in _texts(rule, "address")]
+    return sound.best(call.hear([Reading(u.channel, u.start_s, u.end_s, w) for u in spans for w in wordings]))
+
+
 SURNAME = Kind(check_surname, groups=("given", "address"), optional_groups=("not_surnames",), params={
-    "min_agent_speech_s": Param(float, 0, 600, "seconds of agent speech after the surname")},
+    "min_agent_speech_s": Param(float, 0, 600, "seconds of agent speech after the surname"),
+    "sound_accept": SOUND_SCORE,
+    "sound_utterances": Param(int, 0, 100, "agent utterances after the surname asked of the audio")},
     pattern_groups=("given", "address", "not_surnames"))
