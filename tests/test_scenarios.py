@@ -80,6 +80,22 @@ def test_unattributed_mono_speech_fires_a_customers_trigger_only_in_a_wording_no
     assert both["scenario.thanks"].outcome == "na" and both["scenario.slow"].outcome == "na"
 
 
+def test_on_mono_unattributed_speech_is_the_agents_or_customers_only_in_words_the_other_never_says():
+    # only the agent offers more help: the offer, then silence, is the linger situation
+    offer = utt("unknown", 5.0, 7.0, "请问还有什么可以帮助您?")
+    assert results(offer, duration=12.0, stereo=False)["scenario.linger"].findings[0].message == "response.no_answer"
+    # only the customer says 我姓陈; the agent's address may run on in the same unattributed speech
+    merged = "你好,我姓陈,我的快递丢了。{}我帮您联系一下配送站。"
+    rest = utt("unknown", 12.5, 18.0, "配送站说是放在了驿站,他们会送上门。")
+    used = results(utt("unknown", 5.0, 12.0, merged.format("陈先生,")), rest, stereo=False)["scenario.surname"]
+    assert used.outcome == "pass"
+    unused = results(utt("unknown", 5.0, 12.0, merged.format("")), rest, stereo=False)["scenario.surname"]
+    assert unused.outcome == "fail"
+    # the agent's 我是陈先生 is not given: a form without roles stays the customer's
+    assert results(utt("unknown", 5.0, 12.0, "我是陈先生吗?我帮您联系一下配送站。"), rest,
+                   stereo=False)["scenario.surname"].outcome == "na"
+
+
 def test_a_customer_silent_on_the_line_is_told_before_the_agent_hangs_up():
     offer = utt("agent", 5.0, 7.0, "请问还有什么可以帮助您?")
     announce = utt("agent", 11.0, 13.5, "对不起,我挂线了。")
@@ -135,6 +151,19 @@ def test_who_hung_up_from_the_recording_and_how_sure():
     waited = results(*CLOSE, duration=13.0)["closing.hangup_order"]
     assert waited.outcome == "pass" and "把握" in waited.detail
     assert results(*CLOSE, duration=11.0)["closing.hangup_order"].outcome == "na"
+
+
+def test_who_hung_up_on_mono_does_not_take_unattributed_speech_for_silence():
+    talked = (utt("unknown", 5.0, 9.0, "我的快递丢了。好的,我帮您查一下。"), utt("agent", 9.5, 11.0, "请问还有什么可以帮助您?"))
+    first = results(*talked, metadata={"hangup_by": "agent"}, stereo=False)["closing.hangup_order"]
+    assert first.outcome == "fail" and first.findings[0].message == "hangup.agent_first"
+    # nobody but the agent heard (on stereo: on mono all speech the voices left is unattributed): a silent line
+    alone = results(utt("agent", 5.0, 8.0, "喂,您好,请问能听到吗?"), metadata={"hangup_by": "agent"})
+    assert alone["closing.hangup_order"].outcome == "pass"
+    # speech after the agent's last words: the agent did not wait, whoever spoke
+    after = (utt("agent", 5.0, 7.0, "感谢您的来电,再见!"), utt("unknown", 7.5, 9.0, "哎,等一下,我还有个问题"))
+    assert results(*after, duration=14.0, stereo=False)["closing.hangup_order"].outcome == "na"
+    assert results(after[0], duration=14.0, stereo=False)["closing.hangup_order"].outcome == "pass"
 
 
 def test_hangup_by_in_the_metadata_is_read_and_checked(tmp_path):

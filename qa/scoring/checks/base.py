@@ -19,6 +19,8 @@ from qa.scoring.messages import detail, evidence
 FindFn = Callable[..., list[Match]]
 # Below a rule's floor, a wording this close is reported beside a missing line.
 NEAR_MISS_SIMILARITY = 0.6
+# Speech-activity edges and word times disagree by a few hundred ms.
+EDGE_SLACK_S = 0.3
 
 
 class CheckError(Exception):

@@ -5,14 +5,16 @@ the call's metadata when the recorder or the CDR says it (`hangup_by`:
 agent/customer, 坐席/客户). Otherwise the recording shows one case clearly:
 the customer still speaking when it ends (cut off), unless its last words
 closed the call (`customer_closing`: 再见, 好的谢谢). An agent's last words
-followed by `wait_s` of silence say the agent waited; anything else is na,
+followed by `wait_s` of silence say the agent waited (on mono, only when no
+speech the voices left unattributed follows them); anything else is na,
 because a customer who hangs up right after 再见 looks the same as an agent
 who does.
 
 An agent hanging up first is no fault after a procedure that ends that way
 (the silent line's closing, 对不起,我挂线了, 请您挂机): the `procedure_end`
 group, said by the agent in the last `window_s` of speech and after the
-customer's last words.
+customer's last words, or on a silent line (nobody but the agent heard; on
+mono, unattributed speech may be the customer's and so is not silence).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from qa.records import RuleResult
-from qa.scoring.checks.base import CallView, finding, outcome, param
+from qa.scoring.checks.base import EDGE_SLACK_S, CallView, finding, outcome, param
 from qa.scoring.checks.kinds import SIMILARITY, Kind, seconds
 from qa.scoring.messages import detail
 from qa.scoring.metadata import hangup_party
@@ -35,7 +37,8 @@ def check_hangup(rule: Any, call: CallView) -> RuleResult:
         return outcome(rule, (), detail("hangup.customer_first", source=detail("hangup.metadata")))
     procedure = _procedure_end(rule, call, last_customer)
     if by == "agent":
-        if procedure is not None or last_customer is None:
+        # Nobody but the agent heard: a silent line (on mono, unattributed speech may be the customer's).
+        if procedure is not None or _others_last(call) is None:
             return outcome(rule, (), detail("hangup.by_procedure", said=procedure or detail("hangup.silent")))
         return outcome(rule, [finding(rule, last_agent or end, end, "hangup.agent_first", anchor_s=end,
                                       said=call.said("agent", max(0.0, end - 10.0), end))],
@@ -49,9 +52,17 @@ def check_hangup(rule: Any, call: CallView) -> RuleResult:
                                       anchor_s=end, role="customer",
                                       said=call.said("customer", max(0.0, end - 5.0), end),
                                       left=round(end - last_customer, 2))], detail("hangup.inferred_sure"))
-    if last_agent is not None and last_agent >= (last_customer or 0.0) and end - last_agent >= param(rule, "wait_s"):
+    # The agent's words last of all (on mono, none left unattributed after them), then the wait.
+    if last_agent is not None and last_agent >= call.last_speech_end() - EDGE_SLACK_S \
+            and end - last_agent >= param(rule, "wait_s"):
         return outcome(rule, (), detail("hangup.waited", waited=end - last_agent))
     return outcome(rule, (), detail("hangup.unknown"), na=True)
+
+
+def _others_last(call: CallView) -> float | None:
+    """When anyone but the agent was last heard: the customer, or speech the voices left unattributed."""
+    ends = [t for t in (call.last_speech_end_of(r) for r in ("customer", "unknown", "mixed")) if t is not None]
+    return max(ends, default=None)
 
 
 def _customer_closed(rule: Any, call: CallView) -> bool:

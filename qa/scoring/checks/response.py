@@ -36,13 +36,11 @@ from dataclasses import replace
 
 from qa.phrases.textnorm import keyed
 from qa.records import Match, Reading, RuleResult
-from qa.scoring.checks.base import CallView, finding, missing_line, outcome, param
+from qa.scoring.checks.base import EDGE_SLACK_S, CallView, finding, missing_line, outcome, param
 from qa.scoring.checks.kinds import SIMILARITY, SOUND_SCORE, Kind, Param, seconds
 from qa.scoring.messages import detail, evidence
 
 PARTIES = ("customer", "agent")
-# Speech-activity edges and word times disagree by a few hundred ms.
-EDGE_SLACK_S = 0.3
 
 
 def check_response(rule: Any, call: CallView) -> RuleResult:

@@ -4,6 +4,9 @@
 The customer gives it in a form of the rule's `given` group (我姓王, 免贵姓王,
 我是王先生); the agent addresses the customer with a form of `address`
 (王先生, 王女士). `{surname}` stands for the one character of the surname.
+A form with `roles` also counts in their speech: on mono, 我姓王 in speech the
+voices left unattributed (no agent says it), and the agent's address may then
+follow in the same unattributed speech.
 
 Both are matched by sound, character by character (near-homophone codes,
 as the phrase matcher folds them): the recognizer writes a surname as any of
@@ -43,6 +46,7 @@ class Said:
     sound: str
     utterance: Utterance
     start_s: float
+    end_s: float
 
 
 def forms_in(u: Utterance, forms: tuple[str, ...], not_surnames: frozenset[str]) -> Iterator[Said]:
@@ -59,11 +63,11 @@ def forms_in(u: Utterance, forms: tuple[str, ...], not_surnames: frozenset[str])
             char = k.key[j]
             if not "\u4e00" <= char <= "\u9fff" or char in not_surnames:
                 continue
-            yield Said(char, k.near[j], u, _time(u, i, len(k.key)))
+            yield Said(char, k.near[j], u, _time(u, i, len(k.key)), _time(u, i + width, len(k.key)))
 
 
 def _time(u: Utterance, index: int, length: int) -> float:
-    """The form's start: its share of the utterance (word times differ from key offsets)."""
+    """A time at key offset `index`: its share of the utterance (word times differ from key offsets)."""
     if length <= 0:
         return u.start_s
     return round(u.start_s + (u.end_s - u.start_s) * index / length, 3)
@@ -75,8 +79,7 @@ def _texts(rule: Any, group: str) -> tuple[str, ...]:
 
 def check_surname(rule: Any, call: CallView) -> RuleResult:
     stop = frozenset(_texts(rule, "not_surnames"))
-    given = next((s for u in call.utterances if u.role == "customer"
-                  for s in forms_in(u, _texts(rule, "given"), stop)), None)
+    given = _given(rule, call, stop)
     if given is None:
         return outcome(rule, (), detail("surname.not_given"), na=True)
     roles = call.required_roles(rule)
@@ -85,6 +88,8 @@ def check_surname(rule: Any, call: CallView) -> RuleResult:
     if spoken < param(rule, "min_agent_speech_s"):
         return outcome(rule, (), detail("surname.no_chance", surname=given.char, spoken=spoken), na=True)
     used = [s for u in later for s in forms_in(u, _texts(rule, "address"), stop)]
+    if given.utterance.role == "unknown":  # mono: the agent's reply may run on in the same unattributed speech
+        used += [s for s in forms_in(given.utterance, _texts(rule, "address"), stop) if s.start_s >= given.end_s]
     right = [s for s in used if s.sound == given.sound]
     if right:
         return outcome(rule, (), detail("surname.used", surname=given.char, address=right[0].utterance.text,
@@ -96,6 +101,17 @@ def check_surname(rule: Any, call: CallView) -> RuleResult:
     unused = finding(rule, given.start_s, end, "surname.unused", anchor_s=given.start_s, role="agent",
                      surname=given.char, said=given.utterance.text, sound=heard)
     return outcome(rule, [unused], detail("surname.unused_detail", surname=given.char))
+
+
+def _given(rule: Any, call: CallView, stop: frozenset[str]) -> Said | None:
+    """The first surname given: in the customer's words, or in speech of a role its form names
+    (我姓王 in unattributed mono speech: no agent says it)."""
+    for u in call.utterances:
+        forms = tuple(p.text for p in rule.phrases["given"] if u.role in (p.roles or ("customer",)))
+        said = next(forms_in(u, forms, stop), None)
+        if said is not None:
+            return said
+    return None
 
 
 def _address_by_sound(rule: Any, call: CallView, given: Said, later: list[Utterance]) -> Any:
