@@ -31,7 +31,7 @@ from typing import Any, Iterator
 from qa.phrases.textnorm import keyed
 from qa.records import Reading, RuleResult, Utterance
 from qa.scoring.checks import sound
-from qa.scoring.checks.base import CallView, by_sound, finding, outcome, param
+from qa.scoring.checks.base import EDGE_SLACK_S, CallView, by_sound, finding, outcome, param
 from qa.scoring.checks.kinds import SOUND_SCORE, Kind, Param
 from qa.scoring.messages import detail
 
@@ -115,10 +115,15 @@ def _given(rule: Any, call: CallView, stop: frozenset[str]) -> Said | None:
 
 
 def _address_by_sound(rule: Any, call: CallView, given: Said, later: list[Utterance]) -> Any:
-    """The best reading of the surname with a title over the agent's first utterances after it."""
-    spans = later[:int(rule.params["sound_utterances"])]
+    """The best reading of the surname with a title over the agent's first utterances after it
+    (on mono, the rest of the unattributed speech that gave it first, as the text is read)."""
+    spans = [(u.channel, u.start_s, u.end_s) for u in later]
+    u = given.utterance
+    if u.role == "unknown" and u.end_s - given.end_s > EDGE_SLACK_S:
+        spans.insert(0, (u.channel, max(u.start_s, given.end_s - EDGE_SLACK_S), u.end_s))
     wordings = [form.replace(SLOT, given.char) for form in _texts(rule, "address")]
-    return sound.best(call.hear([Reading(u.channel, u.start_s, u.end_s, w) for u in spans for w in wordings]))
+    return sound.best(call.hear([Reading(*span, w) for span in spans[:int(rule.params["sound_utterances"])]
+                                 for w in wordings]))
 
 
 SURNAME = Kind(check_surname, groups=("given", "address"), optional_groups=("not_surnames",), params={
