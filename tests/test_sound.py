@@ -23,8 +23,9 @@ TALK = [utt("agent", 1, 4, "您好,宇鑫客服中心,很高兴为您服务"), u
 GARBLED = utt("agent", 31, 33, "好的,敢写年底赖账")  # 感谢您的来电 heard at 0.52
 
 
-def _check(r, utts, heard=(), asked=None):
-    view = CallView(conversation(utts), tuple(utts), {}, {r.rule_id: r}, heard={h.reading.key: h for h in heard},
+def _check(r, utts, heard=(), asked=None, stereo=True):
+    view = CallView(conversation(utts, stereo=stereo), tuple(utts), {}, {r.rule_id: r},
+                    heard={h.reading.key: h for h in heard},
                     asked=asked)
     return KINDS[r.kind].check(r, view)
 
@@ -140,6 +141,20 @@ def test_a_garbled_address_by_surname_is_asked_of_the_audio():
     assert heard.outcome == "pass" and "录音核实" in heard.detail
     rejected = _check(surname, utts, heard=[Heard(said, 1.0, "照你是")])
     assert rejected.outcome == "fail" and "未采纳" in rejected.findings[0].evidence
+
+
+def test_on_mono_the_address_is_asked_of_the_rest_of_the_speech_that_gave_the_surname():
+    given = PhraseSpec("我姓{surname}", roles=("customer", "unknown"))
+    surname = rule("surname", phrases={"given": [given], "address": ["{surname}先生"], "not_surnames": []})
+    utts = [utt("unknown", 1, 11, "你好,我姓赵,我想改一下套餐。总理是,我们有一个每月一百元的套餐。"),
+            utt("unknown", 12, 20, "还有一个每月五十元的套餐,流量少一点。"), utt("unknown", 21, 28, "您看哪个合适?")]
+    asked = []
+    assert _check(surname, utts, asked=asked, stereo=False).outcome == "fail"
+    spans = sorted(r.start_s for r in asked)
+    assert len(spans) == 2 and 1 < spans[0] < 11 and spans[1] == 12, \
+        "the rest of the first stretch after 我姓赵, then the next one"
+    said = min(asked, key=lambda r: r.start_s)
+    assert _check(surname, utts, heard=[Heard(said, 3.4, "总理是")], stereo=False).outcome == "pass"
 
 
 def test_apply_rules_asks_hears_and_records_what_it_could_not_hear():
