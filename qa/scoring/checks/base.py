@@ -21,6 +21,8 @@ FindFn = Callable[..., list[Match]]
 NEAR_MISS_SIMILARITY = 0.6
 # Speech-activity edges and word times disagree by a few hundred ms.
 EDGE_SLACK_S = 0.3
+# Speech that is not known to be the agent's: the customer's, unattributed (mono), both at once.
+OTHER_ROLES = ("customer", "unknown", "mixed")
 
 
 class CheckError(Exception):
@@ -171,7 +173,11 @@ class CallView:
 
     def others_speech_seconds(self) -> float:
         """Speech that is not the agent's: the customer's, plus unattributed speech."""
-        return self.speech_seconds("customer") + self.speech_seconds("unknown") + self.speech_seconds("mixed")
+        return sum(self.speech_seconds(r) for r in OTHER_ROLES)
+
+    def others_last_speech_end(self) -> float | None:
+        """When anyone but the agent was last heard (on the signal or in words); None if never."""
+        return max((t for r in OTHER_ROLES if (t := self.last_speech_end_of(r)) is not None), default=None)
 
     def customer_barely_speaks(self, rule: Any, word_groups: Sequence[str]) -> bool:
         """True on a silent line: the customer said (almost) nothing.

@@ -38,7 +38,7 @@ def check_hangup(rule: Any, call: CallView) -> RuleResult:
     procedure = _procedure_end(rule, call, last_customer)
     if by == "agent":
         # Nobody but the agent heard: a silent line (on mono, unattributed speech may be the customer's).
-        if procedure is not None or _others_last(call) is None:
+        if procedure is not None or call.others_last_speech_end() is None:
             return outcome(rule, (), detail("hangup.by_procedure", said=procedure or detail("hangup.silent")))
         return outcome(rule, [finding(rule, last_agent or end, end, "hangup.agent_first", anchor_s=end,
                                       said=call.said("agent", max(0.0, end - 10.0), end))],
@@ -57,12 +57,6 @@ def check_hangup(rule: Any, call: CallView) -> RuleResult:
             and end - last_agent >= param(rule, "wait_s"):
         return outcome(rule, (), detail("hangup.waited", waited=end - last_agent))
     return outcome(rule, (), detail("hangup.unknown"), na=True)
-
-
-def _others_last(call: CallView) -> float | None:
-    """When anyone but the agent was last heard: the customer, or speech the voices left unattributed."""
-    ends = [t for t in (call.last_speech_end_of(r) for r in ("customer", "unknown", "mixed")) if t is not None]
-    return max(ends, default=None)
 
 
 def _customer_closed(rule: Any, call: CallView) -> bool:
