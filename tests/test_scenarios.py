@@ -63,9 +63,12 @@ def test_the_agents_own_situation_line_must_take_the_mandated_wording():
     assert results(utt("customer", 5.0, 7.0, "你那边声音太小了,大声一点。"))["scenario.speak_up"].outcome == "na"
 
 
-def test_an_agents_trigger_on_mono_is_only_the_agents_words():
-    res = results(utt("unknown", 5.0, 7.0, "喂,大声一点儿!"), stereo=False)
-    assert res["scenario.speak_up"].outcome == "na"
+def test_an_agents_trigger_on_mono_is_only_the_agents_words_or_a_rude_line_no_customer_says():
+    # 大声点 is as often the customer's: unattributed, it fires nothing
+    assert results(utt("unknown", 5.0, 7.0, "说话大声点!"), stereo=False)["scenario.speak_up"].outcome == "na"
+    # 喂,大声一点儿 is the agent's rude form of the line (roles agent + unknown in the rulebook)
+    rude = results(utt("unknown", 5.0, 7.0, "喂,大声一点儿!"), stereo=False)["scenario.speak_up"]
+    assert rude.outcome == "fail" and rude.findings[0].message == "response.not_allowed"
 
 
 def test_unattributed_mono_speech_fires_a_customers_trigger_only_in_a_wording_no_agent_says():

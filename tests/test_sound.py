@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from built_calls import conversation, rule, utt
+from built_calls import conversation, rule, timeline, utt
 from qa.phrases.rulebook import PhraseSpec
-from qa.records import Heard
+from qa.records import Heard, Interval
 from qa.scoring.checks import KINDS, CallView
 from qa.phrases.readings import put_in
-from qa.scoring.checks.sound import joined_runs, spoken_forms
+from qa.scoring.checks.sound import joined_runs, spoken_forms, unworded_speech
 
 CLOSING = rule("closing", phrases={"offer_help": ["请问还有什么可以帮助您"], "farewell": ["感谢您的来电"],
                                    "silent_line_words": []}, window_s=20)
@@ -202,3 +202,62 @@ def test_the_real_decoder_prefers_what_was_said_over_a_distractor():
     assert scored.hypothesis and scored.readings[0] == said
     assert scored.ratios[0] > -1.0 > -3.0 > scored.ratios[1]  # against the decoder's own reading
     assert scored.scores[0] > 3.0 > 1.0 > scored.scores[1]  # against unrelated sentences (the cohort)
+
+
+def test_agent_speech_the_recognizer_left_without_words_is_asked_about_too():
+    # the closing said 31-33 s and heard by the signal, but the recognizer wrote nothing there
+    tl = timeline(40.0, agent=[(1, 4), (10, 20), (25, 28), (31, 33)], customer=[(5, 9), (29, 30)])
+    view = CallView(tl, tuple(TALK), {}, {CLOSING.rule_id: CLOSING}, heard={}, asked=(asked := []))
+    assert KINDS["closing"].check(CLOSING, view).outcome == "fail"
+    wordless = {(r.channel, r.start_s, r.end_s) for r in asked if r.wording == "感谢您的来电"}
+    assert (0, 31, 33) in wordless, "the wordless agent speech after the offer"
+    said = next(r for r in asked if (r.start_s, r.end_s, r.wording) == (31, 33, "感谢您的来电"))
+    view = CallView(tl, tuple(TALK), {}, {CLOSING.rule_id: CLOSING}, heard={said.key: Heard(said, 3.5, "感谢您的来电")})
+    assert KINDS["closing"].check(CLOSING, view).outcome == "pass"
+    # speech covered by words, or a breath under UNWORDED_MIN_S, is never asked about again
+    assert unworded_speech({"agent": (Interval(1, 4), Interval(34, 34.5))}, TALK) == []
+
+
+THANKS = rule("response", phrases={"trigger": ["太感谢了"], "answer": ["不客气"], "not_allowed": ["客气啥"]})
+
+
+def test_an_answer_not_allowed_asks_the_audio_for_the_customers_trigger_just_before_it():
+    utts = [utt("customer", 1, 2.5, "好的呀哈哈"), utt("agent", 3, 4.5, "小意思,客气啥。")]
+    asked = []
+    assert _check(THANKS, utts, asked=asked).outcome == "na"
+    said = next(r for r in asked if r.wording == "太感谢了")
+    assert (said.channel, said.start_s, said.end_s) == (1, 1, 2.5), "the customer's words before the answer"
+    heard = _check(THANKS, utts, heard=[Heard(said, 3.0, "太感谢了")])
+    assert heard.outcome == "fail" and heard.findings[0].message == "response.not_allowed"
+    assert "录音核实为“太感谢了”" in heard.findings[0].evidence
+    assert _check(THANKS, utts, heard=[Heard(said, 1.0, "")]).outcome == "na"
+    # no answer out of place, nothing to ask
+    asked = []
+    _check(THANKS, [utts[0], utt("agent", 3, 4.5, "好的,我看一下。")], asked=asked)
+    assert not any(r.wording == "太感谢了" for r in asked)
+
+
+def test_a_customers_words_are_answered_by_sound_in_the_agents_next_turn_only():
+    slow = rule("response", phrases={"trigger": ["等了半天"], "answer": ["马上为您处理"]})
+    utts = [utt("customer", 1, 3, "等了半天了。"), utt("agent", 3.5, 5, "系统查询需要一点时间。"),
+            utt("customer", 5.5, 7, "我要投诉。"), utt("agent", 7.5, 9, "我马上为您更正。")]
+    asked = []
+    assert _check(slow, utts, asked=asked).outcome == "fail"
+    assert {r.start_s for r in asked} == {3.5}, "the line after the customer's next words is another answer"
+
+
+def test_a_surname_the_text_lost_is_asked_of_the_audio_among_common_surnames():
+    surname = rule("surname", phrases={"given": ["我姓{surname}"], "address": ["{surname}先生", "{surname}女士"],
+                                       "not_surnames": [], "common_surnames": ["王", "黄", "郭"]})
+    utts = [utt("customer", 1, 4, "你好,国庆皇,我想改一下套餐。"), utt("agent", 5, 11, "好的,我们有一个每月一百元的套餐。"),
+            utt("agent", 12, 20, "还有一个每月五十元的套餐,流量少一点。")]
+    asked = []
+    assert _check(surname, utts, asked=asked).outcome == "na"
+    by_wording = {r.wording: r for r in asked}
+    assert set(by_wording) == {"我姓郭", "我姓黄"}, "the common surnames that sound like its first characters"
+    heard = _check(surname, utts, heard=[Heard(by_wording["我姓黄"], 3.4, ""), Heard(by_wording["我姓郭"], 0.2, "")])
+    assert heard.outcome == "fail" and "录音核实为“我姓黄”" in heard.findings[0].evidence
+    tied = _check(surname, utts, heard=[Heard(by_wording["我姓黄"], 3.4, ""), Heard(by_wording["我姓郭"], 3.2, "")])
+    assert tied.outcome == "na", "two surnames explain the sound alike"
+    low = _check(surname, utts, heard=[Heard(by_wording["我姓黄"], 2.0, ""), Heard(by_wording["我姓郭"], 0.2, "")])
+    assert low.outcome == "na"

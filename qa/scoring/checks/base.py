@@ -82,6 +82,12 @@ class CallView:
     def _joined_fragments(self) -> tuple[Utterance, ...]:
         return tuple(sound.joined_runs(self.utterances, sound.FRAGMENT_S))
 
+    @cached_property
+    def _unworded(self) -> tuple[Utterance, ...]:
+        """Speech on the signal that no utterance covers (the recognizer dropped a stretch), as
+        wordless utterances the audio alone can be asked about."""
+        return tuple(sound.unworded_speech(self.timeline.speech, self.utterances))
+
     def hear(self, readings: Sequence[Reading]) -> list[Heard]:
         """The stored answers to `readings`; those never scored are noted in `asked`."""
         found = []
@@ -98,7 +104,7 @@ class CallView:
         """The best-scoring reading of a line of `groups` missing by text in [start_s, end_s]:
         each wording put into each utterance (and joined run) of `roles` there."""
         wordings = [w for g in groups for p in rule.phrases.get(g, ()) for w in sound.spoken_forms(p.text, self.slots)]
-        spans = sound.in_window(self.utterances + self._joined_fragments, roles, start_s, end_s)
+        spans = sound.in_window(self.utterances + self._joined_fragments + self._unworded, roles, start_s, end_s)
         return sound.best(self.hear(sound.line_readings(spans, wordings)))
 
     def near_miss(self, rule: Any, groups: Sequence[str], roles: Sequence[str], start_s: float,
@@ -222,12 +228,13 @@ def by_sound(rule: Any, group: str, heard: Heard) -> str:
 
 def missing_line(rule: Any, call: CallView, group: str, roles: Sequence[str], window: tuple[float, float],
                  message: str, notes: list[str], *, anchor_s: float, span: tuple[float, float] | None = None,
-                 **values: Any) -> Finding | None:
+                 sound_window: tuple[float, float] | None = None, **values: Any) -> Finding | None:
     """A mandated line of `group` missing by text in `window`: None (and a note in `notes`)
-    when the audio says it, else its finding over `span` (default: the window), with the
-    likely misheard wording and the reading the audio rejected."""
+    when the audio says it (asked over `sound_window`, default the window), else its finding
+    over `span` (default: the window), with the likely misheard wording and the reading the
+    audio rejected."""
     lo, hi = window
-    heard = call.line_by_sound(rule, (group,), roles, lo, hi)
+    heard = call.line_by_sound(rule, (group,), roles, *(sound_window or window))
     if sound.accepted(rule, heard):
         notes.append(by_sound(rule, group, heard))
         return None

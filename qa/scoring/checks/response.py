@@ -52,9 +52,12 @@ def check_response(rule: Any, call: CallView) -> RuleResult:
     triggers = call.matches(rule, "trigger", roles=(party,), joined=False)
     if party == "agent":
         # The agent's rude form of its own situation line is that situation too (喂,听懂了吧 heard
-        # while its trigger words 听懂了吧 were garbled).
-        triggers += [m for m in banned if m.role == party]
-    triggers += _triggers_by_sound(rule, call, party, triggers)
+        # while its trigger words 听懂了吧 were garbled), itself garbled or not.
+        banned += _near_by_sound(rule, call, "not_allowed", party, banned)
+        triggers += [m for m in banned if m.role == party or m.role in _phrase_roles(rule, "not_allowed", m)]
+    triggers += _near_by_sound(rule, call, "trigger", party, triggers)
+    if party == "customer":
+        triggers += _triggers_before(rule, call, banned, triggers)
     triggers = [t for t in triggers if _held(rule, call, t, party)]
     if not triggers:
         return outcome(rule, (), detail("response.no_trigger"), na=True)
@@ -83,8 +86,12 @@ def check_response(rule: Any, call: CallView) -> RuleResult:
                                         anchor_s=first.start_s, match=given[-1], trigger=trigger_text,
                                         at=first.start_s, measured=hung, limit=param(rule, "end_silence_s")))
         else:
+            # By sound, a customer's words are answered in the agent's next turn: a short wording put
+            # into a later, unrelated line (马上为您处理 into 我马上为您更正) sounds close enough.
+            heard_in = (lo, _turn_end(call, last.end_s, hi)) if party == "customer" else None
             f = missing_line(rule, call, "answer", roles, (lo, hi), "response.no_answer", notes,
-                             anchor_s=first.start_s, span=(first.start_s, hi), trigger=trigger_text,
+                             anchor_s=first.start_s, span=(first.start_s, hi), sound_window=heard_in,
+                             trigger=trigger_text,
                              at=first.start_s, within=within_s,
                              said=call.said("agent", last.end_s if party == "customer" else lo, hi))
             if f is not None:
@@ -92,11 +99,12 @@ def check_response(rule: Any, call: CallView) -> RuleResult:
     return outcome(rule, findings, "; ".join(notes) or detail("response.count", count=len(findings)))
 
 
-def _triggers_by_sound(rule: Any, call: CallView, party: str, taken: list[Match]) -> list[Match]:
-    """Trigger phrases heard under the rule's floor (from `trigger_sound_floor`), away from the
-    text's triggers: the closest per utterance, kept when the audio says it (see the module doc)."""
+def _near_by_sound(rule: Any, call: CallView, group: str, party: str, taken: list[Match]) -> list[Match]:
+    """Phrases of `group` (triggers, or an agent's situation line said rudely) heard under the
+    rule's floor (from `trigger_sound_floor`), away from the text's matches: the closest per
+    utterance, kept when the audio says it (see the module doc)."""
     floor, lowest = param(rule, "min_similarity"), param(rule, "trigger_sound_floor")
-    specs = {p.text: p for p in rule.phrases["trigger"]
+    specs = {p.text: p for p in rule.phrases.get(group, ())
              if len(keyed(p.text).key) >= int(rule.params["trigger_sound_min_chars"])}
     if lowest >= floor or not specs:
         return []
@@ -110,17 +118,63 @@ def _triggers_by_sound(rule: Any, call: CallView, party: str, taken: list[Match]
             near[m.utterance_idx] = m
     out = []
     for idx in sorted(near):
-        m, u = near[idx], call.utterances[idx]
-        wordings = [m.phrase] + list(specs[m.phrase].exclusions) + list(specs[m.phrase].innocent)
-        heard = {h.reading.wording: h for h in call.hear([Reading(u.channel, u.start_s, u.end_s, w)
-                                                          for w in wordings])}
-        said = heard.get(m.phrase)
-        if said is None or said.score < param(rule, "trigger_sound_accept"):
-            continue
-        if any(heard[w].score >= said.score for w in wordings[1:] if w in heard):
-            continue  # the innocent context explains the sound as well
-        out.append(replace(m, sound=said.score))
+        m = near[idx]
+        score = _said_by_sound(rule, call, call.utterances[idx], specs[m.phrase])
+        if score is not None:
+            out.append(replace(m, sound=score))
     return out
+
+
+def _said_by_sound(rule: Any, call: CallView, u: Any, spec: Any) -> float | None:
+    """The score of `spec` read over utterance `u` when it reaches `trigger_sound_accept` and beats
+    each of the phrase's exclusions and innocent readings (its harmless contexts) over the same span."""
+    wordings = [spec.text] + list(spec.exclusions) + list(spec.innocent)
+    heard = {h.reading.wording: h for h in call.hear([Reading(u.channel, u.start_s, u.end_s, w) for w in wordings])}
+    said = heard.get(spec.text)
+    if said is None or said.score < param(rule, "trigger_sound_accept"):
+        return None
+    if any(heard[w].score >= said.score for w in wordings[1:] if w in heard):
+        return None  # the innocent context explains the sound as well
+    return said.score
+
+
+def _triggers_before(rule: Any, call: CallView, banned: list[Match], taken: list[Match]) -> list[Match]:
+    """A customer's trigger the text lost, behind an answer not allowed in its situation (小意思啦,
+    客气啥; 不好意思,我是新手啦): the customer's utterance just before that answer is asked of the
+    audio for the trigger phrases (of `trigger_sound_min_chars` up) it may hold; the best one counts
+    when the audio says it (see `_said_by_sound`)."""
+    within_s, shortest = param(rule, "within_s"), int(rule.params["trigger_sound_min_chars"])
+    specs = [p for p in rule.phrases["trigger"] if len(keyed(p.text).key) >= shortest]
+    out: list[Match] = []
+    for b in banned:
+        if any(t.start_s - EDGE_SLACK_S <= b.start_s <= t.end_s + within_s for t in taken + out):
+            continue
+        before = [(i, u) for i, u in enumerate(call.utterances)
+                  if u.role != "agent" and u.start_s < b.start_s - EDGE_SLACK_S and u.end_s >= b.start_s - within_s]
+        if not before:
+            continue
+        idx, u = before[-1]
+        scored = [(score, p) for p in specs if u.role in (p.roles or ("customer",))
+                  for score in [_said_by_sound(rule, call, u, p)] if score is not None]
+        if scored:
+            score, p = max(scored, key=lambda sp: sp[0])
+            out.append(Match(phrase=p.text, text=u.text, utterance_idx=idx, span=(0, len(u.text)), similarity=0.0,
+                             start_s=u.start_s, end_s=u.end_s, role=u.role, sound=score))
+    return out
+
+
+def _phrase_roles(rule: Any, group: str, m: Match) -> tuple[str, ...]:
+    """The roles the rulebook gives the phrase `m` matched (empty: the rule's own)."""
+    return next((p.roles for p in rule.phrases.get(group, ()) if p.text == m.phrase), ())
+
+
+def _turn_end(call: CallView, after_s: float, hi: float) -> float:
+    """The end of the agent's turn after `after_s`: when the customer next speaks (at most `hi`)."""
+    starts = [u.start_s for u in call.utterances if u.role != "customer" and u.start_s >= after_s - EDGE_SLACK_S]
+    if not starts:
+        return hi
+    later = [u.start_s for u in call.utterances if u.role == "customer" and u.start_s > min(starts)]
+    return min(hi, min(later, default=hi))
 
 
 def _episodes(triggers: list[Match], within_s: float) -> list[tuple[Match, Match]]:

@@ -12,6 +12,8 @@ scores those and runs the rules again.
 
 Adjacent utterances of one party are also read as one text (a greeting
 split by a pause into 您好…为 / 您服 / 务请问…), before any sound is asked.
+A party's speech on the signal that the recognizer left without words (it
+drops a stretch now and then) is asked about too, as a wordless utterance.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ FRAGMENT_S = 2.0
 MIN_FRAGMENT_CHARS = 3  # a slot-free piece of a template shorter than this says too little to the ear
 OPEN_SLOTS = ("company", "agent_no")
 _UNKNOWN = "unknown"
+UNWORDED_MIN_S = 1.0  # signal speech shorter than this without words is a cough or a breath, not a line
 
 
 def joined_runs(utterances: Sequence[Utterance], fragment_s: float | None = None) -> list[Utterance]:
@@ -66,6 +69,28 @@ def _join(part: Sequence[Utterance]) -> Utterance:
     return Utterance(role=roles[0] if roles else _UNKNOWN, channel=part[0].channel, start_s=part[0].start_s,
                      end_s=part[-1].end_s, text="".join(u.text for u in part),
                      words=tuple(w for u in part for w in u.words))
+
+
+def unworded_speech(speech: Mapping[str, Sequence[Any]], utterances: Sequence[Utterance]) -> list[Utterance]:
+    """A party's speech intervals (of UNWORDED_MIN_S up) that no utterance on its channel overlaps,
+    adjacent ones joined as `joined_runs` joins utterances: wordless utterances of that party."""
+    out = []
+    for role, intervals in speech.items():
+        channel = next((u.channel for u in utterances if u.role == role), None)
+        if channel is None or role == _UNKNOWN:
+            continue  # no words of this party at all: nothing says which channel it is, or whose
+        worded = [u for u in utterances if u.channel == channel]
+        bare = [iv for iv in intervals if iv.duration_s >= UNWORDED_MIN_S
+                and not any(u.start_s < iv.end_s and iv.start_s < u.end_s for u in worded)]
+        run: list = []
+        for iv in bare + [None]:
+            if run and (iv is None or iv.start_s - run[-1].end_s > JOIN_GAP_S
+                        or iv.end_s - run[0].start_s > MAX_JOINED_S):
+                out.append(Utterance(role=role, channel=channel, start_s=run[0].start_s, end_s=run[-1].end_s, text=""))
+                run = []
+            if iv is not None:
+                run.append(iv)
+    return out
 
 
 def spoken_forms(text: str, slots: Mapping[str, Sequence[str]]) -> list[str]:

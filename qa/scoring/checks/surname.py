@@ -33,7 +33,7 @@ from qa.records import Reading, RuleResult, Utterance
 from qa.scoring.checks import sound
 from qa.scoring.checks.base import EDGE_SLACK_S, CallView, by_sound, finding, outcome, param
 from qa.scoring.checks.kinds import SOUND_SCORE, Kind, Param
-from qa.scoring.messages import detail
+from qa.scoring.messages import detail, evidence
 
 SLOT = "{surname}"
 
@@ -47,6 +47,7 @@ class Said:
     utterance: Utterance
     start_s: float
     end_s: float
+    by_sound: tuple[str, float] | None = None  # (wording, score) when the audio, not the text, gave it
 
 
 def forms_in(u: Utterance, forms: tuple[str, ...], not_surnames: frozenset[str]) -> Iterator[Said]:
@@ -79,7 +80,7 @@ def _texts(rule: Any, group: str) -> tuple[str, ...]:
 
 def check_surname(rule: Any, call: CallView) -> RuleResult:
     stop = frozenset(_texts(rule, "not_surnames"))
-    given = _given(rule, call, stop)
+    given = _given(rule, call, stop) or _given_by_sound(rule, call, stop)
     if given is None:
         return outcome(rule, (), detail("surname.not_given"), na=True)
     roles = call.required_roles(rule)
@@ -98,8 +99,11 @@ def check_surname(rule: Any, call: CallView) -> RuleResult:
     if sound.accepted(rule, heard):
         return outcome(rule, (), by_sound(rule, "address", heard))
     end = max(u.end_s for u in later)
+    said = given.utterance.text
+    if given.by_sound is not None:
+        said = evidence("response.trigger_by_sound", said=said, wording=given.by_sound[0], score=given.by_sound[1])
     unused = finding(rule, given.start_s, end, "surname.unused", anchor_s=given.start_s, role="agent",
-                     surname=given.char, said=given.utterance.text, sound=heard)
+                     surname=given.char, said=said, sound=heard)
     return outcome(rule, [unused], detail("surname.unused_detail", surname=given.char))
 
 
@@ -114,6 +118,34 @@ def _given(rule: Any, call: CallView, stop: frozenset[str]) -> Said | None:
     return None
 
 
+def _given_by_sound(rule: Any, call: CallView, stop: frozenset[str]) -> Said | None:
+    """A surname the text lost at the start of the customer's words (你好,我姓黄 heard as 你好,国庆皇):
+    each common surname (`common_surnames`) that sounds like one of the first `given_sound_chars`
+    characters of the customer's first utterance is read as the rule's first `given` form over
+    it; the best counts when it scores `given_sound_accept` and `given_sound_margin` above the rest."""
+    chars = int(rule.params["given_sound_chars"])
+    opening = next((u for u in call.utterances if u.role in ("customer", "unknown")), None)
+    if chars <= 0 or opening is None:
+        return None
+    common: dict[str, str] = {}
+    for ch in _texts(rule, "common_surnames"):
+        common.setdefault(keyed(ch).near, ch)  # the commonest of homophones (王 before 汪)
+    k = keyed(opening.text)
+    candidates = {code: i for i, code in reversed(list(enumerate(k.near[:chars]))) if code in common}
+    form = rule.phrases["given"][0].text
+    readings = {common[code]: Reading(opening.channel, opening.start_s, opening.end_s, form.replace(SLOT, common[code]))
+                for code in candidates if common[code] not in stop}
+    heard = sorted(call.hear(list(readings.values())), key=lambda h: h.score, reverse=True)
+    if not heard or heard[0].score < param(rule, "given_sound_accept"):
+        return None
+    if len(heard) > 1 and heard[0].score - heard[1].score < param(rule, "given_sound_margin"):
+        return None  # two surnames explain the sound alike
+    char = next(c for c, r in readings.items() if r.wording == heard[0].reading.wording)
+    code = keyed(char).near
+    at = _time(opening, candidates[code], len(k.key))
+    return Said(char, code, opening, at, at, by_sound=(heard[0].reading.wording, heard[0].score))
+
+
 def _address_by_sound(rule: Any, call: CallView, given: Said, later: list[Utterance]) -> Any:
     """The best reading of the surname with a title over the agent's first utterances after it
     (on mono, the rest of the unattributed speech that gave it first, as the text is read)."""
@@ -126,8 +158,13 @@ def _address_by_sound(rule: Any, call: CallView, given: Said, later: list[Uttera
                                  for w in wordings]))
 
 
-SURNAME = Kind(check_surname, groups=("given", "address"), optional_groups=("not_surnames",), params={
+SURNAME = Kind(check_surname, groups=("given", "address"), params={
     "min_agent_speech_s": Param(float, 0, 600, "seconds of agent speech after the surname"),
     "sound_accept": SOUND_SCORE,
-    "sound_utterances": Param(int, 0, 100, "agent utterances after the surname asked of the audio")},
-    pattern_groups=("given", "address", "not_surnames"))
+    "sound_utterances": Param(int, 0, 100, "agent utterances after the surname asked of the audio"),
+    "given_sound_chars": Param(int, 0, 100, "leading characters of the customer's first words searched for a "
+                                            "surname by sound (0: never asked)"),
+    "given_sound_accept": SOUND_SCORE,
+    "given_sound_margin": Param(float, 0, 20, "score by which the surname heard beats the other candidates")},
+    optional_groups=("not_surnames", "common_surnames"),
+    pattern_groups=("given", "address", "not_surnames", "common_surnames"))
