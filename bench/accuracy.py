@@ -134,9 +134,13 @@ def reference_outcomes(db: Path, labels: dict[str, dict]) -> tuple[Outcomes, Eve
 
 
 def rule_counts(labels: dict[str, dict], outcomes: Outcomes, rule: str) -> Counter:
+    """tp/fp/fn of fail and agreement over the calls labelled for `rule` (`labelled`)."""
     counts: Counter = Counter()
     for call_id, lab in labels.items():
         want, got = lab["expected"].get(rule), outcomes.get((call_id, rule), "missing")
+        if want is None:
+            continue  # a call not labelled for the rule says nothing of it
+        counts["labelled"] += 1
         counts["agree"] += want == got
         counts["tp"] += want == "fail" and got == "fail"
         counts["fp"] += want != "fail" and got == "fail"
@@ -167,7 +171,7 @@ def evaluate(folder: Path, db: Path, reference: bool = False) -> int:
         counts = rule_counts(labels, outcomes, rule)
         p, r, f = prf(counts["tp"], counts["fp"], counts["fn"])
         positives = sum(lab["expected"].get(rule) == "fail" for lab in labels.values())
-        _, _, base = prf(positives, len(labels) - positives, 0)
+        _, _, base = prf(positives, counts["labelled"] - positives, 0)
         if positives:
             worst = min(worst, f)
         ref_col = ""
@@ -175,7 +179,7 @@ def evaluate(folder: Path, db: Path, reference: bool = False) -> int:
             rc = rule_counts(labels, ref[0], rule)
             ref_col = f"   {prf(rc['tp'], rc['fp'], rc['fn'])[2]:5.2f} (fp {rc['fp']}, fn {rc['fn']})"
         print(f"{rule:24} {p:5.2f} {r:5.2f} {f:5.2f}   {counts['tp']:3d} {counts['fp']:3d} {counts['fn']:3d}"
-              f"  {counts['agree']:2d}/{len(labels):<2d}  {base:5.2f}{' ' * 20}{ref_col}")
+              f"  {counts['agree']:2d}/{counts['labelled']:<2d}  {base:5.2f}{' ' * 20}{ref_col}")
     p, r, f, tp, fp, fn = event_prf(labels, events)
     print(f"forbidden-phrase events (within {EVENT_TOLERANCE_S:g} s): precision {p:.2f}, recall {r:.2f}, "
           f"F1 {f:.2f} (tp {tp}, fp {fp}, fn {fn})")

@@ -35,6 +35,9 @@ def test_rule_counts_and_events_score_fail_as_the_positive_class():
     labels = {"a": {"expected": {"r": "fail"}}, "b": {"expected": {"r": "pass"}}, "c": {"expected": {"r": "na"}}}
     counts = rule_counts(labels, {("a", "r"): "fail", ("b", "r"): "fail", ("c", "r"): "na"}, "r")
     assert (counts["tp"], counts["fp"], counts["fn"], counts["agree"]) == (1, 1, 0, 2)
+    # a call not labelled for the rule (a sample older than it) is left out, not counted as a false alarm
+    unlabelled = rule_counts({**labels, "d": {"expected": {}}}, {("a", "r"): "fail", ("d", "r"): "fail"}, "r")
+    assert (unlabelled["fp"], unlabelled["labelled"]) == (0, 3)
     labelled = [{"start_s": 10.0, "end_s": 11.0, "phrase": "不知道"}, {"start_s": 30.0, "end_s": 31.0, "phrase": "不行"}]
     found = [(10.5, 11.0, "不知道"), (12.9, 13.0, "不知道"), (50.0, 51.0, "不行")]
     assert event_match(labelled, found) == (1, 2, 1)  # one hit, two stray findings, one miss

@@ -96,10 +96,12 @@ SAMPLES = (
             Say(A, "我没办法,有本事就投诉我。", ("forbidden", "threat"),
                 forbidden=("我没办法", "有本事就投诉我")),
         ),
-        expected=expected_outcomes(greeting__opening="fail", closing__farewell="fail",
-                         phrase__forbidden="fail", hold__procedure="fail"),
+        expected=expected_outcomes(True, greeting__opening="fail", closing__farewell="fail",
+                                   phrase__forbidden="fail", hold__procedure="fail",
+                                   scenario__slow="fail", scenario__complaint="fail"),
         notes="No greeting (opens with 喂,什么事), a silent 8 s hold with no request and no thanks, "
-              "taboo phrases 喂, 你怎么不早说, 我没办法, 有本事就投诉我 (critical), no closing.",
+              "taboo phrases 喂, 你怎么不早说, 我没办法, 有本事就投诉我 (critical), no closing. "
+              "The customer's 太慢了 and 我要投诉你们 are answered with 我没办法,有本事就投诉我.",
         metadata={"agent_id": "A0777", "team": "售后组", "started_at": "2024-05-06T13:22:40"},
     ),
     CallSpec(
