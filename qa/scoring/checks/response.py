@@ -19,7 +19,13 @@ A trigger the recognizer garbled (a near miss under the rule's floor, from
 `trigger_sound_floor` up, and not another rule's phrase heard better: 可以帮助您
 of the closing is no garbled 不能帮助您) is asked of the audio: it counts when its reading
 scores `trigger_sound_accept` and beats each of the phrase's exclusions (its
-innocent contexts, 不好意思,请问) read over the same span.
+innocent contexts, 不好意思,请问) read over the same span. So is, for an agent's
+trigger, the agent's rude form of the line (`not_allowed`: 喂,听懂了吧 heard as
+威厅走了吧); and behind an answer not allowed in a customer's situation
+(小意思啦,客气啥), the customer's utterance just before it, for the trigger
+phrases: the answer says which situation it was. An answer to a customer's
+words missing by text is asked of the agent's next turn only (up to the
+customer's next words).
 
 A customer's trigger is only the customer's words: the agent saying 谢谢 or
 对不起 never fires it, and neither does speech on mono the voices left
