@@ -231,7 +231,7 @@ def scenario_table(labels: dict[str, dict], outcomes: Outcomes) -> None:
     for rule in rules:
         c = situation_counts(labels, outcomes, rule)
         trig_p, trig_r = prf(c["tp"], c["fp"], c["fn"])[:2]
-        counts = rule_counts({k: v for k, v in labels.items() if rule in v["expected"]}, outcomes, rule)
+        counts = rule_counts(labels, outcomes, rule)
         f1 = prf(counts["tp"], counts["fp"], counts["fn"])[2]
         na_agree = (c["na"] - c["fp"]) / c["na"] if c["na"] else 1.0
         print(f"{rule:28} {trig_p:6.2f} {trig_r:6.2f}  {na_agree:5.2f} ({c['na'] - c['fp']}/{c['na']})"

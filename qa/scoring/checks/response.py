@@ -41,7 +41,8 @@ from typing import Any
 from dataclasses import replace
 
 from qa.phrases.textnorm import keyed
-from qa.records import Match, Reading, RuleResult
+from qa.phrases.rulebook import PhraseSpec
+from qa.records import Match, Reading, RuleResult, Utterance
 from qa.scoring.checks.base import EDGE_SLACK_S, CallView, finding, missing_line, outcome, param
 from qa.scoring.checks.kinds import SIMILARITY, SOUND_SCORE, Kind, Param, seconds
 from qa.scoring.messages import detail, evidence
@@ -131,7 +132,7 @@ def _near_by_sound(rule: Any, call: CallView, group: str, party: str, taken: lis
     return out
 
 
-def _said_by_sound(rule: Any, call: CallView, u: Any, spec: Any) -> float | None:
+def _said_by_sound(rule: Any, call: CallView, u: Utterance, spec: PhraseSpec) -> float | None:
     """The score of `spec` read over utterance `u` when it reaches `trigger_sound_accept` and beats
     each of the phrase's exclusions and innocent readings (its harmless contexts) over the same span."""
     wordings = [spec.text] + list(spec.exclusions) + list(spec.innocent)

@@ -131,19 +131,19 @@ def _given_by_sound(rule: Any, call: CallView, stop: frozenset[str]) -> Said | N
     for ch in _texts(rule, "common_surnames"):
         common.setdefault(keyed(ch).near, ch)  # the commonest of homophones (王 before 汪)
     k = keyed(opening.text)
-    candidates = {code: i for i, code in reversed(list(enumerate(k.near[:chars]))) if code in common}
+    first_at = {code: i for i, code in reversed(list(enumerate(k.near[:chars]))) if code in common}
     form = rule.phrases["given"][0].text
-    readings = {common[code]: Reading(opening.channel, opening.start_s, opening.end_s, form.replace(SLOT, common[code]))
-                for code in candidates if common[code] not in stop}
-    heard = sorted(call.hear(list(readings.values())), key=lambda h: h.score, reverse=True)
+    asked = {form.replace(SLOT, common[code]): code for code in first_at if common[code] not in stop}
+    heard = sorted(call.hear([Reading(opening.channel, opening.start_s, opening.end_s, w) for w in asked]),
+                   key=lambda h: h.score, reverse=True)
     if not heard or heard[0].score < param(rule, "given_sound_accept"):
         return None
     if len(heard) > 1 and heard[0].score - heard[1].score < param(rule, "given_sound_margin"):
         return None  # two surnames explain the sound alike
-    char = next(c for c, r in readings.items() if r.wording == heard[0].reading.wording)
-    code = keyed(char).near
-    at = _time(opening, candidates[code], len(k.key))
-    return Said(char, code, opening, at, at, by_sound=(heard[0].reading.wording, heard[0].score))
+    best = heard[0].reading.wording
+    code = asked[best]
+    at = _time(opening, first_at[code], len(k.key))
+    return Said(common[code], code, opening, at, at, by_sound=(best, heard[0].score))
 
 
 def _address_by_sound(rule: Any, call: CallView, given: Said, later: list[Utterance]) -> Any:
